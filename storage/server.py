@@ -1,0 +1,18 @@
+"""One FastAPI process: Agora callbacks, signed media for local stores, and the Agora simulator.
+
+Each concern lives in its own router module; this file only composes them.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(title="recshelf")
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,109 @@
+"""The one small interface every storage adapter implements, and the errors they raise.
+
+Keys are '/'-separated, never URL-encoded, and relative to the store's root: the folder of a
+local store, or the bucket plus the prefix given in the store URL (``s3://bucket/prefix``).
+Everything above this module is backend-blind.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import BinaryIO, Protocol, runtime_checkable
+
+# Set explicitly on every write: SDKs guess from the extension and get `.ts` wrong
+# (oss2 picks the Qt linguist type), and browsers refuse to play a wrongly typed slice.
+CONTENT_TYPES: dict[str, str] = {
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".ts": "video/mp2t",
+    ".mp4": "video/mp4",
+    ".m4s": "video/iso.segment",
+    ".webm": "video/webm",
+    ".mpd": "application/dash+xml",
+    ".m4a": "audio/mp4",
+    ".aac": "audio/aac",
+    ".mp3": "audio/mpeg",
+    ".zip": "application/zip",
+    ".json": "application/json",
+    ".jpg": "image/jpeg",
+}
+
+
+def content_type_for(key: str) -> str:
+    """The Content-Type recshelf writes for a key, chosen by its extension (case-insensitive)."""
+    lowered = key.lower()
+    for ext, ctype in CONTENT_TYPES.items():
+        if lowered.endswith(ext):
+            return ctype
+    guessed, _ = mimetypes.guess_type(lowered)
+    return guessed or "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str  # relative to the store root, '/'-separated, never URL-encoded
+    size: int
+    etag: str | None = None
+    modified: datetime | None = None  # timezone-aware UTC when the backend gives a time
+
+
+class StoreError(Exception):
+    """Base of every storage error. The message names the store URL and key, never a secret."""
+
+    def __init__(self, message: str, *, url: str = "", key: str | None = None) -> None:
+        self.url = url
+        self.key = key
+        where = url + (f" key {key!r}" if key is not None else "")
+        super().__init__(f"{where}: {message}" if where else message)
+        self.reason = message
+
+
+class NotFound(StoreError):
+    """The key, bucket or folder does not exist."""
+
+
+class AccessDenied(StoreError):
+    """Credentials are wrong, expired or lack permission."""
+
+
+class Unavailable(StoreError):
+    """Network failure, timeout or server error that persisted after bounded retries."""
+
+
+class InvalidConfig(StoreError):
+    """The store URL, profile or options are wrong or incomplete."""
+
+
+@runtime_checkable
+class ObjectStore(Protocol):
+    url: str  # e.g. "s3://bucket/prefix" — never holds secrets
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Every object whose key starts with `prefix`, recursively, in key order, lazily paginated."""
+        ...
+
+    def stat(self, key: str) -> ObjectInfo | None:
+        """The object's info, or None when it does not exist."""
+        ...
+
+    def read(self, key: str, start: int = 0, end: int | None = None) -> bytes:
+        """Bytes [start, end) of the object (end exclusive, None = to the end). Raises NotFound."""
+        ...
+
+    def open(self, key: str) -> BinaryIO:
+        """A streaming, closable binary reader of the whole object. Raises NotFound."""
+        ...
+
+    def write(self, key: str, data: bytes | BinaryIO, content_type: str | None = None) -> ObjectInfo:
+        """Store the object whole (readers never see a partial object); content type defaults by extension."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove the object; deleting a missing key is not an error."""
+        ...
+
+    def signed_url(self, key: str, expires_s: int = 3600) -> str:
+        """A URL a browser or plain HTTP client can GET (with Range) until it expires."""
+        ...
