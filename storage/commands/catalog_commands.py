@@ -1,9 +1,144 @@
-"""`recshelf ls` and `recshelf verify` (filled in by the foundation work)."""
+"""`recshelf ls` and `recshelf verify`: what recordings a store holds, and whether they are whole."""
 
 from __future__ import annotations
 
+import json
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Annotated, Any
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from storage.catalog import Recording, find
+from storage.commands.common import fail_on_store_errors, open_store_or_exit
+from storage.stores.base import ObjectStore
+from storage.verify import Report, verify
+
+StoreArg = Annotated[str, typer.Argument(help="Store URL (file:///dir, s3://bucket/prefix, oss://…, qiniu://…) "
+                                              "or a profile name from recshelf.toml.")]
+PrefixOpt = Annotated[str, typer.Option("--prefix", help="Only recordings under this folder of the store.")]
+SidOpt = Annotated[str | None, typer.Option("--sid", help="Only the recording(s) with this sid.")]
+CnameOpt = Annotated[str | None, typer.Option("--cname", help="Only recordings of this channel name.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
+
+STATUS_STYLE = {
+    "complete": "green",
+    "unfinished": "yellow",
+    "incomplete": "red",
+    "missing_playlist": "magenta",
+    "invalid": "bold red",
+}
+
+
+def _human_bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def _recording_row(rec: Recording) -> dict[str, Any]:
+    slices = rec.slices
+    return {
+        "id": rec.id,
+        "folder": rec.folder,
+        "sid": rec.key.sid,
+        "cname": rec.key.cname,
+        "uid": rec.key.uid,
+        "stream": rec.key.stream,
+        "playlist": rec.playlist.key if rec.playlist else None,
+        "parts": len(rec.parts),
+        "slices": len(slices),
+        "bytes": sum(s.size for s in slices),
+        "start": rec.start.isoformat() if rec.start else None,
+    }
+
+
+def ls_command(
+    store: StoreArg,
+    prefix: PrefixOpt = "",
+    sid: SidOpt = None,
+    cname: CnameOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the Agora recordings in a store (one listing; no playlist is read)."""
+    opened = open_store_or_exit(store)
+    with fail_on_store_errors():
+        rows = [_recording_row(rec) for rec in find(opened, prefix=prefix, sid=sid, cname=cname)]
+    if as_json:
+        print(json.dumps({"store": opened.url, "recordings": rows}, indent=2))
+        return
+    table = Table(title=f"{len(rows)} recording(s) in {opened.url}")
+    for column in ("folder", "sid", "channel", "uid/stream", "start (UTC)", "slices", "size", "playlist"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        stream = f"{row['uid']}/{row['stream']}" if row["uid"] else "composite"
+        table.add_row(row["folder"] or "/", row["sid"], row["cname"], stream, (row["start"] or "")[:19],
+                      str(row["slices"]), _human_bytes(row["bytes"]), "yes" if row["playlist"] else "no")
+    Console().print(table)
+
+
+def _verify_all(store: ObjectStore, recordings: list[Recording], deep: bool, workers: int) -> Iterator[Report]:
+    # Each verification costs one playlist GET of latency; overlap them.
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        yield from pool.map(lambda rec: verify(store, rec, deep=deep), recordings)
+
+
+def verify_command(
+    store: StoreArg,
+    prefix: PrefixOpt = "",
+    sid: SidOpt = None,
+    cname: CnameOpt = None,
+    deep: Annotated[bool, typer.Option("--deep", help="Also read every slice and check it is sound MPEG-TS.")] = False,
+    as_json: JsonOpt = False,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Playlists read in parallel.")] = 8,
+) -> None:
+    """Check that recordings are complete: exit 0 when all are, 1 when any is not, 2 on usage/config errors."""
+    opened = open_store_or_exit(store)
+    with fail_on_store_errors():
+        recordings = find(opened, prefix=prefix, sid=sid, cname=cname)
+        reports = list(_verify_all(opened, recordings, deep, workers))
+    summary = Counter(report.status for report in reports)
+    if as_json:
+        print(json.dumps({"store": opened.url, "recordings": [r.to_dict() for r in reports],
+                          "summary": dict(summary)}, indent=2))
+    else:
+        _print_reports(opened.url, reports, summary)
+    if not reports:
+        print(f"recshelf: no recordings found in {opened.url}" + (f" under {prefix!r}" if prefix else ""),
+              file=sys.stderr)
+    raise typer.Exit(0 if all(r.status == "complete" for r in reports) else 1)
+
+
+def _print_reports(url: str, reports: list[Report], summary: Counter[str]) -> None:
+    console = Console()
+    table = Table(title=f"{len(reports)} recording(s) in {url}")
+    for column in ("folder", "sid", "channel", "uid/stream", "status", "slices", "missing", "empty",
+                   "orphans", "duration", "size"):
+        table.add_column(column, overflow="fold")
+    for r in reports:
+        stream = f"{r.uid}/{r.stream}" if r.uid else "composite"
+        style = STATUS_STYLE.get(r.status, "")
+        table.add_row(r.folder or "/", r.sid, r.cname, stream, f"[{style}]{r.status}[/]", str(len(r.segments)),
+                      str(len(r.missing)), str(len(r.empty)), str(len(r.orphans)), f"{r.duration_s:.1f} s",
+                      _human_bytes(r.bytes))
+    console.print(table)
+    for r in reports:
+        errors = [p for p in r.problems if p.severity == "error"]
+        for problem in errors[:5]:
+            console.print(f"  [dim]{r.sid} {r.cname}[/] {problem.code}: {problem.message}", highlight=False)
+        if len(errors) > 5:
+            console.print(f"  [dim]{r.sid} {r.cname}[/] … and {len(errors) - 5} more problems", highlight=False)
+    parts = ", ".join(f"{count} {status}" for status, count in sorted(summary.items()))
+    console.print(parts or "nothing to verify")
 
 
 def register(app: typer.Typer) -> None:
-    del app
+    app.command("ls")(ls_command)
+    app.command("verify")(verify_command)
