@@ -1,0 +1,157 @@
+"""Playlist parsing (Agora quirks, hostile input), cheap checks and the playback rewrite."""
+
+from __future__ import annotations
+
+import m3u8
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from storage import hls
+from storage.media import PlaylistItem, agora_playlist
+
+STEM = "0123456789abcdef0123456789abcdef_my_chan 1"
+
+
+def _names(n: int, step_s: int = 1) -> list[tuple[str, float]]:
+    return [(f"{STEM}_2026010203040{5 + i * step_s}678.ts", float(step_s)) for i in range(n)]
+
+
+def _codes(issues: list[hls.Issue]) -> set[str]:
+    return {i.code for i in issues}
+
+
+def test_parses_agora_playlist_with_tags_and_lines() -> None:
+    text = agora_playlist(_names(3), track_event="AUDIO")
+    pl = hls.parse(text)
+    assert pl.parsed and not pl.issues and pl.is_endlist
+    assert pl.target_duration == 1 and pl.version == 3 and pl.media_sequence == 0
+    assert [e.uri for e in pl.entries] == [n for n, _ in _names(3)]
+    first = pl.entries[0]
+    assert first.discontinuity and not pl.entries[1].discontinuity
+    assert first.agora["EXT-X-AGORA-TRACK-EVENT"][0]["TRACK_TYPE"] == "AUDIO"
+    assert text.splitlines()[first.line - 1] == first.uri
+    assert pl.duration_s == pytest.approx(3.0)
+    assert hls.check(pl) == []
+
+
+def test_bom_and_crlf() -> None:
+    text = "\ufeff" + agora_playlist(_names(2), newline="\r\n")
+    pl = hls.parse(text.encode("utf-8"))
+    assert pl.parsed and len(pl.entries) == 2 and pl.is_endlist
+    assert pl.entries[0].uri.endswith(".ts")  # no stray \r
+
+
+@pytest.mark.parametrize(("body", "code"), [
+    (b"<html><body>403 Forbidden</body></html>", "not_m3u8"),
+    (b"", "not_m3u8"),
+    (b"#EXTM3U\n\xff\xfe\n", "not_m3u8"),
+    (b"#EXTM3U\n#EXTINF:abc,\na.ts\n", "parse_error"),
+    (b"#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1000\nlow.m3u8\n", "is_master"),
+])
+def test_unusable_bodies(body: bytes, code: str) -> None:
+    pl = hls.parse(body)
+    assert not pl.parsed
+    assert _codes(pl.issues) == {code}
+    assert not pl.entries
+
+
+def test_size_cap() -> None:
+    pl = hls.parse(b"#EXTM3U\n" + b"#" * 100, max_bytes=50)
+    assert _codes(pl.issues) == {"not_m3u8"}
+
+
+@pytest.mark.parametrize("uri", ["../x.ts", "/abs.ts", "http://evil/x.ts", "a\\b.ts", "sub/x.ts",
+                                 "x.ts?sig=1", "x.ts#f", "C:x.ts", "x\x01.ts"])
+def test_unsafe_uris_are_reported(uri: str) -> None:
+    text = agora_playlist([("ok_20260102030405678.ts", 1.0), (uri, 1.0)])
+    pl = hls.parse(text)
+    unsafe = [i for i in pl.issues if i.code == "unsafe_uri"]
+    assert len(unsafe) == 1 and unsafe[0].uri == uri.strip()
+    assert [i.code for i in pl.fatal] == ["unsafe_uri"]
+
+
+@pytest.mark.parametrize("uri", ["a b.ts", "x_%20!@$&()+-;<=>[]^{}|~,.ts", "中文.ts"])
+def test_channel_name_characters_are_safe(uri: str) -> None:
+    assert hls.unsafe_reason(uri) is None
+
+
+def test_uri_without_extinf_is_still_checked() -> None:
+    pl = hls.parse("#EXTM3U\n#EXTINF:1\na.ts\n../../etc/passwd\n")
+    assert {"unsafe_uri", "uri_without_extinf"} <= _codes(pl.issues)
+    assert [e.uri for e in pl.entries] == ["a.ts"]
+
+
+@pytest.mark.parametrize("duration", ["-1", "nan", "inf", "0"])
+def test_bad_duration(duration: str) -> None:
+    pl = hls.parse(f"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:{duration},\na.ts\n#EXT-X-ENDLIST\n")
+    assert "bad_duration" in _codes(hls.check(pl))
+
+
+def test_cheap_checks() -> None:
+    text = ("#EXTM3U\n#EXTINF:5,\na.ts\n#EXTINF:1,\na.ts\n#EXTINF:1,\nnote.txt\n#EXT-X-ENDLIST\n"
+            "#EXTINF:1,\nlate.ts\n")
+    pl = hls.parse(text)
+    codes = _codes(hls.check(pl))
+    assert codes == {"no_target", "duplicate_uri", "not_ts", "endlist_not_last"}
+    assert pl.is_endlist and len(pl.entries) == 4
+    pl = hls.parse("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:3.6,\na.ts\n")
+    assert _codes(hls.check(pl)) == {"target_exceeded"}
+    assert _codes(hls.check(hls.parse("#EXTM3U\n#EXT-X-ENDLIST\n"))) == {"no_segments", "no_target"}
+
+
+def test_time_checks_use_slice_names() -> None:
+    names = [f"{STEM}_20260102030405678.ts", f"{STEM}_20260102030415678.ts", f"{STEM}_20260102030400000.ts"]
+    text = agora_playlist([(n, 1.0) for n in names])
+    assert _codes(hls.check(hls.parse(text))) == {"time_gap", "name_order"}
+    # A gap after a discontinuity is an expected restart, not a warning.
+    items = [PlaylistItem(names[0], 1.0), PlaylistItem(names[1], 1.0, discontinuity=True)]
+    assert hls.check(hls.parse(agora_playlist(items))) == []
+
+
+def test_rewrite_for_playback_signs_and_marks_gaps() -> None:
+    names = [n for n, _ in _names(3)]
+    text = agora_playlist(_names(3))
+    out = hls.rewrite_for_playback(text, lambda u: None if u == names[1] else f"https://h/b/{u}?sig=1")
+    pl = m3u8.loads(out)
+    assert pl.version == 8 and pl.is_endlist
+    assert [s.uri for s in pl.segments] == [f"https://h/b/{names[0]}?sig=1", names[1],
+                                             f"https://h/b/{names[2]}?sig=1"]
+    assert [bool(s.gap_tag) for s in pl.segments] == [False, True, False]
+    assert "#EXTINF:1.000000," in out and "#EXTINF:1.000000\n" not in out
+    # Everything else kept byte for byte.
+    assert "#EXT-X-ALLOW-CACHE:YES" in out and "#EXT-X-AGORA-TRACK-EVENT" in out
+    assert pl.segments[0].discontinuity
+
+
+def test_rewrite_without_gaps_keeps_version_and_crlf() -> None:
+    text = agora_playlist(_names(2), newline="\r\n", comma=True)
+    out = hls.rewrite_for_playback(text, lambda u: "u/" + u)
+    assert out == text.replace("\r\n" + STEM, "\r\nu/" + STEM)
+
+
+def test_rewrite_never_passes_unsafe_names() -> None:
+    seen: list[str] = []
+    text = agora_playlist([("a.ts", 1.0), ("../secret.ts", 1.0)])
+
+    def url_for(uri: str) -> str:
+        seen.append(uri)
+        return "signed"
+
+    out = hls.rewrite_for_playback(text, url_for)
+    assert seen == ["a.ts"]
+    assert "#EXT-X-GAP\n../secret.ts" in out
+
+
+def test_rewrite_adds_version_when_absent() -> None:
+    out = hls.rewrite_for_playback("#EXTM3U\n#EXTINF:1\na.ts\n", lambda u: None)
+    assert out == "#EXTM3U\n#EXT-X-VERSION:8\n#EXTINF:1,\n#EXT-X-GAP\na.ts\n"
+
+
+@given(st.text(max_size=300))
+def test_parse_never_raises(text: str) -> None:
+    pl = hls.parse("#EXTM3U\n" + text)
+    for e in pl.entries:
+        assert isinstance(e.uri, str)
+    hls.check(pl)
+    hls.rewrite_for_playback("#EXTM3U\n" + text, lambda u: None)
