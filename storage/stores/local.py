@@ -1,0 +1,237 @@
+"""A folder on this machine as an ObjectStore.
+
+Keys are '/'-separated paths below the folder and can never leave it. Writes go to a temp file
+next to the target, are fsynced and renamed over it, so a reader (or a crash) never sees half an
+object; listings skip those temp files. Content types are not stored: they derive from the
+extension, which is also what the media route serves. Browsers reach objects through
+`recshelf serve` (storage/media_route.py) with HMAC-signed, expiring URLs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO, Self
+
+from storage.signing import sign_media_url
+from storage.stores.base import InvalidConfig, NotFound, ObjectInfo, StoreError
+
+MEDIA_URL_ENV = "RECSHELF_MEDIA_URL"
+MEDIA_SECRET_ENV = "RECSHELF_MEDIA_SECRET"
+OPTIONS = frozenset({"media_url", "media_secret"})
+TEMP_MARKER = ".recshelf-tmp-"  # in-progress writes are named ".<name>.recshelf-tmp-<random>"
+_CHUNK = 1 << 20
+
+
+def key_problem(key: str) -> str | None:
+    """Why `key` cannot name a file below a folder, or None when it can."""
+    if not key:
+        return "the key is empty"
+    if "\x00" in key:
+        return "the key contains a NUL character"
+    if "\\" in key:
+        return "the key contains a backslash"
+    if key.startswith("/"):
+        return "the key is absolute"
+    parts = key.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        return "the key has an empty, '.' or '..' segment"
+    if TEMP_MARKER in parts[-1]:
+        return "the name is reserved for in-progress writes"
+    return None
+
+
+def resolve_inside(root: Path, key: str) -> Path | None:
+    """The file `key` names below `root`, or None if it is not a valid key or a symlink leads outside."""
+    if key_problem(key) is not None:
+        return None
+    path = root.joinpath(*key.split("/"))
+    try:
+        real = path.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: symlink loop on older Pythons
+        return None
+    return path if real.is_relative_to(root.resolve()) else None
+
+
+def file_info(key: str, st: os.stat_result) -> ObjectInfo:
+    # nginx-style validator: changes whenever the file is rewritten.
+    etag = f"{st.st_mtime_ns:x}-{st.st_size:x}"
+    return ObjectInfo(key, st.st_size, etag, datetime.fromtimestamp(st.st_mtime, UTC))
+
+
+class LocalStore:
+    """Objects are the regular files below `root`."""
+
+    def __init__(self, root: str | Path, *, media_url: str | None = None,
+                 media_secret: str | None = None) -> None:
+        self.root = Path(root).expanduser().absolute()
+        self.url = self.root.as_uri()
+        self._media_url = media_url
+        self._media_secret = media_secret
+
+    @classmethod
+    def from_options(cls, bucket: str, prefix: str, options: Mapping[str, str]) -> Self:
+        if bucket:
+            raise InvalidConfig(f"a local folder has no bucket (got {bucket!r})")
+        if not prefix:
+            raise InvalidConfig("no folder path given for a local store")
+        for name in options:
+            if name not in OPTIONS:
+                raise InvalidConfig(f"option {name!r} does not apply to a local folder store",
+                                    url=Path(prefix).absolute().as_uri())
+        return cls(prefix, media_url=options.get("media_url"), media_secret=options.get("media_secret"))
+
+    def __repr__(self) -> str:
+        return f"LocalStore({str(self.root)!r})"
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        folder, _, name_start = prefix.rpartition("/")
+        if folder and key_problem(folder) is not None:
+            raise InvalidConfig(f"invalid listing prefix: {key_problem(folder)}", url=self.url, key=prefix)
+        if not self.root.is_dir():
+            raise NotFound("the folder does not exist", url=self.url)
+        start = self.root.joinpath(*folder.split("/")) if folder else self.root
+        base = folder + "/" if folder else ""
+        return self._walk(start, base, name_start)
+
+    def _walk(self, folder: Path, base: str, name_start: str = "") -> Iterator[ObjectInfo]:
+        # One directory at a time, entries sorted with directories compared as "name/", which
+        # yields keys in exactly the order of the full key strings (as S3 lists them) while
+        # holding only one directory's names per level in memory.
+        try:
+            with os.scandir(folder) as it:
+                entries = [e for e in it if e.name.startswith(name_start) and TEMP_MARKER not in e.name]
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        except PermissionError as exc:
+            raise StoreError(f"cannot read folder: {exc.strerror}", url=self.url, key=base) from None
+        decorated = []
+        for entry in entries:
+            is_dir = entry.is_dir(follow_symlinks=False)
+            decorated.append((entry.name + "/" if is_dir else entry.name, is_dir, entry))
+        decorated.sort(key=lambda item: item[0])
+        for _, is_dir, entry in decorated:
+            key = base + entry.name
+            if is_dir:
+                yield from self._walk(Path(entry.path), key + "/")
+                continue
+            try:
+                st = entry.stat()
+            except OSError:  # removed while listing, or a dangling symlink
+                continue
+            if entry.is_file():
+                yield file_info(key, st)
+
+    def stat(self, key: str) -> ObjectInfo | None:
+        path = self._path(key)
+        try:
+            st = path.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return file_info(key, st) if path.is_file() else None
+
+    def read(self, key: str, start: int = 0, end: int | None = None) -> bytes:
+        _check_range(start, end)
+        with self.open(key) as f:
+            if end is not None and end <= start:
+                return b""
+            size = os.fstat(f.fileno()).st_size
+            ranged = start > 0 or end is not None
+            if ranged and start >= size:
+                raise ValueError(
+                    f"{self.url} key {key!r}: range start {start} is not below the object size {size}"
+                )
+            f.seek(start)
+            return f.read() if end is None else f.read(end - start)
+
+    def open(self, key: str) -> BinaryIO:
+        path = self._path(key)
+        try:
+            return path.open("rb")
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            raise NotFound("no such object", url=self.url, key=key) from None
+        except PermissionError as exc:
+            raise StoreError(f"cannot read: {exc.strerror}", url=self.url, key=key) from None
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def write(self, key: str, data: bytes | BinaryIO, content_type: str | None = None) -> ObjectInfo:
+        """Content type is not stored: it always follows the extension (see module docstring)."""
+        del content_type
+        path = self._path(key)
+        if not self.root.is_dir():
+            raise NotFound("the folder does not exist", url=self.url, key=key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise StoreError("a parent of this key is a file", url=self.url, key=key) from None
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TEMP_MARKER}", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                if isinstance(data, bytes | bytearray | memoryview):
+                    f.write(data)
+                else:
+                    shutil.copyfileobj(data, f, _CHUNK)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, 0o644)  # mkstemp makes 0600; objects should read like normal files
+            os.replace(tmp, path)
+        except IsADirectoryError:
+            raise StoreError("a folder already has this name", url=self.url, key=key) from None
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return file_info(key, path.stat())
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        try:
+            path.unlink()
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        except IsADirectoryError:
+            raise NotFound("no such object (it is a folder)", url=self.url, key=key) from None
+        # Drop folders the delete emptied, as an object store has no empty folders.
+        parent = path.parent
+        while parent != self.root and parent.is_relative_to(self.root):
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            parent = parent.parent
+
+    # -- sharing ---------------------------------------------------------------------------------
+
+    def signed_url(self, key: str, expires_s: int = 3600) -> str:
+        self._path(key)
+        if expires_s <= 0:
+            raise ValueError("expires_s must be positive")
+        base = self._media_url or os.environ.get(MEDIA_URL_ENV)
+        secret = self._media_secret or os.environ.get(MEDIA_SECRET_ENV)
+        if not base or not secret:
+            raise InvalidConfig(
+                "local folders are shared through `recshelf serve`: run it and set media_url and "
+                f"media_secret (or {MEDIA_URL_ENV} / {MEDIA_SECRET_ENV}) to its URL and media secret",
+                url=self.url, key=key,
+            )
+        return sign_media_url(base, secret, str(self.root), key, expires_s)
+
+    def _path(self, key: str) -> Path:
+        problem = key_problem(key)
+        if problem is not None:
+            raise InvalidConfig(f"invalid key for a folder store: {problem}", url=self.url, key=key)
+        path = resolve_inside(self.root, key)
+        if path is None:
+            raise InvalidConfig("the key leads outside the folder", url=self.url, key=key)
+        return path
+
+
+def _check_range(start: int, end: int | None) -> None:
+    if start < 0 or (end is not None and end < 0):
+        raise ValueError(f"byte range must not be negative (start={start}, end={end})")

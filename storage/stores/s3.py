@@ -1,0 +1,304 @@
+"""Amazon S3 (and S3-compatible services) through boto3: ``s3://bucket/prefix``.
+
+Configuration: options (``endpoint``, ``region``, ``access_key``, ``secret_key``,
+``session_token``, ``profile``) first; anything unset comes from the standard AWS chain as
+boto3 reads it (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_DEFAULT_REGION,
+AWS_ENDPOINT_URL, AWS_PROFILE, ~/.aws/config and credentials, instance roles).
+
+Why the client is configured as it is:
+* ``signature_version="s3v4"``: in us-east-1 botocore otherwise presigns with SigV2, which newer
+  regions and many S3-compatible servers refuse.
+* path-style addressing: works for endpoints given as hostnames like ``localhost`` or a MinIO host.
+* standard retries, a few attempts, short timeouts: a dead endpoint surfaces as Unavailable in
+  seconds instead of hanging a listing.
+* checksums only when required: S3-compatible servers that predate flexible checksums reject the
+  CRC headers botocore 1.36+ sends by default.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Mapping
+from typing import Any, BinaryIO, NoReturn, Self
+
+import boto3
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionError,
+    CredentialRetrievalError,
+    HTTPClientError,
+    NoCredentialsError,
+    ParamValidationError,
+    PartialCredentialsError,
+    ProfileNotFound,
+)
+
+from storage.config import redact
+from storage.stores.base import (
+    AccessDenied,
+    InvalidConfig,
+    NotFound,
+    ObjectInfo,
+    StoreError,
+    Unavailable,
+    content_type_for,
+)
+
+OPTIONS = frozenset({"endpoint", "region", "access_key", "secret_key", "session_token", "profile"})
+DEFAULT_REGION = "us-east-1"
+MAX_PRESIGN_S = 7 * 24 * 3600  # SigV4 limit
+PAGE_SIZE = 1000
+
+_NOT_FOUND_CODES = {"NoSuchKey", "404", "NotFound"}
+_DENIED_CODES = {
+    "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403", "InvalidToken",
+    "ExpiredToken", "TokenRefreshRequired", "AllAccessDisabled", "InvalidSecurity",
+    "AccountProblem", "RequestTimeTooSkewed",
+}
+_UNAVAILABLE_CODES = {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "Throttling"}
+
+
+def client_config(connect_timeout: float = 5, read_timeout: float = 30) -> BotoConfig:
+    return BotoConfig(
+        signature_version="s3v4",
+        s3={"addressing_style": "path"},
+        retries={"mode": "standard", "max_attempts": 3},
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        max_pool_connections=32,
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+    )
+
+
+class S3Store:
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        endpoint: str | None = None,
+        region: str | None = None,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        session_token: str | None = None,
+        profile: str | None = None,
+        config: BotoConfig | None = None,
+    ) -> None:
+        if not bucket:
+            raise InvalidConfig("no bucket given (expected s3://bucket/prefix)")
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.url = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
+        self._root = self.prefix + "/" if self.prefix else ""
+        self._secrets = [s for s in (secret_key, session_token) if s]
+        if bool(access_key) != bool(secret_key):
+            raise InvalidConfig("access_key and secret_key must be given together", url=self.url)
+        try:
+            session = boto3.session.Session(
+                aws_access_key_id=access_key or None,
+                aws_secret_access_key=secret_key or None,
+                aws_session_token=session_token or None,
+                region_name=region or None,
+                profile_name=profile or None,
+            )
+            self.client: Any = session.client(
+                "s3",
+                endpoint_url=endpoint or None,
+                region_name=session.region_name or DEFAULT_REGION,
+                config=config or client_config(),
+            )
+        except ProfileNotFound:
+            raise InvalidConfig(f"AWS profile {profile!r} is not configured", url=self.url) from None
+        except (BotoCoreError, ValueError) as exc:
+            raise InvalidConfig(self._clean(f"cannot configure the S3 client: {exc}"), url=self.url) from None
+
+    @classmethod
+    def from_options(cls, bucket: str, prefix: str, options: Mapping[str, str]) -> Self:
+        for name in options:
+            if name not in OPTIONS:
+                raise InvalidConfig(f"option {name!r} does not apply to an S3 store (known: "
+                                    f"{', '.join(sorted(OPTIONS))})", url=f"s3://{bucket}/{prefix}")
+        return cls(bucket, prefix, **{name: options.get(name) for name in OPTIONS})
+
+    def __repr__(self) -> str:
+        return f"S3Store({self.url!r})"
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        return self._list(prefix)
+
+    def _list(self, prefix: str) -> Iterator[ObjectInfo]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        pages = paginator.paginate(Bucket=self.bucket, Prefix=self._root + prefix,
+                                   PaginationConfig={"PageSize": PAGE_SIZE})
+        cut = len(self._root)
+        try:
+            for page in pages:
+                for item in page.get("Contents", ()):
+                    yield ObjectInfo(item["Key"][cut:], item["Size"], _etag(item.get("ETag")),
+                                     item.get("LastModified"))
+        except Exception as exc:
+            self._raise(exc, None)
+
+    def stat(self, key: str) -> ObjectInfo | None:
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self._full(key))
+        except ClientError as exc:
+            if _code(exc) in _NOT_FOUND_CODES:
+                return None
+            self._raise(exc, key)
+        except Exception as exc:
+            self._raise(exc, key)
+        return ObjectInfo(key, head["ContentLength"], _etag(head.get("ETag")), head.get("LastModified"))
+
+    def read(self, key: str, start: int = 0, end: int | None = None) -> bytes:
+        if start < 0 or (end is not None and end < 0):
+            raise ValueError(f"byte range must not be negative (start={start}, end={end})")
+        if end is not None and end <= start:
+            return b""
+        params: dict[str, Any] = {"Bucket": self.bucket, "Key": self._full(key)}
+        # No Range header for a whole read: "bytes=0-" on an empty object is a 416.
+        if start > 0 or end is not None:
+            params["Range"] = f"bytes={start}-" + ("" if end is None else str(end - 1))
+        try:
+            response = self.client.get_object(**params)
+            with response["Body"] as body:
+                return body.read()
+        except ClientError as exc:
+            if _code(exc) == "InvalidRange":
+                raise ValueError(f"{self.url} key {key!r}: range start {start} is not below the "
+                                 "object size") from None
+            self._raise(exc, key)
+        except Exception as exc:
+            self._raise(exc, key)
+
+    def open(self, key: str) -> BinaryIO:
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self._full(key))
+        except Exception as exc:
+            self._raise(exc, key)
+        return io.BufferedReader(_BodyReader(response["Body"], self, key), buffer_size=256 * 1024)
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def write(self, key: str, data: bytes | BinaryIO, content_type: str | None = None) -> ObjectInfo:
+        ctype = content_type or content_type_for(key)
+        full = self._full(key)
+        try:
+            if isinstance(data, bytes | bytearray | memoryview):
+                body = bytes(data)
+                response = self.client.put_object(Bucket=self.bucket, Key=full, Body=body, ContentType=ctype)
+                return ObjectInfo(key, len(body), _etag(response.get("ETag")), None)
+            # Managed transfer: multipart with parallel parts for big files, one PUT for small ones.
+            self.client.upload_fileobj(data, self.bucket, full, ExtraArgs={"ContentType": ctype},
+                                       Config=TransferConfig(use_threads=True, max_concurrency=4))
+        except Exception as exc:
+            self._raise(exc, key)
+        info = self.stat(key)
+        if info is None:
+            raise Unavailable("the object was not visible after it was written", url=self.url, key=key)
+        return info
+
+    def delete(self, key: str) -> None:
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._full(key))
+        except ClientError as exc:
+            if _code(exc) in ("NoSuchKey", "404"):
+                return
+            self._raise(exc, key)
+        except Exception as exc:
+            self._raise(exc, key)
+
+    # -- sharing ---------------------------------------------------------------------------------
+
+    def signed_url(self, key: str, expires_s: int = 3600) -> str:
+        if not 0 < expires_s <= MAX_PRESIGN_S:
+            raise ValueError(f"expires_s must be between 1 and {MAX_PRESIGN_S} (SigV4 limit)")
+        # ResponseContentType makes the browser see a playable type whatever the uploader set.
+        params = {"Bucket": self.bucket, "Key": self._full(key), "ResponseContentType": content_type_for(key)}
+        try:
+            url: str = self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_s)
+        except Exception as exc:
+            self._raise(exc, key)
+        return url
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _full(self, key: str) -> str:
+        if not key:
+            raise InvalidConfig("empty key", url=self.url, key=key)
+        return self._root + key
+
+    def _clean(self, text: str) -> str:
+        return redact(text, self._secrets)
+
+    def _raise(self, exc: BaseException, key: str | None) -> NoReturn:
+        """Re-raise an SDK exception as the StoreError it means."""
+        if isinstance(exc, StoreError | ValueError) and not isinstance(exc, BotoCoreError):
+            raise exc
+        raise translate(exc, url=self.url, bucket=self.bucket, key=key, clean=self._clean) from exc
+
+
+def translate(exc: BaseException, *, url: str, bucket: str, key: str | None,
+              clean: Any = lambda text: text) -> StoreError:
+    """The StoreError for a boto3/botocore exception; messages name URL and key, never secrets."""
+    if isinstance(exc, ClientError):
+        code = _code(exc)
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        message = clean(exc.response.get("Error", {}).get("Message") or code)
+        if code == "NoSuchBucket":
+            return NotFound(f"bucket {bucket!r} does not exist", url=url, key=key)
+        if code in _NOT_FOUND_CODES:
+            return NotFound("no such object", url=url, key=key)
+        if code in _DENIED_CODES or status in (401, 403):
+            return AccessDenied(f"access denied ({code}: {message})", url=url, key=key)
+        if code in _UNAVAILABLE_CODES or status >= 500:
+            return Unavailable(f"server error after retries ({code}: {message})", url=url, key=key)
+        return StoreError(f"S3 error {code}: {message}", url=url, key=key)
+    if isinstance(exc, NoCredentialsError | PartialCredentialsError | CredentialRetrievalError):
+        return InvalidConfig(
+            "no usable S3 credentials: set access_key/secret_key in a profile, AWS_ACCESS_KEY_ID/"
+            "AWS_SECRET_ACCESS_KEY, or an AWS profile", url=url, key=key)
+    if isinstance(exc, ParamValidationError):
+        return InvalidConfig(clean(f"invalid request: {exc}"), url=url, key=key)
+    if isinstance(exc, ConnectionError | HTTPClientError):
+        return Unavailable(clean(f"cannot reach the S3 endpoint: {exc}"), url=url, key=key)
+    return StoreError(clean(f"S3 request failed: {type(exc).__name__}: {exc}"), url=url, key=key)
+
+
+class _BodyReader(io.RawIOBase):
+    """A botocore StreamingBody as a raw binary stream, with read errors translated."""
+
+    def __init__(self, body: Any, store: S3Store, key: str) -> None:
+        self._body = body
+        self._store = store
+        self._key = key
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            chunk = self._body.read(len(buffer))
+        except Exception as exc:
+            self._store._raise(exc, self._key)
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._body.close()
+        super().close()
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _etag(value: str | None) -> str | None:
+    return value.strip('"') if value else None
