@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from storage.media_route import media_router
+
 
 def create_app() -> FastAPI:
     app = FastAPI(title="recshelf")
+    app.include_router(media_router())  # secret: app.state.media_secret, else $RECSHELF_MEDIA_SECRET
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
