@@ -8,11 +8,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from storage.media_route import media_router
+from storage.share_routes import router as share_router
 
 
 def create_app() -> FastAPI:
     app = FastAPI(title="recshelf")
     app.include_router(media_router())  # secret: app.state.media_secret, else $RECSHELF_MEDIA_SECRET
+    app.include_router(share_router)  # signed share links (playlist re-signed on each request)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

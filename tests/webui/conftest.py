@@ -1,0 +1,43 @@
+"""Recordings seeded into stores for the UI tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from storage.media import Slice, agora_playlist
+from storage.naming import RecordingKey, playlist_name, slice_name
+from storage.stores.base import ObjectStore
+
+START = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+SID = "0123456789abcdef0123456789abcdef"
+
+Seeder = Callable[..., list[str]]
+
+
+def seed_recording(store: ObjectStore, slices: Sequence[Slice], *, folder: str = "rec/",
+                   key: RecordingKey | None = None, start: datetime = START,
+                   missing: Sequence[int] = (), endlist: bool = True) -> list[str]:
+    """Write an Agora-style recording (playlist + slices); slices at `missing` indexes are left out."""
+    key = key or RecordingKey(SID, "my_chan 1")
+    names: list[tuple[str, float]] = []
+    at = start
+    for n, piece in enumerate(slices):
+        name = slice_name(key, at)
+        names.append((name, piece.duration_s))
+        if n not in missing:
+            store.write(folder + name, piece.data)
+        at += timedelta(seconds=piece.duration_s)
+    playlist = folder + playlist_name(key)
+    store.write(playlist, agora_playlist(names, endlist=endlist).encode())
+    return [playlist] + [folder + n for n, _ in names]
+
+
+@pytest.fixture
+def seeder(av_slices: list[Slice]) -> Seeder:
+    def seed(store: ObjectStore, **kwargs: object) -> list[str]:
+        return seed_recording(store, av_slices, **kwargs)  # type: ignore[arg-type]
+
+    return seed
