@@ -1,0 +1,523 @@
+"""Qiniu Kodo through the qiniu SDK: ``qiniu://bucket/prefix``.
+
+Configuration: options first, then the environment:
+
+========================  ==========================  ==============================================
+option                    environment                 meaning
+========================  ==========================  ==============================================
+``access_key``            ``QINIU_ACCESS_KEY``        required
+``secret_key``            ``QINIU_SECRET_KEY``        required (never shown in messages)
+``domain``                ``QINIU_DOMAIN``            download domain bound to the bucket, e.g.
+                                                      ``http://cdn.example.com`` (bare host → http);
+                                                      needed only to read and sign URLs
+``private``               ``QINIU_PRIVATE``           ``true`` (default): sign download URLs
+``region``                ``QINIU_REGION``            ``z0``, ``z1``, ``z2``, ``na0``, ``as0``: public hosts
+``endpoint``              ``QINIU_ENDPOINT``          one base URL serving rs, rsf, up, io and api
+                                                      (private deployments, the test emulator)
+``up_host``, ``rs_host``,  —                          override one service's host (URL or host[:port])
+``rsf_host``, ``api_host``,
+``uc_host``
+========================  ==========================  ==============================================
+
+Why it is built this way:
+
+* Hosts are always explicit (``BucketManager(auth, regions=[Region(...)])`` and uploaders built with
+  the same regions): otherwise the SDK asks the uc region service, needs the internet, and caches the
+  answer on disk in the temp folder. Neither region nor endpoint → InvalidConfig, never a uc query.
+* The SDK returns ``(None, ResponseInfo)`` instead of raising and does not back off; every call goes
+  through `with_retries` (network errors and 5xx/573 are transient) and `ResponseInfo` codes are
+  mapped to our errors: 612 → missing key, 631 → missing bucket, 401/403 → AccessDenied.
+* The SDK has no download call. Reads GET the (signed) download URL with a pooled ``requests``
+  session: the SDK already depends on requests, and ``Response.raw`` is a real file object, so
+  `open` streams without an adapter layer of our own.
+* Writes use a key-scoped upload token (``bucket:key``, which Kodo lets overwrite) and an explicit
+  mime type (the SDK's default is octet-stream); objects above ``upload_threshold`` (4 MiB) go through
+  resumable upload v2 in ``part_size`` parts, without the SDK's on-disk progress recorder.
+* Timeouts: the SDK reads one process-wide ``connection_timeout``; constructing a store sets it to
+  (connect, read) = (3 s, 30 s) so a dead host fails in seconds instead of 30 s.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any, BinaryIO, NoReturn, Self
+from urllib.parse import quote, urlsplit
+
+import qiniu
+import qiniu.config
+import requests
+from qiniu.http.endpoint import Endpoint
+from qiniu.http.region import Region, ServiceName
+from qiniu.http.response import ResponseInfo
+from qiniu.services.storage.uploaders import FormUploader, ResumeUploaderV2
+from requests.adapters import HTTPAdapter
+
+from storage.stores.base import (
+    AccessDenied,
+    InvalidConfig,
+    NotFound,
+    ObjectInfo,
+    StoreError,
+    Unavailable,
+    content_type_for,
+)
+from storage.stores.retry import with_retries
+
+OPTIONS = frozenset({
+    "access_key", "secret_key", "domain", "private", "region", "endpoint",
+    "up_host", "rs_host", "rsf_host", "api_host", "uc_host",
+})
+REGIONS = frozenset({"z0", "z1", "z2", "na0", "as0"})  # public Kodo regions with a fixed host table
+PAGE_SIZE = 1000  # rsf's maximum
+UPLOAD_THRESHOLD = 4 * 1024 * 1024
+PART_SIZE = 4 * 1024 * 1024
+CONNECT_TIMEOUT_S = 3.0
+READ_TIMEOUT_S = 30.0
+TOKEN_TTL_S = 3600  # upload tokens and the download URLs used internally by read/open
+_CHUNK = 256 * 1024
+
+# Kodo's rate limit (573) is transient although the SDK's need_retry() refuses to retry it; Kodo's
+# 6xx codes (612 no such file, 631 no such bucket, ...) are permanent, not server errors.
+_TRANSIENT_CODES = frozenset({573})
+_PERMANENT_5XX = frozenset({501, 509, 579})  # as qiniu's ResponseInfo.need_retry() has them
+_SERVICE_OPTIONS = {
+    "up_host": ServiceName.UP,
+    "rs_host": ServiceName.RS,
+    "rsf_host": ServiceName.RSF,
+    "api_host": ServiceName.API,
+    "uc_host": ServiceName.UC,
+}
+
+
+class _Transient(Exception):
+    """A failed SDK answer worth retrying; carries the ResponseInfo for the final error."""
+
+    def __init__(self, info: ResponseInfo) -> None:
+        super().__init__(info.status_code)
+        self.info = info
+
+
+def _is_transient(info: ResponseInfo) -> bool:
+    if info.status_code == -1:
+        # A host that does not answer the TCP handshake will not in 100 ms either: fail fast.
+        return not isinstance(info.exception, requests.ConnectTimeout)
+    return info.status_code in _TRANSIENT_CODES or info.need_retry()
+
+
+def _status_is_transient(status: int) -> bool:
+    """For answers we get ourselves (downloads): 5xx except the permanent ones, and 573."""
+    return status in _TRANSIENT_CODES or (500 <= status < 600 and status not in _PERMANENT_5XX)
+
+
+def _parse_bool(name: str, value: str, url: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise InvalidConfig(f"option {name!r} must be true or false, not {value!r}", url=url)
+
+
+def _endpoint(value: str, name: str, url: str) -> tuple[Endpoint, str]:
+    """An SDK Endpoint and its scheme from ``http(s)://host[:port]`` or a bare ``host[:port]`` (https)."""
+    text = value.strip()
+    parts = urlsplit(text if "://" in text else f"https://{text}")
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+        raise InvalidConfig(f"option {name!r} must be a base URL like http://host:port, not {value!r}", url=url)
+    if parts.query or "@" in parts.netloc:
+        raise InvalidConfig(f"option {name!r} must not carry a query or credentials", url=url)
+    return Endpoint(parts.netloc, default_scheme=parts.scheme), parts.scheme
+
+
+class QiniuStore:
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        access_key: str,
+        secret_key: str,
+        domain: str | None = None,
+        private: bool = True,
+        region: str | None = None,
+        endpoint: str | None = None,
+        hosts: Mapping[str, str] | None = None,
+        upload_threshold: int = UPLOAD_THRESHOLD,
+        part_size: int = PART_SIZE,
+        connect_timeout_s: float = CONNECT_TIMEOUT_S,
+        read_timeout_s: float = READ_TIMEOUT_S,
+    ) -> None:
+        if not bucket:
+            raise InvalidConfig("no bucket given (expected qiniu://bucket/prefix)")
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.url = f"qiniu://{bucket}/{self.prefix}" if self.prefix else f"qiniu://{bucket}"
+        self._root = self.prefix + "/" if self.prefix else ""
+        if not access_key or not secret_key:
+            raise InvalidConfig(
+                "no Qiniu credentials: set access_key/secret_key in a profile or QINIU_ACCESS_KEY/"
+                "QINIU_SECRET_KEY", url=self.url)
+        if upload_threshold < 1 or part_size < 1:
+            raise InvalidConfig("upload_threshold and part_size must be positive", url=self.url)
+        self.private = private
+        self.upload_threshold = upload_threshold
+        self.part_size = part_size
+        self._domain = self._parse_domain(domain) if domain else None
+        self._region, self._scheme = self._build_region(region, endpoint, hosts or {})
+        self._auth = qiniu.Auth(access_key, secret_key)
+        self._manager = qiniu.BucketManager(self._auth, regions=[self._region], preferred_scheme=self._scheme)
+        self._timeout = (connect_timeout_s, read_timeout_s)
+        # Process-wide in the SDK (no per-client setting exists); without it a dead host takes 30 s.
+        qiniu.config.set_default(connection_timeout=self._timeout)
+        # Our own pool for downloads; retries are ours (with backoff), not urllib3's.
+        self._http = requests.Session()
+        self._http.mount("http://", HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0))
+        self._http.mount("https://", HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0))
+
+    @classmethod
+    def from_options(cls, bucket: str, prefix: str, options: Mapping[str, str]) -> Self:
+        url = f"qiniu://{bucket}/{prefix}".rstrip("/")
+        for name in options:
+            if name not in OPTIONS:
+                raise InvalidConfig(f"option {name!r} does not apply to a Qiniu store (known: "
+                                    f"{', '.join(sorted(OPTIONS))})", url=url)
+
+        def pick(name: str, env: str) -> str | None:
+            value = options.get(name)
+            return value if value else os.environ.get(env) or None
+
+        private = pick("private", "QINIU_PRIVATE")
+        return cls(
+            bucket,
+            prefix,
+            access_key=pick("access_key", "QINIU_ACCESS_KEY") or "",
+            secret_key=pick("secret_key", "QINIU_SECRET_KEY") or "",
+            domain=pick("domain", "QINIU_DOMAIN"),
+            private=True if private is None else _parse_bool("private", private, url),
+            region=pick("region", "QINIU_REGION"),
+            endpoint=pick("endpoint", "QINIU_ENDPOINT"),
+            hosts={name: options[name] for name in _SERVICE_OPTIONS if options.get(name)},
+        )
+
+    def __repr__(self) -> str:
+        return f"QiniuStore({self.url!r})"
+
+    # -- configuration ---------------------------------------------------------------------------
+
+    def _parse_domain(self, domain: str) -> str:
+        text = domain.strip().rstrip("/")
+        # Bucket test domains (*.clouddn.com, *.qiniudns.com) serve plain http only.
+        if "://" not in text:
+            text = "http://" + text
+        parts = urlsplit(text)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or "@" in parts.netloc:
+            raise InvalidConfig(f"option 'domain' must look like http://cdn.example.com, not {domain!r}",
+                                url=self.url)
+        return text
+
+    def _build_region(
+        self, region: str | None, endpoint: str | None, hosts: Mapping[str, str]
+    ) -> tuple[Region, str]:
+        """The explicit hosts of every service, so the SDK never asks the uc region service."""
+        if endpoint:
+            base, scheme = _endpoint(endpoint, "endpoint", self.url)
+            # One base URL serves every service, uc included, so nothing can leak to public hosts.
+            result = Region(region_id="custom", services={name: [base] for name in ServiceName})
+        elif region:
+            if region not in REGIONS:
+                raise InvalidConfig(f"unknown Qiniu region {region!r} (known: {', '.join(sorted(REGIONS))}; "
+                                    "use endpoint for other deployments)", url=self.url)
+            scheme = "https"
+            result = Region.from_region_id(region, preferred_scheme=scheme)
+        elif hosts.keys() >= {"up_host", "rs_host", "rsf_host"}:
+            scheme = _endpoint(hosts["rs_host"], "rs_host", self.url)[1]
+            result = Region(region_id="custom")
+        else:
+            raise InvalidConfig(
+                "no Qiniu hosts: set region (z0, z1, z2, na0, as0) or endpoint in a profile, or "
+                "QINIU_REGION / QINIU_ENDPOINT", url=self.url)
+        for name, service in _SERVICE_OPTIONS.items():
+            if hosts.get(name):
+                result.services[service] = [_endpoint(hosts[name], name, self.url)[0]]
+        return result, scheme
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        return self._list(prefix)
+
+    def _list(self, prefix: str) -> Iterator[ObjectInfo]:
+        cut = len(self._root)
+        marker: str | None = None
+        while True:
+            ret, info = self._sdk(
+                functools.partial(self._list_page, self._root + prefix, marker), None, "list")
+            if not info.ok() or ret is None:
+                self._raise(info, None, "list")
+            for item in ret.get("items") or ():
+                yield ObjectInfo(item["key"][cut:], int(item["fsize"]), item.get("hash"), _put_time(item))
+            marker = ret.get("marker")
+            if not marker:
+                return
+
+    def _list_page(self, prefix: str, marker: str | None) -> tuple[Any, ResponseInfo]:
+        ret, _eof, info = self._manager.list(self.bucket, prefix=prefix, marker=marker, limit=PAGE_SIZE)
+        return ret, info
+
+    def stat(self, key: str) -> ObjectInfo | None:
+        full = self._full(key)
+        ret, info = self._sdk(lambda: self._manager.stat(self.bucket, full), key, "stat")
+        if info.status_code == 612:
+            return None
+        if not info.ok() or ret is None:
+            self._raise(info, key, "stat")
+        return ObjectInfo(key, int(ret["fsize"]), ret.get("hash"), _put_time(ret))
+
+    def read(self, key: str, start: int = 0, end: int | None = None) -> bytes:
+        if start < 0 or (end is not None and end < 0):
+            raise ValueError(f"byte range must not be negative (start={start}, end={end})")
+        if end is not None and end <= start:
+            return b""
+        headers = {}
+        # No Range header for a whole read: "bytes=0-" on an empty object is a 416.
+        if start > 0 or end is not None:
+            headers["Range"] = f"bytes={start}-" + ("" if end is None else str(end - 1))
+        response = self._download(key, headers, stream=False)
+        if response.status_code == 416:
+            raise ValueError(f"{self.url} key {key!r}: range start {start} is not below the object size")
+        data = response.content
+        if response.status_code == 200 and headers:
+            # A server (or CDN) that ignores Range sends the whole object: cut it ourselves.
+            data = data[start:end]
+        return data
+
+    def open(self, key: str) -> BinaryIO:
+        response = self._download(key, {}, stream=True)
+        return io.BufferedReader(_ResponseReader(response, self, key), buffer_size=_CHUNK)
+
+    def _download(self, key: str, headers: dict[str, str], *, stream: bool) -> requests.Response:
+        url = self._download_url(key, TOKEN_TTL_S)
+
+        def attempt() -> requests.Response:
+            try:
+                response = self._http.get(url, headers=headers, stream=stream, timeout=self._timeout)
+            except requests.ConnectTimeout:
+                raise
+            except requests.RequestException as exc:
+                raise _NetworkError(exc) from None
+            if _status_is_transient(response.status_code):
+                response.close()
+                raise _HttpError(response.status_code, _error_text(response))
+            return response
+
+        try:
+            response = with_retries(
+                attempt, is_transient=lambda exc: isinstance(exc, _NetworkError | _HttpError))
+        except requests.ConnectTimeout:
+            raise Unavailable(f"download host {self._domain_host()} did not answer (connect timeout)",
+                              url=self.url, key=key) from None
+        except _NetworkError as exc:
+            raise Unavailable(f"cannot reach download host {self._domain_host()}: "
+                              f"{type(exc.cause).__name__}", url=self.url, key=key) from None
+        except _HttpError as exc:
+            raise Unavailable(f"download failed after retries (HTTP {exc.status}: {exc.message})",
+                              url=self.url, key=key) from None
+        if response.status_code in (200, 206, 416):
+            return response
+        status, message = response.status_code, _error_text(response)
+        response.close()
+        self._raise_status(status, message, key, "download")
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def write(self, key: str, data: bytes | BinaryIO, content_type: str | None = None) -> ObjectInfo:
+        full = self._full(key)
+        mime = content_type or content_type_for(key)
+        token = self._auth.upload_token(self.bucket, full, TOKEN_TTL_S)
+        if isinstance(data, bytes | bytearray | memoryview):
+            body = bytes(data)
+            if len(body) <= self.upload_threshold:
+                return self._form_upload(key, full, token, body, mime)
+            return self._resumable_upload(key, full, token, io.BytesIO(body), len(body), mime)
+        head = data.read(self.upload_threshold + 1)
+        if len(head) <= self.upload_threshold:
+            return self._form_upload(key, full, token, head, mime)
+        # Large stream of unknown size: the resumable uploader seeks to each part, so spool it.
+        with tempfile.SpooledTemporaryFile(max_size=self.upload_threshold * 4) as spool:
+            spool.write(head)
+            while chunk := data.read(_CHUNK * 4):
+                spool.write(chunk)
+            size = spool.tell()
+            spool.seek(0)
+            return self._resumable_upload(key, full, token, spool, size, mime)
+
+    def _form_upload(self, key: str, full: str, token: str, body: bytes, mime: str) -> ObjectInfo:
+        uploader = FormUploader(self.bucket, regions=[self._region], preferred_scheme=self._scheme)
+        # A BytesIO, not bytes: the SDK refuses empty bytes ("must provide data"), and Agora
+        # leaves empty slices that copies must reproduce.
+        ret, info = self._sdk(
+            lambda: uploader.upload(key=full, data=io.BytesIO(body), mime_type=mime, up_token=token),
+            key, "write")
+        return self._written(key, len(body), ret, info)
+
+    def _resumable_upload(self, key: str, full: str, token: str, stream: BinaryIO, size: int,
+                          mime: str) -> ObjectInfo:
+        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="qiniu-part") as pool:
+            uploader = ResumeUploaderV2(
+                self.bucket, regions=[self._region], preferred_scheme=self._scheme, part_size=self.part_size,
+                upload_progress_recorder=None,  # the SDK's default writes records into the temp folder
+                concurrent_executor=pool,
+            )
+
+            def upload() -> tuple[Any, ResponseInfo]:
+                stream.seek(0)
+                result: tuple[Any, ResponseInfo] = uploader.upload(
+                    key=full, data=stream, data_size=size, part_size=self.part_size, mime_type=mime,
+                    up_token=token)
+                return result
+
+            ret, info = self._sdk(upload, key, "write")
+        return self._written(key, size, ret, info)
+
+    def _written(self, key: str, size: int, ret: Any, info: ResponseInfo) -> ObjectInfo:
+        if not info.ok() or not ret:
+            self._raise(info, key, "write")
+        return ObjectInfo(key, size, ret.get("hash"), datetime.now(UTC))
+
+    def delete(self, key: str) -> None:
+        full = self._full(key)
+        _, info = self._sdk(lambda: self._manager.delete(self.bucket, full), key, "delete")
+        if info.ok() or info.status_code == 612:
+            return
+        self._raise(info, key, "delete")
+
+    # -- sharing ---------------------------------------------------------------------------------
+
+    def signed_url(self, key: str, expires_s: int = 3600) -> str:
+        if expires_s <= 0:
+            raise ValueError("expires_s must be positive")
+        return self._download_url(key, expires_s)
+
+    def _download_url(self, key: str, expires_s: int) -> str:
+        if self._domain is None:
+            raise InvalidConfig("no download domain: set domain (or QINIU_DOMAIN) to read or share objects",
+                                url=self.url, key=key)
+        # Kodo takes the key from the percent-encoded path; the SDK neither encodes nor signs it for us.
+        url = f"{self._domain}/{quote(self._full(key), safe='/')}"
+        return self._auth.private_download_url(url, expires_s) if self.private else url
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _full(self, key: str) -> str:
+        if not key:
+            raise InvalidConfig("empty key", url=self.url, key=key)
+        return self._root + key
+
+    def _domain_host(self) -> str:
+        return urlsplit(self._domain or "").netloc
+
+    def _sdk(self, call: Callable[[], Any], key: str | None, action: str) -> tuple[Any, ResponseInfo]:
+        """Run an SDK call returning (ret, ResponseInfo), retrying transient failures with backoff."""
+
+        def attempt() -> tuple[Any, ResponseInfo]:
+            ret, info = call()
+            if not info.ok() and _is_transient(info):
+                raise _Transient(info)
+            return ret, info
+
+        try:
+            return with_retries(attempt, is_transient=lambda exc: isinstance(exc, _Transient))
+        except _Transient as exc:
+            return None, exc.info
+
+    def _raise(self, info: ResponseInfo, key: str | None, action: str) -> NoReturn:
+        if info.status_code == -1:
+            exc = info.exception
+            what = "did not answer (connect timeout)" if isinstance(exc, requests.ConnectTimeout) else (
+                f"cannot be reached ({type(exc).__name__})")
+            raise Unavailable(f"{action} failed: the Qiniu service {what}", url=self.url, key=key)
+        self._raise_status(info.status_code, _info_error(info), key, action)
+
+    def _raise_status(self, status: int, message: str, key: str | None, action: str) -> NoReturn:
+        detail = f"{action} failed (HTTP {status}: {message})"
+        if status == 631:
+            raise NotFound(f"bucket {self.bucket!r} does not exist ({action}, HTTP 631)", url=self.url, key=key)
+        if status in (404, 612):
+            raise NotFound(f"no such object ({action}, HTTP {status})", url=self.url, key=key)
+        if status in (401, 403):
+            raise AccessDenied(f"access denied: {detail}", url=self.url, key=key)
+        if _status_is_transient(status) or 500 <= status < 600:
+            raise Unavailable(f"server error after retries: {detail}", url=self.url, key=key)
+        raise StoreError(detail, url=self.url, key=key)
+
+
+class _NetworkError(Exception):
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(type(cause).__name__)
+        self.cause = cause
+
+
+class _HttpError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(status)
+        self.status = status
+        self.message = message
+
+
+class _ResponseReader(io.RawIOBase):
+    """A streaming download as a raw binary stream; network failures surface as Unavailable."""
+
+    def __init__(self, response: requests.Response, store: QiniuStore, key: str) -> None:
+        self._response = response
+        self._raw = response.raw
+        self._raw.decode_content = True
+        self._store = store
+        self._key = key
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            chunk = self._raw.read(len(buffer))
+        except Exception as exc:
+            raise Unavailable(f"download interrupted ({type(exc).__name__})", url=self._store.url,
+                              key=self._key) from None
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._response.close()
+        super().close()
+
+
+def _put_time(item: Mapping[str, Any]) -> datetime | None:
+    put_time = item.get("putTime")
+    # Kodo counts putTime in 100 ns units since the epoch.
+    return datetime.fromtimestamp(int(put_time) / 10_000_000, UTC) if put_time else None
+
+
+def _error_text(response: requests.Response) -> str:
+    try:
+        payload = response.json()
+    except ValueError:
+        return response.reason or "no detail"
+    return str(payload.get("error", "no detail")) if isinstance(payload, dict) else "no detail"
+
+
+def _info_error(info: ResponseInfo) -> str:
+    """Kodo's own message ({"error": ...}) from a ResponseInfo; never the request URL."""
+    body = info.json() if info.text_body else {}
+    if isinstance(body, dict) and body.get("error"):
+        return str(body["error"])
+    return "no detail"
+
+
+__all__ = ["QiniuStore"]
