@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from storage.catalog import (
@@ -315,3 +315,86 @@ def test_iter_find_groups_like_group(layout):
         return sorted((r.id, len(r.slices), r.playlist.key if r.playlist else None) for r in recs)
 
     assert summary(list(iter_find(store))) == summary(group(store.objects))
+
+
+def test_find_on_a_local_store(tmp_path):
+    from storage.stores.local import LocalStore
+
+    store = LocalStore(tmp_path)
+    cname = "a_1 !#$%&()+-:;<=.>?@[]^{}|~,"
+    mine, other = RecordingKey(SID, cname), RecordingKey(SID2, "room")
+    names = [
+        "rec/" + playlist_name(mine), *slices("rec/", mine, 2),
+        "rec/" + playlist_name(mine, 0), *slices("rec/", mine, 1, failover=0, start=5),
+        "rec/" + redelivered_playlist_name(mine, 123, 0),
+        "rec/" + playlist_name(other), *slices("rec/", other, 1),
+        "rec/sub/" + playlist_name(other), "rec/notes.txt",
+    ]
+    for key in names:
+        store.write(key, b"x" * 10)
+    recs = find(store, prefix="rec/", sid=SID)
+    rec = only(recs)
+    assert rec.key == mine and [p.failover for p in rec.parts] == [None, 0]
+    assert rec.playlist is not None and rec.playlist.key == "rec/" + redelivered_playlist_name(mine, 123, 0)
+    stats = ListingStats()
+    streamed = list(iter_find(store, prefix="rec/", stats=stats))
+    assert sorted(r.id for r in streamed) == sorted(r.id for r in find(store, prefix="rec/"))
+    assert [r.folder for r in streamed] == ["rec/sub/", "rec/", "rec/"] and stats.ignored == 1
+
+
+@st.composite
+def recording_layouts(draw: st.DrawFn) -> dict[tuple[str, RecordingKey], dict[int | None, dict]]:
+    """Recordings (folder, key) → part → {slices, plain playlist size, re-deliveries}, each with slices."""
+    cnames_ = st.sampled_from(["a", "a_1", "a_1_2", "a_1_2_3", "x y_0", "#_(1)_2"])
+    keys_ = st.builds(RecordingKey, st.sampled_from([SID, SID2]), cnames_) | st.builds(
+        RecordingKey, st.sampled_from([SID, "sid713476478245"]), cnames_, st.sampled_from(["1", "22"]),
+        st.sampled_from(["audio", "video", "av"]))
+    identities = draw(st.lists(st.tuples(st.sampled_from(["", "r/", "r/s/"]), keys_), min_size=1, max_size=5,
+                               unique=True))
+    layout = {}
+    for identity in identities:
+        failovers_ = draw(st.sets(st.integers(0, 3), max_size=2))
+        layout[identity] = {
+            failover: {
+                "slices": draw(st.integers(1, 3)),
+                "plain": draw(st.none() | st.integers(0, 5)),
+                "redelivered": draw(st.dictionaries(st.integers(0, 4), st.tuples(st.integers(0, 99),
+                                                                                 st.integers(0, 5)), max_size=2)),
+            }
+            for failover in [None, *failovers_]
+        }
+    return layout
+
+
+@settings(max_examples=80, deadline=None)
+@given(recording_layouts())
+def test_group_recovers_generated_recordings(layout):
+    objects: dict[str, ObjectInfo] = {}
+    expected = {}
+    for (folder, key), parts in layout.items():
+        for failover, part in parts.items():
+            names = slices(folder, key, part["slices"], failover=failover, start=100 * (failover or 0))
+            for name in names:
+                objects[name] = obj(name)
+            variants = []
+            if part["plain"] is not None:
+                variants.append((0, -1, obj(folder + playlist_name(key, failover), part["plain"])))
+            for index, (tick, size) in part["redelivered"].items():
+                variants.append((1, index, obj(folder + redelivered_playlist_name(key, tick, index, failover), size)))
+            for *_, o in variants:
+                objects[o.key] = o
+            variants.sort(key=lambda v: v[:2])
+            chosen = variants[-1][2] if variants else None
+            if variants and variants[0][0] == 0 and len(variants) > 1 and variants[0][2].size > chosen.size:
+                chosen = variants[0][2]
+            expected[(folder, key, failover)] = (sorted(names), [v[2].key for v in variants], chosen)
+    total = sum(len(e[0]) + len(e[1]) for e in expected.values())
+    assume(len(objects) == total)  # two recordings may spell one name (a_1_2 vs a re-delivered); unfair
+    recs = group(objects.values())
+    got = {
+        (r.folder, r.key, p.failover): (keys_of(p.slices), keys_of(p.playlists), p.playlist)
+        for r in recs for p in r.parts
+    }
+    assert got == expected
+    assert [(r.folder, r.key) for r in recs] == sorted(layout, key=lambda fk: (fk[0], fk[1].sid, fk[1].cname,
+                                                                               fk[1].uid or "", fk[1].stream or ""))
