@@ -242,8 +242,11 @@ class OssStore:
         start = _position(stream)
 
         def put() -> object:
-            if start is not None:
-                stream.seek(start)
+            if start is None:
+                # oss2 sizes anything with seek/tell by seeking, which unseekable io objects refuse;
+                # a read-only view makes it send the stream chunked instead.
+                return self._bucket.put_object(full, _ReadOnly(stream), headers=headers)
+            stream.seek(start)
             return self._bucket.put_object(full, stream, headers=headers)
 
         self._call(put, key, attempts=self._attempts if start is not None else 1)
@@ -343,6 +346,16 @@ class _ResultReader(io.RawIOBase):
         if not self.closed:
             self._result.close()
         super().close()
+
+
+class _ReadOnly:
+    """Only `read`: how oss2 recognises a stream of unknown length."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+
+    def read(self, amt: int | None = None) -> bytes:
+        return self._stream.read(-1 if amt is None else amt)
 
 
 def _time(epoch: int | float | None) -> datetime | None:

@@ -33,6 +33,7 @@ import hmac
 import time
 import uuid
 import xml.etree.ElementTree as ET
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,7 +43,9 @@ from urllib.parse import quote, unquote
 import crcmod  # a dependency of oss2; its C extension makes CRC-64 of large bodies cheap
 
 from tests.emulators.base import (
+    BucketStore,
     EmulatorHandler,
+    EmulatorServer,
     NoSuchBucket,
     RangeNotSatisfiable,
     StoredObject,
@@ -116,8 +119,29 @@ def parse_query(raw: str) -> list[tuple[str, str]]:
     return pairs
 
 
+class OssServer(EmulatorServer):
+    """The emulator's state, plus what tests use to observe and disturb it."""
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        handler: type[OssHandler],
+        store: BucketStore,
+        credentials: dict[str, str],
+    ) -> None:
+        super().__init__(address, handler, store, credentials)
+        self.requests: deque[tuple[str, str]] = deque(maxlen=10_000)  # (method, raw target), newest last
+        self.failures: deque[int] = deque()  # statuses to answer the next requests with, before any check
+
+    def fail_next(self, status: int = 503, times: int = 1) -> None:
+        """Answer the next `times` requests with an OSS error of this status (e.g. 503, to test retries)."""
+        self.failures.extend([status] * times)
+
+
 class OssHandler(EmulatorHandler):
     """Aliyun OSS, path style, with signature verification (v1 and v4, header and presigned)."""
+
+    server: OssServer
 
     # -- entry points
 
@@ -145,7 +169,11 @@ class OssHandler(EmulatorHandler):
         raw_bucket, _, raw_key = rest.partition("/")
         self.bucket, self.key = unquote(raw_bucket), unquote(raw_key)
         body = self.read_body() if self.command in ("PUT", "POST") else b""
+        self.server.requests.append((self.command, self.path))
         try:
+            if self.server.failures:
+                status = self.server.failures.popleft()
+                raise OssFailure(status, "InternalError" if status < 503 else "ServiceUnavailable", "Injected failure.")
             if not self.bucket:
                 raise OssFailure(400, "InvalidRequest", "Service-level operations are not emulated.")
             self._authenticate()
@@ -530,7 +558,7 @@ def _decode_token(token: str) -> str:
 
 
 def run(argv: Sequence[str] | None = None) -> None:
-    main(OssHandler, argv, description="Aliyun OSS emulator (path style, signatures verified)")
+    main(OssHandler, argv, server_class=OssServer, description="Aliyun OSS emulator (path style, signatures verified)")
 
 
 if __name__ == "__main__":
