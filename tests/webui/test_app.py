@@ -1,0 +1,139 @@
+"""Page logic with streamlit.testing.v1.AppTest on a local store seeded with sample recordings."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from storage.naming import RecordingKey
+from storage.stores.local import LocalStore
+from tests.webui.conftest import SID, Seeder
+
+APP = str(Path(__file__).resolve().parents[2] / "webui" / "app.py")
+SECRET = "media-secret-that-must-never-show"
+PASSWORD = "ui-password-that-must-never-show"
+OTHER_SID = "ffff456789abcdef0123456789abcdef"
+GAPPY_ID = f"rec/{SID}_my_chan 1"
+
+
+@pytest.fixture
+def seeded(tmp_path: Path, seeder: Seeder, monkeypatch: pytest.MonkeyPatch) -> LocalStore:
+    """A store with an incomplete recording (slice 2 missing) and a complete one on another channel."""
+    (tmp_path / "store").mkdir()
+    store = LocalStore(tmp_path / "store")
+    seeder(store, missing=[2])
+    seeder(store, key=RecordingKey(OTHER_SID, "other"))
+    monkeypatch.setenv("RECSHELF_UI_STORE", str(store.root))
+    monkeypatch.setenv("RECSHELF_MEDIA_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("RECSHELF_MEDIA_SECRET", SECRET)
+    monkeypatch.setenv("RECSHELF_CONFIG", str(_empty_config(tmp_path)))
+    for name in ("RECSHELF_UI_PASSWORD", "RECSHELF_PUBLIC_URL", "RECSHELF_SERVER_URL"):
+        monkeypatch.delenv(name, raising=False)
+    return store
+
+
+def _empty_config(tmp_path: Path) -> Path:
+    path = tmp_path / "recshelf.toml"
+    path.write_text("")
+    return path
+
+
+def _app() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=60)
+
+
+def _rows(at: AppTest) -> list[dict]:
+    return at.dataframe[0].value.to_dict("records")
+
+
+def _everything(at: AppTest) -> str:
+    """Every element the run produced, serialized: what a browser could ever see."""
+    return "\n".join(str(e.proto) for e in at.main) + "\n".join(str(e.proto) for e in at.sidebar)
+
+
+def _open_recording(at: AppTest, rec_id: str) -> AppTest:
+    at.switch_page("pages/recording.py")
+    at.query_params["rec"] = rec_id
+    return at.run()
+
+
+def test_browse_lists_recordings_with_status(seeded):
+    at = _app().run()
+    assert not at.exception
+    rows = _rows(at)
+    assert {r["channel"] for r in rows} == {"my_chan 1", "other"}
+    by_channel = {r["channel"]: r for r in rows}
+    assert by_channel["my_chan 1"]["status"].endswith("incomplete")
+    assert by_channel["other"]["status"].endswith("complete")
+    assert by_channel["other"]["slices"] == 6
+    assert by_channel["other"]["duration_s"] == pytest.approx(6.0, abs=0.2)
+
+
+def test_filters_narrow_the_table(seeded):
+    at = _app().run()
+    at.text_input(key="f_channel").set_value("OTH").run()
+    assert [r["channel"] for r in _rows(at)] == ["other"]
+    at.text_input(key="f_channel").set_value("").run()
+    at.text_input(key="f_sid").set_value("0123").run()
+    assert [r["sid"] for r in _rows(at)] == [SID]
+    at.text_input(key="f_sid").set_value("").run()
+    at.multiselect(key="f_status").set_value(["incomplete"]).run()
+    assert [r["channel"] for r in _rows(at)] == ["my_chan 1"]
+    at.multiselect(key="f_status").set_value([]).run()
+    at.date_input(key="f_dates").set_value((date(2026, 1, 3), date(2026, 1, 4))).run()
+    assert not at.dataframe and "No recording matches." in [w.value for w in at.warning]
+    at.date_input(key="f_dates").set_value((date(2026, 1, 2), date(2026, 1, 2))).run()
+    assert len(_rows(at)) == 2
+
+
+def test_recording_page_plays_rewritten_playlist_with_gap(seeded):
+    at = _open_recording(_app().run(), GAPPY_ID)
+    assert not at.exception
+    players = [e for e in at.main if getattr(e, "type", None) == "component_instance"]
+    assert len(players) == 1
+    args = json.loads(players[0].proto.json_args)
+    playlist = args["playlist"]
+    assert "#EXT-X-GAP" in playlist and "#EXT-X-VERSION:8" in playlist
+    signed = [line for line in playlist.splitlines() if line.startswith("http://127.0.0.1:9/media/")]
+    assert len(signed) == 5 and all("sig=" in line and "exp=" in line for line in signed)
+    assert any("incomplete" in w.value and "skipped" in w.value for w in at.warning)
+    assert any("missing" in m.value for m in at.markdown)  # the report in words
+    assert [e for e in at.main if getattr(e, "type", None) == "vega_lite_chart"]  # the timeline
+    assert SECRET not in _everything(at)
+
+
+def test_complete_recording_has_no_warning(seeded):
+    at = _open_recording(_app().run(), f"rec/{OTHER_SID}_other")
+    assert not at.exception
+    assert not at.warning
+    assert at.success and at.success[0].value.startswith("Complete")
+
+
+def test_share_link_points_at_public_url(seeded, monkeypatch):
+    monkeypatch.setenv("RECSHELF_SERVER_URL", "http://127.0.0.1:8700")
+    monkeypatch.setenv("RECSHELF_PUBLIC_URL", "https://rec.example.com")
+    at = _open_recording(_app().run(), GAPPY_ID)
+    share = next(b for b in at.button if b.label == "Copy share link")
+    share.click().run()
+    (code,) = at.code
+    assert code.value.startswith("https://rec.example.com/share/") and code.value.endswith(".m3u8")
+    assert SECRET not in _everything(at)
+
+
+def test_password_gate_shows_nothing_before_login(seeded, monkeypatch):
+    monkeypatch.setenv("RECSHELF_UI_PASSWORD", PASSWORD)
+    at = _app().run()
+    assert not at.dataframe and not at.sidebar.selectbox
+    assert [t.label for t in at.text_input] == ["Password"]
+    # Inside a form, values are sent with the submit click, not before.
+    at.text_input[0].input("wrong")
+    at.button[0].click().run()
+    assert at.error and not at.dataframe
+    at.text_input[0].input(PASSWORD)
+    at.button[0].click().run()
+    assert at.dataframe and len(_rows(at)) == 2
+    assert PASSWORD not in _everything(at)

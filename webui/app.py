@@ -1,0 +1,36 @@
+"""recshelf web UI: `streamlit run webui/app.py` (or `recshelf ui`).
+
+A multipage app: each page is a script in webui/pages/, listed once in PAGES.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+# `streamlit run` puts this folder, not the project root, on sys.path; a source checkout that is
+# not pip-installed still needs `import webui` / `import storage` to work.
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from webui import auth  # noqa: E402
+
+PAGE_DIR = Path(__file__).resolve().parent / "pages"
+
+st.set_page_config(page_title="recshelf", page_icon="🎞️", layout="wide")
+
+if not auth.require_login():
+    st.stop()
+
+PAGES = [
+    st.Page(PAGE_DIR / "browse.py", title="Recordings", icon="📼", url_path="browse", default=True),
+    st.Page(PAGE_DIR / "recording.py", title="Recording", icon="▶️", url_path="recording"),
+]
+# Optional pages appear when their script exists (the Agora "Record" page lands later).
+if (PAGE_DIR / "record.py").exists():
+    PAGES.append(st.Page(PAGE_DIR / "record.py", title="Record", icon="⏺️", url_path="record"))
+
+st.navigation(PAGES).run()

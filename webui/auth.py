@@ -1,0 +1,48 @@
+"""Optional password gate: with RECSHELF_UI_PASSWORD set, nothing else renders before login."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import time
+
+import streamlit as st
+
+from webui.services import UI_PASSWORD_ENV
+
+FAILED_LOGIN_DELAY_S = 1.0  # slows guessing without a lockout that a typo could trigger
+
+
+def configured_password() -> str | None:
+    return os.environ.get(UI_PASSWORD_ENV) or None
+
+
+def _digest(text: str) -> bytes:
+    # Compare digests so the comparison time does not depend on the password's length.
+    return hashlib.sha256(text.encode()).digest()
+
+
+def require_login() -> bool:
+    """True when the page may render; otherwise shows the login form (and only it)."""
+    password = configured_password()
+    if password is None:
+        return True
+    if st.session_state.get("_recshelf_authed") == _digest(password):
+        with st.sidebar:
+            if st.button("Log out"):
+                st.session_state.pop("_recshelf_authed", None)
+                st.rerun()
+        return True
+    st.title("recshelf")
+    with st.form("login"):
+        typed = st.text_input("Password", type="password")
+        submitted = st.form_submit_button("Log in")
+    if submitted:
+        if hmac.compare_digest(_digest(typed), _digest(password)):
+            # The digest, not the password, stays in the session state.
+            st.session_state["_recshelf_authed"] = _digest(password)
+            st.rerun()
+        time.sleep(FAILED_LOGIN_DELAY_S)
+        st.error("Wrong password.")
+    return False

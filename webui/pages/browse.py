@@ -1,0 +1,89 @@
+"""Recordings: pick a store, filter, see status, select a recording to open."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from webui import services, state
+
+AUTO_VERIFY_MAX = 200  # verify automatically when this few rows are shown; more waits for a click
+
+st.title("Recordings")
+store_ref, prefix = state.store_sidebar()
+opened = state.open_selected(store_ref, prefix)
+if opened is None:
+    st.stop()
+store, recordings = opened
+
+with st.expander("Filters", expanded=True):
+    c1, c2, c3 = st.columns(3)
+    channel = c1.text_input("Channel contains", key="f_channel")
+    sid = c2.text_input("sid starts with", key="f_sid")
+    uid = c3.text_input("uid contains", key="f_uid")
+    c4, c5 = st.columns([1, 2])
+    dates = c4.date_input("Start date (UTC, from – to)", value=(), key="f_dates")
+    statuses = c5.multiselect("Status", services.STATUSES, key="f_status")
+date_range = tuple(dates) if isinstance(dates, list | tuple) else (dates,)
+filters = services.Filters(channel=channel.strip(), sid=sid.strip(), uid=uid.strip(),
+                           start_from=date_range[0] if len(date_range) > 0 else None,
+                           start_to=date_range[1] if len(date_range) > 1 else None,
+                           statuses=tuple(statuses))
+
+# Filters on names first: they cost nothing; status needs verification.
+cache = state.verify_cache()
+shown = [r for r in recordings if services.matches(r, "", services.Filters(
+    channel=filters.channel, sid=filters.sid, uid=filters.uid,
+    start_from=filters.start_from, start_to=filters.start_to))]
+unverified = [r for r in shown if cache.get(store_ref, r) is None]
+if unverified:
+    if len(unverified) <= AUTO_VERIFY_MAX:
+        cache.verify_many(store_ref, store, unverified)
+    else:
+        st.info(f"{len(unverified)} of the {len(shown)} recordings shown are not verified yet "
+                "(narrow the filters, or verify them all).")
+        if st.button(f"Verify {len(unverified)} recordings"):
+            bar = st.progress(0.0, text="Verifying…")
+            cache.verify_many(store_ref, store, unverified,
+                              progress=lambda n, total: bar.progress(n / total, text=f"Verified {n} of {total}"))
+            bar.empty()
+
+rows = []
+kept = []
+for rec in shown:
+    report = cache.get(store_ref, rec)
+    status = report["status"] if report else services.NOT_VERIFIED
+    if filters.statuses and status not in filters.statuses:
+        continue
+    kept.append(rec)
+    rows.append(services.recording_row(rec, report))
+
+st.caption(f"{len(rows)} of {len(recordings)} recordings in `{store.url}`"
+           + (f" under `{prefix}`" if prefix else ""))
+if not rows:
+    st.warning("No recording matches." if recordings else "No Agora recordings found here.")
+    st.stop()
+
+frame = pd.DataFrame(rows)
+event = st.dataframe(
+    frame, key="table", on_select="rerun", selection_mode="single-row", hide_index=True,
+    column_order=["channel", "sid", "uid / stream", "start", "duration_s", "slices", "size_mb", "status"],
+    column_config={
+        "start": st.column_config.DatetimeColumn("start (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+        "duration_s": st.column_config.NumberColumn("duration (s)", format="%.1f"),
+        "size_mb": st.column_config.NumberColumn("size (MB)", format="%.2f"),
+        "sid": st.column_config.TextColumn("sid", width="medium"),
+    },
+    width="stretch",
+)
+selected = event.selection.rows if event is not None else []
+if selected:
+    rec = kept[selected[0]]
+    st.session_state["rec_id"] = rec.id
+    st.write(f"Selected: **{rec.key.cname}** · `{rec.key.sid}`"
+             + (f" · uid {rec.key.uid} {rec.key.stream or ''}" if rec.key.uid else ""))
+    if st.button("Open recording ▶", type="primary"):
+        st.switch_page("pages/recording.py",
+                       query_params={"store": store_ref, "rec": rec.id})
+else:
+    st.caption("Select a row to open its report, timeline and player.")

@@ -1,0 +1,147 @@
+"""One recording: the report in plain words, a slice timeline, the player, downloads and sharing."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from storage.catalog import Recording
+from storage.share_routes import playback_playlist, slice_expiry
+from storage.stores.base import StoreError
+from webui import downloads, services, state
+from webui.player import hls_player
+
+# Colours by meaning: green plays, red/orange are holes, grey is ignored, blue is a failover part.
+STATE_COLOURS = {"present": "#2e7d32", "missing": "#c62828", "empty": "#ef6c00",
+                 "orphan": "#9e9e9e", "failover part": "#1565c0"}
+RESIGN_MARGIN_S = 600  # re-sign the playlist when its URLs have less than this left
+
+store_ref, prefix = state.store_sidebar()
+if st.query_params.get("rec"):
+    st.session_state["rec_id"] = st.query_params["rec"]
+rec_id = st.session_state.get("rec_id")
+opened = state.open_selected(store_ref, prefix)
+if opened is None:
+    st.stop()
+store, recordings = opened
+by_id = {r.id: r for r in recordings}
+rec: Recording | None = by_id.get(rec_id) if rec_id else None
+if rec is None:
+    st.title("Recording")
+    st.info("No recording selected: choose one on the Recordings page.")
+    st.page_link("pages/browse.py", label="← Recordings")
+    st.stop()
+# Keep the URL shareable within the team: it names the store and recording, never a secret.
+st.query_params.update({"store": store_ref, "rec": rec.id})
+
+key = rec.key
+who = f"uid {key.uid} · {key.stream}" if key.uid is not None else "composite"
+st.title(f"{key.cname}")
+st.caption(f"sid `{key.sid}` · {who} · folder `{rec.folder or '/'}`")
+
+try:
+    report = state.report_for(store_ref, store, rec)
+except StoreError as exc:
+    st.error(services.safe_text(str(exc)))
+    st.stop()
+status = report.get("status", "error")
+
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("Status", services.STATUS_BADGE.get(status, status))
+duration = report.get("duration_s") or services.estimate_duration(rec.slices) or 0.0
+m2.metric("Duration", f"{duration:.1f} s")
+m3.metric("Slices", f"{len(rec.slices)}")
+m4.metric("Size", f"{sum(s.size for s in rec.slices) / 1e6:.2f} MB")
+st.caption(f"Start (UTC): {rec.start:%Y-%m-%d %H:%M:%S}" if rec.start else "No slice times.")
+
+# -- report --------------------------------------------------------------------------------------
+headline, details, advice = services.explain(report) if status != "error" else (
+    "The recording could not be verified.", [p.get("message", "") for p in report.get("problems", [])], [])
+{"complete": st.success, "unfinished": st.warning}.get(status, st.error)(headline)
+if details or advice:
+    with st.expander("What is wrong and what to do", expanded=status != "complete"):
+        for line in details:
+            st.markdown(f"- {line}")
+        for line in advice:
+            st.markdown(f"- 👉 {line}")
+
+# -- timeline ------------------------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, ttl=state.LISTING_TTL_S, max_entries=64)
+def durations_for(store_ref: str, prefix: str, rec_id: str, fp: tuple[Any, ...]) -> dict[str, float]:
+    del fp  # part of the cache key only: a changed playlist is read again
+    found = state.load_catalog(store_ref, prefix)
+    target = next((r for r in found if r.id == rec_id), None)
+    return services.playlist_durations(state.get_store(store_ref), target) if target else {}
+
+
+timeline = services.timeline_rows(rec, report, durations_for(store_ref, prefix, rec.id, state.fingerprint(rec)))
+if timeline:
+    st.subheader("Timeline")
+    chart = alt.Chart(pd.DataFrame(timeline)).mark_bar(height=28).encode(
+        x=alt.X("start:T", title="UTC time (from slice names)"),
+        x2="end:T",
+        color=alt.Color("state:N", title="slice",
+                        scale=alt.Scale(domain=list(STATE_COLOURS), range=list(STATE_COLOURS.values()))),
+        tooltip=["slice", "state", alt.Tooltip("start:T", format="%H:%M:%S.%L"), "bytes"],
+    ).properties(height=90)
+    st.altair_chart(chart, width="stretch")
+
+# -- player --------------------------------------------------------------------------------------
+st.subheader("Play")
+siblings = {r.key.stream: r for r in recordings
+            if key.uid is not None and r.folder == rec.folder and r.key.sid == key.sid
+            and r.key.cname == key.cname and r.key.uid == key.uid and r.key.stream}
+to_play: list[Recording] = [rec]
+if len(siblings) > 1 and {"audio", "video"} <= set(siblings):
+    # Individual mode writes audio and video of one uid as two recordings: play them side by side.
+    choice = st.radio("Streams of this uid", ["audio + video", "video", "audio"], horizontal=True, key="streams")
+    to_play = [siblings[s] for s in (("video", "audio") if choice == "audio + video" else (choice,))]
+
+
+def signed_playlist(target: Recording) -> tuple[str, str, int]:
+    """(text, source id, gaps), signed once per session and re-signed before the URLs expire."""
+    cache: dict[str, Any] = st.session_state.setdefault("_playlists", {})
+    fp = repr((store_ref, target.id, state.fingerprint(target)))
+    entry = cache.get(fp)
+    if entry is None or entry["valid_until"] - time.time() < RESIGN_MARGIN_S:
+        expires = slice_expiry(report.get("duration_s") or duration)
+        text, gaps = playback_playlist(store, target, expires)
+        source_id = hashlib.sha256(f"{fp}{time.time()}".encode()).hexdigest()[:16]
+        entry = {"text": text, "source_id": source_id, "gaps": gaps, "valid_until": time.time() + expires}
+        cache[fp] = entry
+    return entry["text"], entry["source_id"], entry["gaps"]
+
+
+playable = [t for t in to_play if any(p.playlist for p in t.parts)]
+if not playable:
+    st.warning("Nothing to play: there is no playlist. Export the slices as TS instead.")
+for target in playable:
+    target_report = report if target is rec else state.report_for(store_ref, store, target)
+    try:
+        text, source_id, gaps = signed_playlist(target)
+    except StoreError as exc:
+        st.error(f"Cannot prepare playback: {services.safe_text(str(exc))}")
+        continue
+    if target_report.get("status") != "complete" or gaps:
+        missing = f" {gaps} missing or empty slice(s) are skipped." if gaps else ""
+        st.warning(f"This recording is {target_report.get('status', 'not verified')}: the player plays what "
+                   f"exists.{missing}", icon="⚠️")
+    kind = "audio" if target.key.stream == "audio" else "video"
+    if len(playable) > 1:
+        st.caption(f"{target.key.stream}")
+    event = hls_player(text, source_id=source_id, kind=kind, key=f"player-{target.id}")
+    if event and event.get("error") and event.get("sourceId") == source_id:
+        st.error(f"Playback stopped ({event['error']}). The signed links may have expired.")
+        if st.button("Reload player", key=f"reload-{target.id}"):
+            st.session_state["_playlists"] = {}
+            st.rerun()
+
+# -- download and share ------------------------------------------------------------------------
+downloads.render(store_ref, store, rec, report)

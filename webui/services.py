@@ -1,0 +1,256 @@
+"""What the pages compute, kept free of Streamlit so it can be tested and reused.
+
+Rows for the table, filters, plain-words explanations of a report, timeline data and the
+playback playlist (slice URIs replaced by the store's signed URLs, holes marked ``#EXT-X-GAP``).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from storage.catalog import Recording
+from storage.naming import parse_name, split_key
+from storage.stores.base import ObjectInfo, ObjectStore
+from storage.verify import Report
+
+UI_PASSWORD_ENV = "RECSHELF_UI_PASSWORD"
+PUBLIC_URL_ENV = "RECSHELF_PUBLIC_URL"
+SERVER_URL_ENV = "RECSHELF_SERVER_URL"  # where `recshelf ui` started storage/server.py (may be internal)
+STORE_ENV = "RECSHELF_UI_STORE"  # store preselected by `recshelf ui STORE`
+
+DEFAULT_SLICE_S = 2.0  # assumed slice length when neither the playlist nor neighbours tell
+
+NOT_VERIFIED = "not verified"
+STATUS_BADGE = {
+    "complete": "🟢 complete",
+    "unfinished": "🟡 unfinished",
+    "incomplete": "🔴 incomplete",
+    "missing_playlist": "🟣 missing playlist",
+    "invalid": "⛔ invalid",
+    NOT_VERIFIED: "⚪ not verified",
+    "error": "⚠️ error",
+}
+STATUSES = ["complete", "unfinished", "incomplete", "missing_playlist", "invalid", NOT_VERIFIED]
+
+
+# -- secrets -------------------------------------------------------------------------------------
+
+
+def secret_values() -> list[str]:
+    """Every secret the process knows about: the configuration's plus the secret-bearing environment."""
+    values: list[str] = []
+    try:
+        from storage.config import load_config
+
+        values += load_config().secrets()
+    except Exception:  # noqa: BLE001 - a broken config must not stop redaction of the rest
+        pass
+    for name, value in os.environ.items():
+        upper = name.upper()
+        if value and len(value) >= 4 and any(w in upper for w in ("SECRET", "PASSWORD", "TOKEN", "ACCESS_KEY")):
+            values.append(value)
+    return values
+
+
+def safe_text(text: str) -> str:
+    """`text` with every known secret replaced by ``***``: use on anything shown from an exception."""
+    from storage.config import redact
+
+    return redact(text, secret_values())
+
+
+# -- table rows ----------------------------------------------------------------------------------
+
+
+def estimate_duration(slices: Sequence[ObjectInfo]) -> float | None:
+    """Seconds spanned by the slices, from their UTC names (first start to last start + a typical gap)."""
+    times = sorted(t for t in (slice_time(s.key) for s in slices) if t is not None)
+    if not times:
+        return None
+    gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)]
+    typical = statistics.median(gaps) if gaps else DEFAULT_SLICE_S
+    return (times[-1] - times[0]).total_seconds() + typical
+
+
+def slice_time(key: str) -> datetime | None:
+    parsed = parse_name(split_key(key)[1])
+    return parsed.utc if parsed is not None else None
+
+
+def recording_row(rec: Recording, report: dict[str, Any] | None) -> dict[str, Any]:
+    """One table row. Duration is the playlist's when verified, else estimated from slice names."""
+    slices = rec.slices
+    status = report["status"] if report else NOT_VERIFIED
+    duration = report["duration_s"] if report and report.get("duration_s") else estimate_duration(slices)
+    stream = rec.key.stream or ""
+    who = f"{rec.key.uid} / {stream}" if rec.key.uid is not None else "composite"
+    return {
+        "id": rec.id,
+        "channel": rec.key.cname,
+        "sid": rec.key.sid,
+        "uid / stream": who,
+        "start": rec.start.replace(tzinfo=None) if rec.start else None,  # shown as UTC
+        "duration_s": round(duration, 1) if duration is not None else None,
+        "slices": len(slices),
+        "size_mb": round(sum(s.size for s in slices) / 1e6, 2),
+        "status": STATUS_BADGE.get(status, status),
+        "folder": rec.folder,
+    }
+
+
+@dataclass(frozen=True)
+class Filters:
+    channel: str = ""
+    sid: str = ""
+    uid: str = ""
+    start_from: date | None = None
+    start_to: date | None = None  # inclusive
+    statuses: tuple[str, ...] = ()
+
+    def active(self) -> bool:
+        return bool(self.channel or self.sid or self.uid or self.start_from or self.start_to or self.statuses)
+
+
+def matches(rec: Recording, status: str, f: Filters) -> bool:
+    """Channel and uid match as substrings (case-insensitive), sid as a prefix, dates on the first slice (UTC)."""
+    if f.channel and f.channel.lower() not in rec.key.cname.lower():
+        return False
+    if f.sid and not rec.key.sid.lower().startswith(f.sid.lower()):
+        return False
+    if f.uid and (rec.key.uid is None or f.uid.lower() not in rec.key.uid.lower()):
+        return False
+    if f.start_from or f.start_to:
+        start = rec.start
+        if start is None:
+            return False
+        day = start.astimezone(UTC).date()
+        if f.start_from and day < f.start_from:
+            return False
+        if f.start_to and day > f.start_to:
+            return False
+    return not (f.statuses and status not in f.statuses)
+
+
+# -- reports in plain words ---------------------------------------------------------------------
+
+HEADLINE = {
+    "complete": "Complete: the playlist is finished and every slice it names is in the store.",
+    "unfinished": "Unfinished: every slice is there but the playlist has no end marker. "
+                  "The recording may still be running, or it stopped abnormally.",
+    "incomplete": "Incomplete: some slices the playlist names are missing or empty. "
+                  "It plays, skipping the holes.",
+    "missing_playlist": "No playlist: slices of this recording exist but its .m3u8 does not.",
+    "invalid": "Invalid: the playlist cannot be read, or names files outside its folder (never fetched).",
+}
+ADVICE = {
+    "complete": [],
+    "unfinished": ["If the recording has ended, wait a few minutes: Agora writes the end marker last. "
+                   "If it stays like this, the recording was stopped abnormally; the slices still play."],
+    "incomplete": ["Missing slices may still be in Agora's backup cloud and arrive later "
+                   "(a re-delivered playlist `_<tick>_<index>.m3u8` appears): refresh in a while.",
+                   "Check the bucket's lifecycle rules and who can delete objects."],
+    "missing_playlist": ["The playlist may still be in Agora's backup cloud: refresh later.",
+                         "The slices can still be exported as TS."],
+    "invalid": ["Look at the problems below; an unsafe name (`../`, `/abs`, `http://`) is never followed."],
+}
+
+
+def explain(report: dict[str, Any]) -> tuple[str, list[str], list[str]]:
+    """(headline, details, advice) for a report dict (`Report.to_dict()`)."""
+    status = report["status"]
+    details: list[str] = []
+    for label, keys in (("missing", report.get("missing", [])), ("empty (0 bytes)", report.get("empty", [])),
+                        ("orphaned (in the store, not in the playlist)", report.get("orphans", []))):
+        if keys:
+            names = ", ".join(f"`{split_key(k)[1]}`" for k in keys[:5])
+            more = f" and {len(keys) - 5} more" if len(keys) > 5 else ""
+            details.append(f"{len(keys)} slice(s) {label}: {names}{more}.")
+    listed = {*report.get("missing", []), *report.get("empty", []), *report.get("orphans", [])}
+    for problem in report.get("problems", []):
+        if isinstance(problem, dict) and problem.get("key") in listed:
+            continue  # already said above, in words
+        if not isinstance(problem, dict):
+            details.append(str(problem))
+            continue
+        where = f"`{split_key(problem['key'])[1]}`: " if problem.get("key") else ""
+        details.append(f"{problem.get('severity', 'error')}: {where}{problem.get('message', '')}")
+    advice = list(ADVICE.get(status, []))
+    if report.get("orphans"):
+        advice.append("Orphaned slices are not played; they may belong to a failover part or a newer playlist.")
+    return HEADLINE.get(status, status), details, advice
+
+
+# -- timeline ------------------------------------------------------------------------------------
+
+
+def timeline_rows(rec: Recording, report: dict[str, Any] | None,
+                  durations: dict[str, float] | None = None) -> list[dict[str, Any]]:
+    """One bar per slice: start/end UTC from its name, state present / missing / empty / orphan / failover."""
+    durations = durations or {}
+    missing = set(report.get("missing", [])) if report else set()
+    empty = set(report.get("empty", [])) if report else set()
+    orphans = set(report.get("orphans", [])) if report else set()
+    keys: dict[str, int] = {}  # key -> size (or -1 when missing)
+    for s in rec.slices:
+        keys[s.key] = s.size
+    for k in missing:
+        keys.setdefault(k, -1)
+    timed = sorted((t, k) for k, t in ((k, slice_time(k)) for k in keys) if t is not None)
+    rows: list[dict[str, Any]] = []
+    for n, (start, key) in enumerate(timed):
+        name = split_key(key)[1]
+        length = durations.get(name)
+        if length is None or length <= 0:
+            nxt = next((t for t, _ in timed[n + 1:] if t > start), None)
+            length = (nxt - start).total_seconds() if nxt else DEFAULT_SLICE_S
+            length = min(length, 60.0)
+        parsed = parse_name(name)
+        if key in missing:
+            state = "missing"
+        elif key in empty or keys[key] == 0:
+            state = "empty"
+        elif key in orphans:
+            state = "orphan"
+        elif parsed is not None and parsed.failover is not None:
+            state = "failover part"
+        else:
+            state = "present"
+        rows.append({"slice": name, "start": start.replace(tzinfo=None),
+                     "end": (start + timedelta(seconds=length)).replace(tzinfo=None),
+                     "state": state, "bytes": max(keys[key], 0)})
+    return rows
+
+
+# -- playback ------------------------------------------------------------------------------------
+
+
+def playlists_in_order(rec: Recording) -> list[ObjectInfo]:
+    """The chosen playlist of each part that has one: the original first, then bak0, bak1, …"""
+    return [p.playlist for p in rec.parts if p.playlist is not None]
+
+
+def playlist_durations(store: ObjectStore, rec: Recording) -> dict[str, float]:
+    """EXTINF seconds by slice name, from the recording's playlists (for the timeline)."""
+    from storage.hls import parse
+
+    found: dict[str, float] = {}
+    for playlist in playlists_in_order(rec):
+        try:
+            parsed = parse(store.read(playlist.key))
+        except Exception:  # noqa: BLE001 - the timeline falls back to name times
+            continue
+        for e in parsed.entries:
+            found[e.uri] = e.duration
+    return found
+
+
+def verify_to_dict(store: ObjectStore, rec: Recording) -> dict[str, Any]:
+    from storage.verify import verify
+
+    report: Report = verify(store, rec)
+    return report.to_dict()
