@@ -1,0 +1,184 @@
+"""S3-specific behaviour: SigV4 presigning, configuration from env and AWS profiles, prefixes, errors."""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from storage.stores.base import AccessDenied, InvalidConfig, Unavailable
+from storage.stores.s3 import S3Store
+from tests.fixtures.s3 import S3_ACCESS_KEY, S3_REGION, S3_SECRET_KEY
+
+
+@pytest.fixture
+def aws_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An AWS environment with nothing set: no AWS_* variables, empty config files, no metadata service."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION",
+                 "AWS_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "aws-config").write_text("")
+    (tmp_path / "aws-credentials").write_text("")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    return tmp_path
+
+
+def test_presigned_urls_are_sigv4_path_style_with_content_type(s3_store_factory):
+    store = s3_store_factory(prefix="rec")
+    url = store.signed_url("sid_chan.m3u8", expires_s=900)
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    assert parts.path == f"/{store.bucket}/rec/sid_chan.m3u8"
+    assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]  # never SigV2, even in us-east-1
+    assert query["X-Amz-Expires"] == ["900"]
+    assert query["X-Amz-Credential"][0].startswith(f"{S3_ACCESS_KEY}/")
+    assert query["response-content-type"] == ["application/vnd.apple.mpegurl"]
+    assert "AWSAccessKeyId" not in query and "Signature" not in query
+    with pytest.raises(ValueError):
+        store.signed_url("x.ts", expires_s=8 * 24 * 3600)
+
+
+def test_prefix_is_the_store_root(s3_store_factory, s3_admin):
+    store = s3_store_factory(prefix="/rec/2024/")
+    assert store.url == f"s3://{store.bucket}/rec/2024"
+    store.write("a.ts", b"1")
+    s3_admin.put_object(Bucket=store.bucket, Key="rec/20240/sibling.ts", Body=b"2")
+    s3_admin.put_object(Bucket=store.bucket, Key="outside.ts", Body=b"3")
+    assert [o.key for o in store.list()] == ["a.ts"]
+    assert store.stat("a.ts") is not None
+    head = s3_admin.head_object(Bucket=store.bucket, Key="rec/2024/a.ts")
+    assert head["ContentLength"] == 1
+
+
+def test_writes_set_the_content_type(s3_store_factory, s3_admin):
+    store = s3_store_factory()
+    store.write("seg.ts", b"\x47" * 188)
+    store.write("index.m3u8", io.BytesIO(b"#EXTM3U\n"))
+    store.write("blob.bin", b"x", content_type="video/mp4")
+    types = {k: s3_admin.head_object(Bucket=store.bucket, Key=k)["ContentType"]
+             for k in ("seg.ts", "index.m3u8", "blob.bin")}
+    assert types == {"seg.ts": "video/mp2t", "index.m3u8": "application/vnd.apple.mpegurl",
+                     "blob.bin": "video/mp4"}
+
+
+def test_listing_asks_for_pages_of_1000(s3_store_factory):
+    store = s3_store_factory()
+    store.write("a.ts", b"1")
+    calls: list[dict[str, Any]] = []
+    store.client.meta.events.register("before-parameter-build.s3.ListObjectsV2",
+                                      lambda params, **_: calls.append(dict(params)))
+    assert [o.key for o in store.list()] == ["a.ts"]
+    assert calls and calls[0]["MaxKeys"] == 1000
+
+
+def test_open_is_a_buffered_binary_stream(s3_store_factory):
+    store = s3_store_factory()
+    store.write("lines.m3u8", b"#EXTM3U\n#EXTINF:2\nseg.ts\n")
+    with store.open("lines.m3u8") as f:
+        assert f.readline() == b"#EXTM3U\n"
+        assert f.read(3) == b"#EX"
+        assert f.read() == b"TINF:2\nseg.ts\n"
+    assert f.closed
+
+
+def test_credentials_and_region_from_the_environment(aws_env, s3_store_factory, s3_server_url,
+                                                     monkeypatch: pytest.MonkeyPatch):
+    bucket = s3_store_factory().bucket
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "ENVKEY")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "env-secret")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-3")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server_url)
+    store = S3Store.from_options(bucket, "", {})
+    store.write("env.ts", b"ok")
+    assert store.read("env.ts") == b"ok"
+    query = parse_qs(urlsplit(store.signed_url("env.ts")).query)
+    assert query["X-Amz-Credential"][0].startswith("ENVKEY/") and "/eu-west-3/s3/" in query["X-Amz-Credential"][0]
+
+
+def test_named_aws_profile(aws_env: Path, s3_store_factory, s3_server_url):
+    bucket = s3_store_factory().bucket
+    (aws_env / "aws-credentials").write_text(
+        "[recordings]\naws_access_key_id = PROFILEKEY\naws_secret_access_key = profile-secret\n")
+    (aws_env / "aws-config").write_text("[profile recordings]\nregion = ap-northeast-1\n")
+    store = S3Store.from_options(bucket, "p", {"profile": "recordings", "endpoint": s3_server_url})
+    store.write("x.ts", b"1")
+    assert [o.key for o in store.list()] == ["x.ts"]
+    credential = parse_qs(urlsplit(store.signed_url("x.ts")).query)["X-Amz-Credential"][0]
+    assert credential.startswith("PROFILEKEY/") and "/ap-northeast-1/" in credential
+
+
+def test_unknown_aws_profile_is_invalid_config(aws_env):
+    with pytest.raises(InvalidConfig, match="'nope' is not configured"):
+        S3Store.from_options("b", "", {"profile": "nope"})
+
+
+def test_no_credentials_anywhere_is_invalid_config(aws_env, s3_server_url):
+    store = S3Store.from_options("b", "", {"endpoint": s3_server_url})
+    with pytest.raises(InvalidConfig, match="no usable S3 credentials"):
+        list(store.list())
+    with pytest.raises(InvalidConfig, match="no usable S3 credentials"):
+        store.signed_url("x.ts")
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"access_key": "k"}, "given together"),
+    ({"secret_key": "s"}, "given together"),
+    ({"domain": "cdn"}, "'domain' does not apply"),
+])
+def test_bad_options(aws_env, options: dict[str, str], message: str):
+    with pytest.raises(InvalidConfig, match=message):
+        S3Store.from_options("b", "", options)
+
+
+def test_errors_never_show_the_secret(s3_store_factory):
+    store = s3_store_factory(access_key="recshelf-bad-key", secret_key="bad-secret-9f2c")
+    with pytest.raises(AccessDenied) as err:
+        store.stat("x.ts")
+    text = str(err.value)
+    assert "bad-secret-9f2c" not in text
+    assert store.url in text and "x.ts" in text
+
+
+class _AlwaysBusy(BaseHTTPRequestHandler):
+    requests = 0
+
+    def _busy(self) -> None:
+        type(self).requests += 1
+        body = b"<Error><Code>ServiceUnavailable</Code><Message>busy</Message></Error>"
+        self.send_response(503)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    do_GET = do_HEAD = do_PUT = _busy
+
+    def log_message(self, format: str, *args: Any) -> None:
+        del format, args
+
+
+@pytest.fixture
+def busy_endpoint() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _AlwaysBusy)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_persistent_5xx_is_unavailable_after_bounded_retries(busy_endpoint: str):
+    _AlwaysBusy.requests = 0
+    store = S3Store("b", endpoint=busy_endpoint, region=S3_REGION,
+                    access_key=S3_ACCESS_KEY, secret_key=S3_SECRET_KEY)
+    with pytest.raises(Unavailable, match="ServiceUnavailable"):
+        store.read("x.ts")
+    assert 1 < _AlwaysBusy.requests <= 4
