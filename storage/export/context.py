@@ -1,0 +1,61 @@
+"""What a format writer gets: the unit to export, the stores, options, progress and the resume cache."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from storage.export.dest import Destination
+from storage.export.fetch import DEFAULT_WORKERS, Fetched, SliceCache, fetch_in_order
+from storage.export.plan import Segment, Unit
+from storage.export.progress import ProgressTracker
+from storage.stores.base import ObjectStore
+
+FORMATS = ("mp4", "ts", "hls", "zip", "copy")
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    format: str  # one of FORMATS
+    workers: int = DEFAULT_WORKERS  # parallel slice downloads (and uploads, for hls and copy)
+    window: int | None = None  # slices fetched ahead of the writer; default 2 × workers
+    allow_incomplete: bool = False  # export what exists of incomplete recordings; gaps are reported
+    engine: str = "pyav"  # mp4 only: "pyav" (in process) or "ffmpeg" (an ffmpeg binary, see mp4_ffmpeg)
+
+
+@dataclass
+class FetchCounts:
+    downloaded: int = 0  # slices read from the source store
+    reused: int = 0  # slices read back from the resume cache (or already present at a copy target)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, cached: bool) -> None:
+        with self.lock:
+            if cached:
+                self.reused += 1
+            else:
+                self.downloaded += 1
+
+
+@dataclass
+class UnitContext:
+    store: ObjectStore
+    unit: Unit
+    dest: Destination
+    options: ExportOptions
+    tracker: ProgressTracker
+    counts: FetchCounts = field(default_factory=FetchCounts)
+
+    @property
+    def cache(self) -> SliceCache:
+        return SliceCache(self.dest.work_dir(self.unit.name) / "slices")
+
+    def fetch(self, segments: Sequence[Segment], workers: int | None = None) -> Iterator[Fetched]:
+        """The present segments' bytes in order, fetched ahead in parallel, checked and cached."""
+        return fetch_in_order(self.store, [s.ref() for s in segments], workers=workers or self.options.workers,
+                              window=self.options.window, cache=self.cache, on_fetched=self._fetched)
+
+    def _fetched(self, item: Fetched) -> None:
+        self.counts.add(item.cached)
+        self.tracker.advance(len(item.data))

@@ -1,0 +1,150 @@
+"""Where exports go: a local folder or any store, with atomic commits, a work folder and manifests.
+
+* Single-file outputs (mp4, ts, zip) are built under a temp name — in the destination folder itself
+  for a local folder, so the final `os.replace` is atomic; in the work folder for a store, then
+  uploaded with one `write` (stores never show a partial object). Nothing ever exists under the
+  final name until it is whole.
+* The work folder holds the resume cache of fetched slices. For a local destination it sits next
+  to the outputs (`.recshelf-work/<name>/`); for a store, under the system temp folder keyed by the
+  store URL, so a re-run on the same machine resumes. It is removed when the export succeeds.
+* A manifest (`.recshelf/<output>.json`) records what an output was made from (source keys, sizes,
+  etags) and what was written (key, size, sha256 or etag). A re-run skips an output whose manifest
+  still matches both the sources and the output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+from storage.stores.base import ObjectInfo, ObjectStore, content_type_for
+from storage.stores.local import TEMP_MARKER, LocalStore
+
+MANIFEST_DIR = ".recshelf"
+WORK_DIR = ".recshelf-work"
+MANIFEST_VERSION = 1
+_CHUNK = 1 << 20
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class Destination:
+    def __init__(self, store: ObjectStore, local_root: Path | None = None, work_root: Path | None = None) -> None:
+        self.store = store
+        self.local_root = local_root  # set when the destination is a folder on this machine
+        if work_root is None:
+            if local_root is not None:
+                work_root = local_root / WORK_DIR
+            else:
+                tag = hashlib.sha1(store.url.encode()).hexdigest()[:16]
+                work_root = Path(tempfile.gettempdir()) / "recshelf-work" / tag
+        self.work_root = work_root
+
+    @classmethod
+    def for_folder(cls, folder: str | Path, work_root: Path | None = None) -> Destination:
+        root = Path(folder).expanduser().absolute()
+        root.mkdir(parents=True, exist_ok=True)
+        return cls(LocalStore(root), root, work_root)
+
+    @property
+    def url(self) -> str:
+        return self.store.url
+
+    def location(self, key: str) -> str:
+        """What to show a user for an output: a path for a folder, the store URL and key otherwise."""
+        if self.local_root is not None:
+            return str(self.local_root.joinpath(*key.split("/")))
+        return f"{self.store.url.rstrip('/')}/{key}"
+
+    def work_dir(self, name: str) -> Path:
+        return self.work_root / name
+
+    def clean_work(self, name: str) -> None:
+        shutil.rmtree(self.work_dir(name), ignore_errors=True)
+        with suppress(OSError):
+            self.work_root.rmdir()  # only when empty: other exports may still be resumable
+
+    @contextmanager
+    def temp_file(self, key: str) -> Iterator[Path]:
+        """A fresh temp path for building `key`; deleted afterwards unless `commit_file` moved it."""
+        if self.local_root is not None:
+            final = self.local_root.joinpath(*key.split("/"))
+            final.parent.mkdir(parents=True, exist_ok=True)
+            # LocalStore listings skip names with this marker, so a half-built output is never listed.
+            fd, tmp = tempfile.mkstemp(prefix=f".{final.name}{TEMP_MARKER}", dir=final.parent)
+        else:
+            folder = self.work_dir(key.replace("/", "_"))
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".out-", dir=folder)
+        os.close(fd)
+        path = Path(tmp)
+        try:
+            yield path
+        finally:
+            with suppress(FileNotFoundError):
+                path.unlink()
+
+    def commit_file(self, tmp: Path, key: str) -> dict[str, Any]:
+        """Make `tmp` the output `key` in one step; returns the manifest record of the output."""
+        size = tmp.stat().st_size
+        digest = sha256_file(tmp)
+        if self.local_root is not None:
+            final = self.local_root.joinpath(*key.split("/"))
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, final)
+            return {"key": key, "size": size, "sha256": digest}
+        with tmp.open("rb") as f:
+            info = self.store.write(key, f, content_type_for(key))
+        return {"key": key, "size": info.size, "etag": info.etag, "sha256": digest}
+
+    def record(self, info: ObjectInfo) -> dict[str, Any]:
+        return {"key": info.key, "size": info.size, "etag": info.etag}
+
+    # -- manifests -------------------------------------------------------------------------------
+
+    def manifest_key(self, output: str) -> str:
+        return f"{MANIFEST_DIR}/{output.replace('/', '_')}.json"
+
+    def read_manifest(self, output: str) -> dict[str, Any] | None:
+        key = self.manifest_key(output)
+        try:
+            if self.store.stat(key) is None:
+                return None
+            data = json.loads(self.store.read(key))
+        except (ValueError, OSError):
+            return None
+        return data if isinstance(data, dict) and data.get("version") == MANIFEST_VERSION else None
+
+    def write_manifest(self, output: str, manifest: dict[str, Any]) -> None:
+        body = json.dumps({"version": MANIFEST_VERSION, **manifest}, indent=1, sort_keys=True).encode()
+        self.store.write(self.manifest_key(output), body, "application/json")
+
+    def drop_manifest(self, output: str) -> None:
+        self.store.delete(self.manifest_key(output))
+
+    def outputs_match(self, outputs: list[dict[str, Any]]) -> bool:
+        """True when every recorded output is still there, unchanged."""
+        for rec in outputs:
+            info = self.store.stat(rec["key"])
+            if info is None or info.size != rec["size"]:
+                return False
+            if self.local_root is not None and "sha256" in rec and len(outputs) == 1:
+                # One big file: hash it (cheap next to a re-export). Many objects (hls): sizes suffice.
+                if sha256_file(self.local_root.joinpath(*rec["key"].split("/"))) != rec["sha256"]:
+                    return False
+            elif self.local_root is None and rec.get("etag") and info.etag and info.etag != rec["etag"]:
+                return False
+        return True
