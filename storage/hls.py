@@ -10,6 +10,7 @@ name in the playlist's own folder. Such names are reported, never resolved or fe
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -29,7 +30,8 @@ Severity = Literal["error", "warning", "info"]
 
 # Issues that make a playlist unusable: verify reports the recording as `invalid`.
 FATAL_CODES = frozenset({"not_m3u8", "parse_error", "is_master", "unsafe_uri", "bad_duration"})
-_UNSAFE_CHARS = frozenset("/\\:?#")
+_URL_CHARS = frozenset(":?#")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 
 
 @dataclass
@@ -81,17 +83,29 @@ class Playlist:
 
 
 def unsafe_reason(uri: str) -> str | None:
-    """Why a raw playlist URI is not a bare file name in the playlist's folder, or None when it is."""
+    """Why a raw playlist URI is not a bare file name in the playlist's folder, or None when it is.
+
+    `:`, `?` and `#` are refused (scheme, query, fragment) except inside an Agora slice name, because
+    DESIGN.md lets a channel name carry them; there they cannot leave the folder: the name starts with
+    `<sid>_`, and `_` cannot appear in a URL scheme, while a query or fragment only ends the path early.
+    """
     if not uri.strip():
         return "empty name"
     if ".." in uri:
         return "contains '..'"
-    bad = sorted(_UNSAFE_CHARS.intersection(uri))
-    if bad:
-        return f"contains {''.join(bad)!r} (a path, scheme, query or fragment)"
+    if "/" in uri or "\\" in uri:
+        return "contains a path separator"
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in uri):
         return "contains control characters"
+    special = sorted(_URL_CHARS.intersection(uri))
+    if special and (_SCHEME.match(uri) or not _is_agora_slice(uri)):
+        return f"contains {''.join(special)!r} (a scheme, query or fragment)"
     return None
+
+
+def _is_agora_slice(name: str) -> bool:
+    parsed = parse_name(name)
+    return parsed is not None and parsed.kind == "slice"
 
 
 def _agora_tags(line: str, lineno: int, data: dict[str, Any], state: dict[str, Any]) -> bool:

@@ -62,7 +62,9 @@ def test_size_cap() -> None:
 
 
 @pytest.mark.parametrize("uri", ["../x.ts", "/abs.ts", "http://evil/x.ts", "a\\b.ts", "sub/x.ts",
-                                 "x.ts?sig=1", "x.ts#f", "C:x.ts", "x\x01.ts"])
+                                 "x.ts?sig=1", "x.ts#f", "C:x.ts", "x\x01.ts", "..",
+                                 "javascript:x_20260102030405678.ts",
+                                 f"{STEM}_20260102030405678.ts/../../x.ts"])
 def test_unsafe_uris_are_reported(uri: str) -> None:
     text = agora_playlist([("ok_20260102030405678.ts", 1.0), (uri, 1.0)])
     pl = hls.parse(text)
@@ -71,7 +73,8 @@ def test_unsafe_uris_are_reported(uri: str) -> None:
     assert [i.code for i in pl.fatal] == ["unsafe_uri"]
 
 
-@pytest.mark.parametrize("uri", ["a b.ts", "x_%20!@$&()+-;<=>[]^{}|~,.ts", "中文.ts"])
+@pytest.mark.parametrize("uri", ["a b.ts", "x_%20!@$&()+-;<=>[]^{}|~,.ts", "中文.ts",
+                                 f"{STEM[:33]}q&a: what? #1_20260102030405678.ts"])
 def test_channel_name_characters_are_safe(uri: str) -> None:
     assert hls.unsafe_reason(uri) is None
 

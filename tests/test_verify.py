@@ -1,0 +1,268 @@
+"""verify(): every fault classifies to its status; reads stay within one GET per playlist."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any, BinaryIO
+
+import pytest
+
+from storage.catalog import Recording, find
+from storage.naming import RecordingKey
+from storage.samples import HOSTILE_URI
+from storage.stores.base import NotFound, ObjectInfo, ObjectStore, StoreError
+from storage.stores.local import LocalStore
+from storage.verify import STATUS_ORDER, Report, verify, worst_status
+from tests.fixtures.media import RecordingFactory
+
+DESIGN_KEYS = {"playlist", "folder", "sid", "cname", "uid", "stream", "status", "segments", "missing", "empty",
+               "orphans", "duration_s", "bytes", "problems"}
+
+
+class SpyStore:
+    """Delegates to a store and records every read-like call, to prove what verify touches."""
+
+    def __init__(self, inner: ObjectStore) -> None:
+        self.inner = inner
+        self.url = inner.url
+        self.reads: list[str] = []
+        self.stats: list[str] = []
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        return self.inner.list(prefix)
+
+    def stat(self, key: str) -> ObjectInfo | None:
+        self.stats.append(key)
+        return self.inner.stat(key)
+
+    def read(self, key: str, start: int = 0, end: int | None = None) -> bytes:
+        self.reads.append(key)
+        return self.inner.read(key, start, end)
+
+    def open(self, key: str) -> BinaryIO:
+        self.reads.append(key)
+        return self.inner.open(key)
+
+    def write(self, key: str, data: bytes | BinaryIO, content_type: str | None = None) -> ObjectInfo:
+        return self.inner.write(key, data, content_type)
+
+    def delete(self, key: str) -> None:
+        self.inner.delete(key)
+
+    def signed_url(self, key: str, expires_s: int = 3600) -> str:
+        return self.inner.signed_url(key, expires_s)
+
+
+@pytest.fixture
+def spy(tmp_path) -> SpyStore:
+    return SpyStore(LocalStore(tmp_path))
+
+
+def _only(store: ObjectStore) -> Recording:
+    recordings = find(store)
+    assert len(recordings) == 1, [r.id for r in recordings]
+    return recordings[0]
+
+
+def _codes(report: Report) -> set[str]:
+    return {p.code for p in report.problems}
+
+
+def test_complete_recording_reads_only_its_playlist(spy: SpyStore, recording_factory: RecordingFactory) -> None:
+    keys = recording_factory(spy)
+    recording = _only(spy)
+    report = verify(spy, recording)
+    assert report.status == "complete", report.problems
+    assert report.playlist == keys[-1] and spy.reads == [keys[-1]] and spy.stats == []
+    assert report.segments == keys[:-1]
+    assert report.missing == report.empty == report.orphans == []
+    assert report.duration_s == pytest.approx(6.0)
+    assert report.bytes == sum(s.size for s in recording.slices)
+    assert (report.folder, report.cname, report.uid, report.stream) == ("rec/", "my_chan 1", None, None)
+    assert [p.severity for p in report.problems if p.severity == "error"] == []
+
+
+def test_deep_complete_reads_each_slice_once(spy: SpyStore, recording_factory: RecordingFactory) -> None:
+    keys = recording_factory(spy)
+    report = verify(spy, _only(spy), deep=True)
+    assert report.status == "complete", report.problems
+    assert sorted(spy.reads) == sorted(keys)
+    assert not [p for p in report.problems if p.severity != "info"]
+
+
+@pytest.mark.parametrize(("fault", "status", "deep_status", "codes"), [
+    ("missing_slice", "incomplete", "incomplete", {"missing_segment"}),
+    ("empty_slice", "incomplete", "incomplete", {"empty_segment"}),
+    ("truncated_slice", "complete", "incomplete", {"size_not_188"}),
+    ("not_ts_slice", "complete", "incomplete", {"size_not_188"}),
+    ("orphan_slice", "complete", "complete", {"orphans"}),
+    ("no_endlist", "unfinished", "unfinished", {"no_endlist"}),
+    ("no_playlist", "missing_playlist", "missing_playlist", {"playlist_missing"}),
+    ("hostile_uri", "invalid", "invalid", {"unsafe_uri"}),
+    ("malformed_playlist", "invalid", "invalid", {"not_m3u8"}),
+    ("backup_redelivery", "complete", "complete", set()),
+])
+def test_fault_classifies(spy: SpyStore, recording_factory: RecordingFactory, fault: str, status: str,
+                          deep_status: str, codes: set[str]) -> None:
+    recording_factory(spy, faults={fault})
+    recording = _only(spy)
+    report = verify(spy, recording)
+    assert report.status == status, report.problems
+    assert codes <= _codes(report)
+    deep = verify(spy, recording, deep=True)
+    assert deep.status == deep_status, deep.problems
+    json.dumps(deep.to_dict())
+
+
+def test_missing_and_empty_lists(spy: SpyStore, recording_factory: RecordingFactory) -> None:
+    recording_factory(spy, folder="a/", faults={"missing_slice"})
+    recording_factory(spy, folder="b/", faults={"empty_slice"})
+    missing, empty = (verify(spy, r) for r in find(spy))
+    assert len(missing.missing) == 1 and missing.missing[0] in missing.segments and not missing.empty
+    assert len(empty.empty) == 1 and not empty.missing
+    assert missing.bytes > 0 and missing.duration_s == pytest.approx(6.0)
+
+
+def test_deep_names_the_broken_bytes(spy: SpyStore, recording_factory: RecordingFactory) -> None:
+    recording_factory(spy, folder="t/", faults={"truncated_slice"})
+    recording_factory(spy, folder="x/", faults={"not_ts_slice"})
+    truncated, xml = (verify(spy, r, deep=True) for r in find(spy))
+    assert "truncated" in _codes(truncated)
+    assert "not_ts_bytes" in _codes(xml)
+    assert any("error body" in p.message for p in xml.problems)
+
+
+def test_orphans_and_missing_playlist_lists(spy: SpyStore, recording_factory: RecordingFactory) -> None:
+    keys = recording_factory(spy, folder="o/", faults={"orphan_slice"})
+    report = verify(spy, find(spy, "o/")[0])
+    assert len(report.orphans) == 1 and report.orphans[0] not in report.segments
+    keys = recording_factory(spy, folder="m/", faults={"no_playlist"})
+    report = verify(spy, find(spy, "m/")[0])
+    assert report.playlist is None and report.segments == [] and report.orphans == keys
+    assert report.problems[0].key == "m/0123456789abcdef0123456789abcdef_my_chan 1.m3u8"
+
+
+def test_hostile_uri_is_never_read(spy: SpyStore, recording_factory: RecordingFactory) -> None:
+    keys = recording_factory(spy, faults={"hostile_uri"})
+    # The target exists where a resolving reader would look (outside rec/), bait for a leak.
+    spy.write(HOSTILE_URI.removeprefix("../"), b"secret")
+    recording = find(spy, "rec/")[0]
+    report = verify(spy, recording, deep=True)
+    assert report.status == "invalid"
+    assert not any("escape" in key for key in spy.reads)
+    assert set(spy.reads) <= set(keys)
+    assert all(".." not in key for key in report.segments)
+    unsafe = [p for p in report.problems if p.code == "unsafe_uri"]
+    assert unsafe and unsafe[0].key == keys[-1] and HOSTILE_URI in unsafe[0].message
+
+
+def test_backup_redelivery_uses_the_whole_variant(spy: SpyStore, recording_factory: RecordingFactory) -> None:
+    keys = recording_factory(spy, faults={"backup_redelivery"})
+    recording = _only(spy)
+    plain, redelivered = keys[-2], keys[-1]
+    assert redelivered.endswith("_0.m3u8")
+    report = verify(spy, recording)
+    assert report.playlist == redelivered and len(report.segments) == 6
+    # Even when the shorter variant is chosen, verify reads the others (one GET each) and takes the whole one.
+    part = recording.parts[0]
+    forced = replace(recording, parts=[replace(part, playlist=next(p for p in part.playlists if p.key == plain))])
+    spy.reads.clear()
+    report = verify(spy, forced)
+    assert report.status == "complete" and report.playlist == redelivered
+    assert sorted(spy.reads) == sorted([plain, redelivered])
+    assert "variant_used" in _codes(report)
+
+
+def test_individual_mode(spy: SpyStore, recording_factory: RecordingFactory) -> None:
+    for stream in ("audio", "video"):
+        recording_factory(spy, key=RecordingKey("0123456789abcdef0123456789abcdef", "class_7b", "1001", stream))
+    reports = [verify(spy, r, deep=True) for r in find(spy)]
+    assert [(r.uid, r.stream, r.status) for r in reports] == [("1001", "audio", "complete"),
+                                                               ("1001", "video", "complete")]
+
+
+def test_failover_parts(spy: SpyStore, recording_factory: RecordingFactory) -> None:
+    keys = recording_factory(spy, slices=3, failover_parts=2)
+    recording = _only(spy)
+    report = verify(spy, recording, deep=True)
+    assert report.status == "complete", report.problems
+    assert [p.failover for p in report.parts] == [None, 0, 1]
+    assert len(report.segments) == 9 and len(spy.reads) == 3 + 9
+    bak = [k for k in report.segments if "/bak" in k]
+    assert report.segments[3:6] == bak[:3] and "bak0_" in report.segments[3]
+    assert report.to_dict()["parts"][1]["playlist"] == next(k for k in keys if k.startswith("rec/bak0_")
+                                                             and k.endswith(".m3u8"))
+
+
+def test_failover_status_is_worst_part(spy: SpyStore, recording_factory: RecordingFactory) -> None:
+    recording_factory(spy, slices=3, failover_parts=1, faults={"no_endlist"})
+    report = verify(spy, _only(spy))
+    assert [p.status for p in report.parts] == ["unfinished", "complete"]
+    assert report.status == "unfinished"
+
+
+def test_worst_status_order() -> None:
+    assert STATUS_ORDER[0] == "invalid" and STATUS_ORDER[-1] == "complete"
+    assert worst_status(["complete", "unfinished", "missing_playlist"]) == "missing_playlist"
+    assert worst_status(["missing_playlist", "incomplete"]) == "incomplete"
+    assert worst_status(["incomplete", "invalid", "complete"]) == "invalid"
+    assert worst_status([]) == "complete"
+
+
+def test_to_dict_has_design_keys(spy: SpyStore, recording_factory: RecordingFactory) -> None:
+    recording_factory(spy, faults={"missing_slice"})
+    data = verify(spy, _only(spy)).to_dict()
+    assert set(data) == DESIGN_KEYS | {"parts"}
+    assert json.loads(json.dumps(data)) == data
+    assert {"code", "key", "message", "severity"} == set(data["problems"][0])
+
+
+def test_store_error_reading_the_playlist_propagates(spy: SpyStore, recording_factory: RecordingFactory) -> None:
+    keys = recording_factory(spy)
+    recording = _only(spy)
+    spy.delete(keys[-1])
+    with pytest.raises(StoreError) as raised:
+        verify(spy, recording)
+    assert isinstance(raised.value, NotFound)
+
+
+def test_oversized_playlist_is_not_read(spy: SpyStore, recording_factory: RecordingFactory) -> None:
+    recording_factory(spy)
+    recording = _only(spy)
+    part = recording.parts[0]
+    huge = replace(part.playlist, size=50 * 1024 * 1024)
+    report = verify(spy, replace(recording, parts=[replace(part, playlist=huge, playlists=[huge])]))
+    assert report.status == "invalid" and spy.reads == [] and "not_m3u8" in _codes(report)
+
+
+@pytest.mark.parametrize(("text", "status", "code"), [
+    ("#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-ENDLIST\n", "invalid", "no_segments"),
+    ("#EXTM3U\n#EXT-X-TARGETDURATION:1\n", "unfinished", "no_segments"),
+    ("#EXTM3U\n#EXTINF:abc,\nx.ts\n", "invalid", "parse_error"),
+    ("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nlow.m3u8\n", "invalid", "is_master"),
+    ("\ufeff#EXTM3U\r\n#EXTINF:1\r\nnowhere.ts\r\n#EXT-X-ENDLIST\r\n", "incomplete", "missing_segment"),
+])
+def test_playlist_bodies(spy: SpyStore, recording_factory: RecordingFactory, text: str, status: str,
+                         code: str) -> None:
+    keys = recording_factory(spy)
+    spy.write(keys[-1], text.encode())
+    report = verify(spy, _only(spy))
+    assert report.status == status and code in _codes(report), report.problems
+
+
+def test_channel_name_with_url_characters(spy: SpyStore, recording_factory: RecordingFactory) -> None:
+    key = RecordingKey("0123456789abcdef0123456789abcdef", "q&a: what? #1")
+    recording_factory(spy, key=key)
+    report = verify(spy, _only(spy))
+    assert report.status == "complete", report.problems
+
+
+@pytest.mark.parametrize("fault", [None, "missing_slice", "hostile_uri"])
+def test_on_every_store(store_factory: Any, recording_factory: RecordingFactory, fault: str | None) -> None:
+    store = SpyStore(store_factory())
+    keys = recording_factory(store, faults={fault} if fault else frozenset())
+    report = verify(store, _only(store))
+    assert report.status == {None: "complete", "missing_slice": "incomplete", "hostile_uri": "invalid"}[fault]
+    assert store.reads == [keys[-1]] and store.stats == []
