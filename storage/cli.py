@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import typer
 
 app = typer.Typer(
@@ -13,11 +15,17 @@ app = typer.Typer(
 )
 
 
-def _register() -> None:
-    # Imported here so `recshelf --help` stays fast and one broken command cannot hide the others.
-    from storage.commands import catalog_commands
+# One module per command group; each has `register(app)`. Add a line here for a new group.
+COMMAND_MODULES = [
+    "storage.commands.catalog_commands",  # recshelf ls, verify
+    "storage.commands.ui_commands",  # recshelf ui
+    "storage.commands.demo_commands",  # recshelf demo
+]
 
-    catalog_commands.register(app)
+
+def _register() -> None:
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(app)
 
 
 _register()
