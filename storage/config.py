@@ -45,6 +45,7 @@ PROFILE_OPTIONS: frozenset[str] = frozenset({
     "secret_key",
     "session_token",
     "domain",  # Qiniu download domain
+    "private",  # Qiniu: whether download URLs must be signed ("true" / "false")
     "profile",  # AWS shared-config profile name
     "auth_version",  # OSS signature version ("v1" / "v4")
     "up_host",  # Qiniu service hosts, for private deployments and emulators

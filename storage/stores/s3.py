@@ -61,7 +61,7 @@ _DENIED_CODES = {
 _UNAVAILABLE_CODES = {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "Throttling"}
 
 
-def client_config(connect_timeout: float = 5, read_timeout: float = 30) -> BotoConfig:
+def client_config(connect_timeout: float = 3, read_timeout: float = 20) -> BotoConfig:
     return BotoConfig(
         signature_version="s3v4",
         s3={"addressing_style": "path"},

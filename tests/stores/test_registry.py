@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.config import parse_config
+from storage.config import PROFILE_OPTIONS, parse_config
 from storage.stores import registry
 from storage.stores.base import InvalidConfig
 from storage.stores.local import LocalStore
@@ -129,6 +129,27 @@ def test_missing_adapter_module_is_invalid_config(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setitem(registry.BACKENDS, "fake", registry.Backend("storage.stores.no_such_adapter:X"))
     with pytest.raises(InvalidConfig, match="not available"):
         open_store("fake://bucket")
+
+
+def test_every_adapter_option_can_be_set_in_a_profile():
+    # A profile (or URL query) may only carry PROFILE_OPTIONS; an adapter option outside it
+    # could never be configured.
+    for scheme in registry.BACKENDS:
+        module = sys.modules[registry.backend_class(scheme).__module__]
+        assert set(module.OPTIONS) <= PROFILE_OPTIONS, scheme
+
+
+def test_oss_and_qiniu_open_through_the_registry(oss_emulator, qiniu_emulator):
+    oss = open_store(f"oss://{oss_emulator.new_bucket()}/rec?endpoint={oss_emulator.url}&region=cn-hangzhou",
+                     access_key=oss_emulator.access_key, secret_key=oss_emulator.secret_key)
+    oss.write("a.ts", b"oss")
+    assert oss.read("a.ts") == b"oss" and oss.url.startswith("oss://")
+    bucket = qiniu_emulator.new_bucket()
+    qiniu = open_store(f"qiniu://{bucket}/rec?endpoint={qiniu_emulator.base_url}",
+                       domain=qiniu_emulator.domain(bucket), access_key=qiniu_emulator.access_key,
+                       secret_key=qiniu_emulator.secret_key)
+    qiniu.write("a.ts", b"qiniu")
+    assert qiniu.read("a.ts") == b"qiniu" and qiniu.url.startswith("qiniu://")
 
 
 def test_every_registered_target_names_a_class():
