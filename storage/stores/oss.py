@@ -174,7 +174,7 @@ class OssStore:
                 None,
             )
             for item in page.object_list:
-                yield ObjectInfo(item.key[cut:], item.size, item.etag or None, _time(item.last_modified))
+                yield ObjectInfo(item.key[cut:], item.size, _etag(item.etag), _time(item.last_modified))
             if not page.is_truncated or not page.next_continuation_token:
                 return
             token = page.next_continuation_token
@@ -193,7 +193,7 @@ class OssStore:
             return None
         except Exception as exc:
             self._raise(exc, key)
-        return ObjectInfo(key, head.content_length or 0, head.etag or None, _time(head.last_modified))
+        return ObjectInfo(key, head.content_length or 0, _etag(head.etag), _time(head.last_modified))
 
     def read(self, key: str, start: int = 0, end: int | None = None) -> bytes:
         if start < 0 or (end is not None and end < 0):
@@ -235,7 +235,7 @@ class OssStore:
         if isinstance(data, bytes | bytearray | memoryview):
             body = bytes(data)
             result = self._call(lambda: self._bucket.put_object(full, body, headers=headers), key)
-            return ObjectInfo(key, len(body), result.etag or None, None)
+            return ObjectInfo(key, len(body), _etag(result.etag), None)
         # A file object is streamed (oss2 sends it sized from its position, or chunked); it can be
         # sent again only if we can rewind it, so an unseekable stream gets one attempt.
         stream = data
@@ -356,6 +356,12 @@ class _ReadOnly:
 
     def read(self, amt: int | None = None) -> bytes:
         return self._stream.read(-1 if amt is None else amt)
+
+
+def _etag(value: str | None) -> str | None:
+    # OSS ETags are hex (an MD5, or "<hex>-<parts>") in upper case; lower case compares equal to the
+    # MD5 hex S3 and local stores report, so copies between stores can be checked by ETag.
+    return value.strip('"').lower() if value else None
 
 
 def _time(epoch: int | float | None) -> datetime | None:

@@ -168,7 +168,7 @@ class OssHandler(EmulatorHandler):
         _, _, rest = raw_path.partition("/")
         raw_bucket, _, raw_key = rest.partition("/")
         self.bucket, self.key = unquote(raw_bucket), unquote(raw_key)
-        body = self.read_body() if self.command in ("PUT", "POST") else b""
+        body = self.read_body()  # always drained, or a stray body would corrupt the kept-alive connection
         self.server.requests.append((self.command, self.path))
         try:
             if self.server.failures:

@@ -5,6 +5,7 @@ Both signature versions run every round trip: v4 when a region is known (the def
 
 from __future__ import annotations
 
+import hashlib
 import io
 import time
 from collections.abc import Callable
@@ -40,6 +41,7 @@ def test_round_trip(store: OssStore) -> None:
     assert isinstance(store, ObjectStore)
     info = store.write(KEY, b"0123456789")
     assert (info.key, info.size) == (KEY, 10)
+    assert info.etag == hashlib.md5(b"0123456789").hexdigest()  # OSS's upper-case hex, normalised
     stat = store.stat(KEY)
     assert stat is not None and stat.size == 10 and stat.etag == info.etag and stat.modified is not None
     assert store.read(KEY) == b"0123456789"
