@@ -3,56 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import replace
-from typing import Any, BinaryIO
+from typing import Any
 
 import pytest
 
 from storage.catalog import Recording, find
 from storage.naming import RecordingKey
 from storage.samples import HOSTILE_URI
-from storage.stores.base import NotFound, ObjectInfo, ObjectStore, StoreError
+from storage.stores.base import NotFound, ObjectStore, StoreError
 from storage.stores.local import LocalStore
 from storage.verify import STATUS_ORDER, Report, verify, worst_status
-from tests.fixtures.media import RecordingFactory
+from tests.fixtures.media import RecordingFactory, SpyStore
 
 DESIGN_KEYS = {"playlist", "folder", "sid", "cname", "uid", "stream", "status", "segments", "missing", "empty",
                "orphans", "duration_s", "bytes", "problems"}
-
-
-class SpyStore:
-    """Delegates to a store and records every read-like call, to prove what verify touches."""
-
-    def __init__(self, inner: ObjectStore) -> None:
-        self.inner = inner
-        self.url = inner.url
-        self.reads: list[str] = []
-        self.stats: list[str] = []
-
-    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
-        return self.inner.list(prefix)
-
-    def stat(self, key: str) -> ObjectInfo | None:
-        self.stats.append(key)
-        return self.inner.stat(key)
-
-    def read(self, key: str, start: int = 0, end: int | None = None) -> bytes:
-        self.reads.append(key)
-        return self.inner.read(key, start, end)
-
-    def open(self, key: str) -> BinaryIO:
-        self.reads.append(key)
-        return self.inner.open(key)
-
-    def write(self, key: str, data: bytes | BinaryIO, content_type: str | None = None) -> ObjectInfo:
-        return self.inner.write(key, data, content_type)
-
-    def delete(self, key: str) -> None:
-        self.inner.delete(key)
-
-    def signed_url(self, key: str, expires_s: int = 3600) -> str:
-        return self.inner.signed_url(key, expires_s)
 
 
 @pytest.fixture
