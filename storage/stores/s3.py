@@ -30,6 +30,7 @@ from botocore.exceptions import (
     ConnectionError,
     CredentialRetrievalError,
     HTTPClientError,
+    IncompleteReadError,
     NoCredentialsError,
     ParamValidationError,
     PartialCredentialsError,
@@ -266,7 +267,7 @@ def translate(exc: BaseException, *, url: str, bucket: str, key: str | None,
             "AWS_SECRET_ACCESS_KEY, or an AWS profile", url=url, key=key)
     if isinstance(exc, ParamValidationError):
         return InvalidConfig(clean(f"invalid request: {exc}"), url=url, key=key)
-    if isinstance(exc, ConnectionError | HTTPClientError):
+    if isinstance(exc, ConnectionError | HTTPClientError | IncompleteReadError):
         return Unavailable(clean(f"cannot reach the S3 endpoint: {exc}"), url=url, key=key)
     return StoreError(clean(f"S3 request failed: {type(exc).__name__}: {exc}"), url=url, key=key)
 

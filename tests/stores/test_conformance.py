@@ -86,6 +86,7 @@ def test_list_is_lazy_and_reports_size(any_store: ObjectStore):
     assert not isinstance(listing, list)
     first = next(iter(listing))
     assert (first.key, first.size) == ("x/one.ts", 5)
+    assert first.modified is None or first.modified.utcoffset() is not None  # aware, never naive
 
 
 # -- keys ------------------------------------------------------------------------------------------
@@ -174,6 +175,31 @@ def test_write_from_bytes_and_file_object_and_overwrite(any_store: ObjectStore):
     any_store.write("w/bytes.ts", b"replaced")
     assert any_store.read("w/bytes.ts") == b"replaced"
     assert [o.key for o in any_store.list("w/")] == ["w/bytes.ts", "w/file.ts"]
+
+
+class _ReadOnlyStream:
+    """Only `read`: like a pipe, or another store's streaming body being copied."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def read(self, size: int = -1) -> bytes:
+        return self._data.read(size)
+
+
+def test_write_from_a_stream_that_cannot_seek(any_store: ObjectStore):
+    data = bytes(range(256)) * 1200  # 300 KB
+    info = any_store.write("w/stream.ts", _ReadOnlyStream(data))  # type: ignore[arg-type]
+    assert info.size == len(data)
+    assert any_store.read("w/stream.ts") == data
+
+
+def test_copy_between_stores_streams(store_factory):
+    source, target = store_factory(), store_factory()
+    source.write("c/seg.ts", b"\x47" * 188 * 100)
+    with source.open("c/seg.ts") as body:
+        target.write("c/seg.ts", body)
+    assert target.read("c/seg.ts") == b"\x47" * 188 * 100
 
 
 def test_delete(any_store: ObjectStore):
