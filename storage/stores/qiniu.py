@@ -345,7 +345,7 @@ class QiniuStore:
             if len(body) <= self.upload_threshold:
                 return self._form_upload(key, full, token, body, mime)
             return self._resumable_upload(key, full, token, io.BytesIO(body), len(body), mime)
-        head = data.read(self.upload_threshold + 1)
+        head = _read_up_to(data, self.upload_threshold + 1)
         if len(head) <= self.upload_threshold:
             return self._form_upload(key, full, token, head, mime)
         # Large stream of unknown size: the resumable uploader seeks to each part, so spool it.
@@ -496,6 +496,19 @@ class _ResponseReader(io.RawIOBase):
         if not self.closed:
             self._response.close()
         super().close()
+
+
+def _read_up_to(stream: BinaryIO, size: int) -> bytes:
+    """`size` bytes or all that is left: raw streams (pipes, sockets) may return less per read."""
+    parts: list[bytes] = []
+    wanted = size
+    while wanted > 0:
+        chunk = stream.read(wanted)
+        if not chunk:
+            break
+        parts.append(chunk)
+        wanted -= len(chunk)
+    return b"".join(parts)
 
 
 def _put_time(item: Mapping[str, Any]) -> datetime | None:

@@ -30,6 +30,10 @@ token, 403 expired download token, 404 missing download, 406 crc32 mismatch, 413
 range, 612 no such file / upload, 614 file exists, 631 no such bucket. Every response carries an
 ``X-Reqid`` header: the SDK treats a 200 without one as "server is not qiniu".
 
+Test hooks on the server: ``clock`` (replace to check expiry without sleeping), ``failures`` (statuses
+to answer the next requests with, for retry tests), ``requests`` (every method and raw target seen),
+``uc_requests`` (region queries: the adapter must never send one).
+
 Run standalone: ``python -m tests.emulators.qiniu --port 0 --root DIR --access-key AK --secret-key SK``
 (each subfolder of DIR is a private bucket; the first stdout line is the base URL).
 """
@@ -272,6 +276,7 @@ class KodoServer(EmulatorServer):
         self.uploads: dict[str, PendingUpload] = {}
         self.requests: list[tuple[str, str]] = []  # (method, raw target) of every request, for tests
         self.uc_requests = 0  # region/bucket queries: the adapter must never need them
+        self.failures: list[int] = []  # statuses to answer the next requests with (retry tests)
         self.lock = threading.Lock()
 
     def create_bucket(self, bucket: str, *, private: bool = True) -> None:
@@ -301,9 +306,16 @@ class KodoHandler(EmulatorHandler):
     def send_error_json(self, status: int, message: str) -> None:
         self.send_json(status, {"error": message})
 
-    def _log(self) -> None:
+    def _begin(self) -> bool:
+        """Log the request; answer it with an injected failure if one is queued (True: done)."""
         with self.server.lock:
             self.server.requests.append((self.command, self.path))
+            status = self.server.failures.pop(0) if self.server.failures else None
+        if status is None:
+            return False
+        self.read_body()
+        self.send_error_json(status, "injected failure")
+        return True
 
     def _path(self) -> str:
         return self.path.split("?", 1)[0]
@@ -311,7 +323,8 @@ class KodoHandler(EmulatorHandler):
     # -- verbs
 
     def do_GET(self) -> None:  # noqa: N802 - name fixed by http.server
-        self._log()
+        if self._begin():
+            return
         path = self._path()
         if path.startswith(DOWNLOAD_PREFIX):
             self.download()
@@ -327,14 +340,16 @@ class KodoHandler(EmulatorHandler):
             self.send_error_json(404, "no such route")
 
     def do_HEAD(self) -> None:  # noqa: N802
-        self._log()
+        if self._begin():
+            return
         if self._path().startswith(DOWNLOAD_PREFIX):
             self.download()
         else:
             self.send_error_json(405, "method not allowed")
 
     def do_POST(self) -> None:  # noqa: N802
-        self._log()
+        if self._begin():
+            return
         path = self._path()
         if path == "/":
             self.form_upload()
@@ -351,7 +366,8 @@ class KodoHandler(EmulatorHandler):
             self.send_error_json(404, "no such route")
 
     def do_PUT(self) -> None:  # noqa: N802
-        self._log()
+        if self._begin():
+            return
         if self._path().startswith("/buckets/"):
             self.resumable("PUT")
         else:
@@ -359,7 +375,8 @@ class KodoHandler(EmulatorHandler):
             self.send_error_json(404, "no such route")
 
     def do_DELETE(self) -> None:  # noqa: N802
-        self._log()
+        if self._begin():
+            return
         if self._path().startswith("/buckets/"):
             self.resumable("DELETE")
         else:
