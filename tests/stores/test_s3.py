@@ -11,9 +11,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
 
-from storage.stores.base import AccessDenied, InvalidConfig, Unavailable
-from storage.stores.s3 import S3Store
+from storage.stores.base import AccessDenied, InvalidConfig, NotFound, StoreError, Unavailable
+from storage.stores.s3 import S3Store, translate
 from tests.fixtures.s3 import S3_ACCESS_KEY, S3_REGION, S3_SECRET_KEY
 
 
@@ -182,3 +183,32 @@ def test_persistent_5xx_is_unavailable_after_bounded_retries(busy_endpoint: str)
     with pytest.raises(Unavailable, match="ServiceUnavailable"):
         store.read("x.ts")
     assert 1 < _AlwaysBusy.requests <= 4
+
+
+@pytest.mark.parametrize(("code", "status", "kind"), [
+    ("NoSuchKey", 404, NotFound),
+    ("404", 404, NotFound),
+    ("NoSuchBucket", 404, NotFound),
+    ("AccessDenied", 403, AccessDenied),
+    ("InvalidAccessKeyId", 403, AccessDenied),
+    ("SignatureDoesNotMatch", 403, AccessDenied),
+    ("403", 403, AccessDenied),
+    ("ExpiredToken", 400, AccessDenied),
+    ("SlowDown", 503, Unavailable),
+    ("InternalError", 500, Unavailable),
+    ("502", 502, Unavailable),
+    ("MalformedXML", 400, StoreError),
+])
+def test_error_codes_map_to_store_errors(code: str, status: int, kind: type[StoreError]):
+    error = ClientError({"Error": {"Code": code, "Message": "why"},
+                        "ResponseMetadata": {"HTTPStatusCode": status}}, "GetObject")
+    translated = translate(error, url="s3://bkt/p", bucket="bkt", key="a b.ts")
+    assert type(translated) is kind
+    assert str(translated).startswith("s3://bkt/p key 'a b.ts': ")
+    if code == "NoSuchBucket":
+        assert "bucket 'bkt' does not exist" in str(translated)
+
+
+def test_network_errors_are_unavailable():
+    error = EndpointConnectionError(endpoint_url="http://127.0.0.1:9/bkt")
+    assert isinstance(translate(error, url="s3://bkt", bucket="bkt", key=None), Unavailable)
