@@ -131,7 +131,9 @@ def verify(store: ObjectStore, recording: Recording, deep: bool = False, *,
         duration = sum(_seconds(n.entry) for n in part.named)
         report.parts.append(PartReport(part.failover, part.playlist, part.status, len(part.named), duration))
         for n in part.named:
-            report.segments.append(n.key)
+            report.segments.append(n.key)  # play order, repeats included (duplicate_uri warns about them)
+            if n.key in named_keys:
+                continue  # a slice named twice is missing, empty or counted once
             named_keys.add(n.key)
             if n.info is None:
                 report.missing.append(n.key)
@@ -150,6 +152,10 @@ def verify(store: ObjectStore, recording: Recording, deep: bool = False, *,
 def _listing(recording: Recording) -> dict[str, ObjectInfo]:
     objects = [o for part in recording.parts for o in (*part.slices, *part.playlists)]
     return {o.key: o for o in (*objects, *recording.extras)}
+
+
+def _is_ts(key: str) -> bool:
+    return key.lower().endswith(".ts")
 
 
 def _seconds(entry: hls.Entry) -> float:
@@ -191,6 +197,8 @@ def _evaluate(store: ObjectStore, folder: str, obj: ObjectInfo, failover: int | 
     if playlist.parsed:
         issues.extend(hls.check(playlist))
     for issue in issues:
+        if issue.code == "no_segments" and not playlist.is_endlist:
+            issue.severity = "warning"  # an open playlist with nothing yet: just started, not broken
         key = folder + issue.uri if issue.uri and hls.unsafe_reason(issue.uri) is None else obj.key
         where = f" (line {issue.line})" if issue.line else ""
         part.problems.append(Problem(issue.code, key, issue.message + where, issue.severity))
@@ -220,12 +228,11 @@ def _listing_checks(part: _Part, playlist: ObjectInfo) -> None:
                                          "the listing"))
         elif n.info.size == 0:
             part.problems.append(Problem("empty_segment", n.key, "listed with size 0"))
-        else:
-            if n.info.size % 188:
-                part.problems.append(Problem("size_not_188", n.key, f"{n.info.size} bytes is not a whole number "
-                                             "of 188-byte TS packets (truncated?)", "warning"))
-            if _seconds(n.entry):
-                rates.append(n.info.size / _seconds(n.entry))
+        elif _is_ts(n.key) and n.info.size % 188:
+            part.problems.append(Problem("size_not_188", n.key, f"{n.info.size} bytes is not a whole number "
+                                         "of 188-byte TS packets (truncated?)", "warning"))
+        if n.info and n.info.size and _seconds(n.entry):
+            rates.append(n.info.size / _seconds(n.entry))
     if len(rates) >= 3:
         median = statistics.median(rates)
         for n in part.named:
@@ -241,7 +248,9 @@ def _listing_checks(part: _Part, playlist: ObjectInfo) -> None:
 
 def _deep(store: ObjectStore, parts: list[_Part], workers: int) -> None:
     """Read every present named slice once (bounded pool), walk its TS packets, compare with EXTINF."""
-    jobs = [(part, i) for part in parts for i, n in enumerate(part.named) if n.info is not None and n.info.size]
+    # WebM slices (VP8 from web clients) are not MPEG-TS: the TS walk does not apply to them.
+    jobs = [(part, i) for part in parts for i, n in enumerate(part.named)
+            if n.info is not None and n.info.size and _is_ts(n.key)]
     if not jobs:
         return
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(jobs)))) as pool:

@@ -231,3 +231,24 @@ def test_on_every_store(store_factory: Any, recording_factory: RecordingFactory,
     report = verify(store, _only(store))
     assert report.status == {None: "complete", "missing_slice": "incomplete", "hostile_uri": "invalid"}[fault]
     assert store.reads == [keys[-1]] and store.stats == []
+
+
+def test_duplicate_names_count_once(spy: SpyStore, recording_factory: RecordingFactory) -> None:
+    keys = recording_factory(spy, faults={"missing_slice"})
+    text = spy.read(keys[-1]).decode()
+    missing = next(line for line in text.splitlines() if line.endswith(".ts") and "rec/" + line not in keys)
+    spy.write(keys[-1], text.replace("#EXT-X-ENDLIST", f"#EXTINF:1.000000\n{missing}\n#EXT-X-ENDLIST").encode())
+    report = verify(spy, _only(spy))
+    assert report.missing == ["rec/" + missing] and len(report.segments) == 7
+    assert report.bytes == sum(spy.stat(k).size for k in keys[:-1])
+    assert "duplicate_uri" in _codes(report)
+
+
+def test_webm_slices_are_not_walked_as_ts(spy: SpyStore) -> None:
+    name = "0123456789abcdef0123456789abcdef_web__uid_s_7__uid_e_video_20260102030405678.webm"
+    spy.write("w/" + name, b"\x1a\x45\xdf\xa3" + bytes(1001))
+    spy.write("w/0123456789abcdef0123456789abcdef_web__uid_s_7__uid_e_video.m3u8",
+              f"#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0\n{name}\n#EXT-X-ENDLIST\n".encode())
+    report = verify(spy, _only(spy), deep=True)
+    assert report.status == "complete", report.problems
+    assert spy.reads == ["w/0123456789abcdef0123456789abcdef_web__uid_s_7__uid_e_video.m3u8"]
