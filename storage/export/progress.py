@@ -65,6 +65,7 @@ class ProgressTracker:
     def __init__(self, callback: ProgressCallback | None, recordings_total: int) -> None:
         self._callback = callback
         self._lock = threading.Lock()
+        self._emit_lock = threading.Lock()
         self._state = Progress("", "start", recordings_total=recordings_total)
 
     @property
@@ -101,7 +102,7 @@ class ProgressTracker:
         self._emit()
 
     def _emit(self) -> None:
-        # Snapshots are immutable, so reading one outside the lock cannot tear it.
-        snapshot = self._state
+        # Read and deliver under one lock so consumers never see an older snapshot after a newer one.
         if self._callback is not None:
-            self._callback(snapshot)
+            with self._emit_lock:
+                self._callback(self._state)

@@ -1,0 +1,96 @@
+"""Incomplete recordings, bad slices, and resuming after the store dies mid-export."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from storage.catalog import find
+from storage.export import Destination, ExportOptions, run_export
+from storage.stores.base import ObjectStore
+from tests.export.conftest import KEY, WatchedStore, export, ffprobe, needs_ffprobe, visible_files
+
+NAME = KEY.base
+
+
+@pytest.fixture
+def store(local_store_factory: Callable[..., ObjectStore]) -> ObjectStore:
+    return local_store_factory()
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    return tmp_path / "out"
+
+
+@needs_ffprobe
+def test_incomplete_refused_unless_allowed_and_then_gaps_are_stated(store: ObjectStore, out: Path,
+                                                                    recording_factory: Callable) -> None:
+    recording_factory(store, "rec/", KEY, slices=6, faults={"missing_slice"})
+    [refused] = export(store, Destination.for_folder(out), "mp4")
+    assert refused.status == "failed" and "--allow-incomplete" in (refused.error or "")
+    assert refused.source_status == "incomplete"
+    assert visible_files(out) == []
+
+    [result] = export(store, Destination.for_folder(out), "mp4", allow_incomplete=True)
+    assert result.status == "exported", result.error
+    [gap] = result.gaps
+    assert gap.reason == "missing" and gap.key.startswith(f"rec/{NAME}_") and gap.duration_s == pytest.approx(1.0)
+    assert gap.at_s == pytest.approx(2.0, abs=0.1)
+    assert float(ffprobe(out / f"{NAME}.mp4")["format"]["duration"]) == pytest.approx(5.0, abs=1.0)
+
+
+def test_empty_slice_is_a_gap_too(store: ObjectStore, out: Path, recording_factory: Callable) -> None:
+    recording_factory(store, "rec/", KEY, slices=4, faults={"empty_slice"})
+    [result] = export(store, Destination.for_folder(out), "ts", allow_incomplete=True)
+    assert result.status == "exported"
+    assert [g.reason for g in result.gaps] == ["empty"]
+
+
+def test_a_slice_that_is_not_mpeg_ts_fails_naming_it(store: ObjectStore, out: Path,
+                                                     recording_factory: Callable) -> None:
+    recording_factory(store, "rec/", KEY, slices=6, faults={"not_ts_slice"})
+    bad = find(store)[0].slices[2].key
+    for fmt in ("mp4", "ts", "zip"):
+        [result] = export(store, Destination.for_folder(out), fmt)
+        assert result.status == "failed"
+        assert bad in (result.error or "") and "not MPEG-TS" in (result.error or "")
+    assert visible_files(out) == []
+
+
+def test_a_slice_deleted_mid_export_fails_naming_it(store: ObjectStore, out: Path,
+                                                    recording_factory: Callable) -> None:
+    recording_factory(store, "rec/", KEY, slices=6)
+    recordings = find(store)
+    gone = recordings[0].slices[3].key
+    store.delete(gone)  # after the listing: the plan still expects it
+    [result] = run_export(store, recordings, Destination.for_folder(out), ExportOptions("mp4"))
+    assert result.status == "failed" and gone in (result.error or "") and "missing" in (result.error or "")
+    assert visible_files(out) == []
+
+
+@pytest.mark.parametrize("fmt", ["mp4", "zip", "hls"])
+def test_resume_after_the_store_dies_refetches_nothing_finished(store: ObjectStore, out: Path, fmt: str,
+                                                                recording_factory: Callable) -> None:
+    recording_factory(store, "rec/", KEY, slices=8)
+    dying = WatchedStore(store, fail_after=4)
+    [failed] = export(dying, Destination.for_folder(out), fmt, workers=2)
+    assert failed.status == "failed" and failed.resumable and "simulated" in (failed.error or "")
+    assert visible_files(out) == [] and not (out / NAME / f"{NAME}.m3u8").exists()
+    fetched_before = {k for k in dying.ok_reads if k.endswith(".ts")}
+    assert fetched_before
+
+    again = WatchedStore(store)
+    [result] = export(again, Destination.for_folder(out), fmt, workers=2)
+    assert result.status == "exported", result.error
+    refetched = set(again.slice_reads())
+    assert not refetched & fetched_before  # every finished slice came from the work folder
+    assert len(refetched) + len(fetched_before) == 8
+    assert result.reused == len(fetched_before)
+    assert not (out / ".recshelf-work").exists()
+
+    third = WatchedStore(store)
+    assert [r.status for r in export(third, Destination.for_folder(out), fmt)] == ["skipped"]
+    assert not third.slice_reads()
