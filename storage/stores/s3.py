@@ -59,6 +59,7 @@ _DENIED_CODES = {
     "ExpiredToken", "TokenRefreshRequired", "AllAccessDisabled", "InvalidSecurity",
     "AccountProblem", "RequestTimeTooSkewed",
 }
+_WRONG_REGION_CODES = {"PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException"}
 _UNAVAILABLE_CODES = {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "Throttling"}
 
 
@@ -254,6 +255,14 @@ def translate(exc: BaseException, *, url: str, bucket: str, key: str | None,
         message = clean(exc.response.get("Error", {}).get("Message") or code)
         if code == "NoSuchBucket":
             return NotFound(f"bucket {bucket!r} does not exist", url=url, key=key)
+        if code in _WRONG_REGION_CODES or status == 301:
+            # botocore follows most region redirects itself; what is left needs the right region
+            # in the configuration (presigned URLs are signed for it too).
+            region = (exc.response.get("Error", {}).get("Region")
+                      or exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("x-amz-bucket-region"))
+            where = f"region {region!r}" if region else "another region or endpoint"
+            return InvalidConfig(f"bucket {bucket!r} is in {where}; set the store's region ({code})",
+                                 url=url, key=key)
         if code in _NOT_FOUND_CODES:
             return NotFound("no such object", url=url, key=key)
         if code in _DENIED_CODES or status in (401, 403):

@@ -212,3 +212,13 @@ def test_error_codes_map_to_store_errors(code: str, status: int, kind: type[Stor
 def test_network_errors_are_unavailable():
     error = EndpointConnectionError(endpoint_url="http://127.0.0.1:9/bkt")
     assert isinstance(translate(error, url="s3://bkt", bucket="bkt", key=None), Unavailable)
+
+
+def test_wrong_region_says_which_region():
+    error = ClientError({"Error": {"Code": "PermanentRedirect", "Message": "use the endpoint"},
+                         "ResponseMetadata": {"HTTPStatusCode": 301,
+                                              "HTTPHeaders": {"x-amz-bucket-region": "ap-southeast-1"}}},
+                        "ListObjectsV2")
+    translated = translate(error, url="s3://bkt", bucket="bkt", key=None)
+    assert isinstance(translated, InvalidConfig)
+    assert "region 'ap-southeast-1'" in str(translated)
