@@ -7,16 +7,16 @@ import shutil
 import subprocess
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import pytest
 
 from storage.catalog import find
 from storage.export import Destination, ExportOptions, ExportResult, run_export
 from storage.naming import RecordingKey
-from storage.stores.base import ObjectInfo, ObjectStore, Unavailable
+from storage.stores.base import ObjectStore, Unavailable
+from tests.fixtures.media import SpyStore
 
 SID = "0123456789abcdef0123456789abcdef"
 KEY = RecordingKey(SID, "my_chan 1")
@@ -41,48 +41,28 @@ def export(store: ObjectStore, dest: Destination, fmt: str, **options: Any) -> l
     return run_export(store, find(store), dest, ExportOptions(fmt, **options))
 
 
-class WatchedStore:
-    """Delegates to a store, counting reads per key; raises Unavailable once `fail_after` slice reads happened."""
+class WatchedStore(SpyStore):
+    """A SpyStore that raises Unavailable once `fail_after` slice reads happened, and notes reads that succeeded."""
 
     def __init__(self, inner: ObjectStore, fail_after: int | None = None) -> None:
-        self.inner = inner
-        self.url = inner.url
+        super().__init__(inner)
         self.fail_after = fail_after
-        self.reads: Counter[str] = Counter()
         self.ok_reads: set[str] = set()
         self._lock = threading.Lock()
 
     def read(self, key: str, start: int = 0, end: int | None = None) -> bytes:
         with self._lock:
-            self.reads[key] += 1
-            slice_reads = sum(n for k, n in self.reads.items() if k.endswith(".ts"))
-            if key.endswith(".ts") and self.fail_after is not None and slice_reads > self.fail_after:
-                raise Unavailable("connection reset (simulated)", url=self.url, key=key)
-        data = self.inner.read(key, start, end)
+            failing = key.endswith(".ts") and self.fail_after is not None and len(self.slice_reads()) >= self.fail_after
+        if failing:
+            self.reads.append(key)
+            raise Unavailable("connection reset (simulated)", url=self.url, key=key)
+        data = super().read(key, start, end)
         with self._lock:
             self.ok_reads.add(key)
         return data
 
     def slice_reads(self) -> Counter[str]:
-        return Counter({k: n for k, n in self.reads.items() if k.endswith(".ts")})
-
-    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
-        return self.inner.list(prefix)
-
-    def stat(self, key: str) -> ObjectInfo | None:
-        return self.inner.stat(key)
-
-    def open(self, key: str) -> BinaryIO:
-        return self.inner.open(key)
-
-    def write(self, key: str, data: bytes | BinaryIO, content_type: str | None = None) -> ObjectInfo:
-        return self.inner.write(key, data, content_type)
-
-    def delete(self, key: str) -> None:
-        self.inner.delete(key)
-
-    def signed_url(self, key: str, expires_s: int = 3600) -> str:
-        return self.inner.signed_url(key, expires_s)
+        return Counter(k for k in self.reads if k.endswith(".ts"))
 
 
 @pytest.fixture
