@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from storage.catalog import Recording, find
+from storage.media import make_slices
 from storage.naming import RecordingKey
 from storage.samples import HOSTILE_URI
 from storage.stores.base import NotFound, ObjectStore, StoreError
@@ -252,3 +255,52 @@ def test_webm_slices_are_not_walked_as_ts(spy: SpyStore) -> None:
     report = verify(spy, _only(spy), deep=True)
     assert report.status == "complete", report.problems
     assert spy.reads == ["w/0123456789abcdef0123456789abcdef_web__uid_s_7__uid_e_video.m3u8"]
+
+
+def _slice_keys(keys: list[str]) -> list[str]:
+    return [k for k in keys if k.endswith(".ts")]
+
+
+def test_deep_duration_mismatch_on_whole_packets(spy: SpyStore, recording_factory: RecordingFactory) -> None:
+    keys = _slice_keys(recording_factory(spy))
+    data = spy.read(keys[2])
+    spy.write(keys[2], data[: (len(data) // 3) // 188 * 188])  # cut on a packet boundary: the size looks fine
+    recording = _only(spy)
+    assert verify(spy, recording).status == "complete"
+    report = verify(spy, recording, deep=True)
+    assert report.status == "incomplete"
+    mismatch = [p for p in report.problems if p.code == "duration_mismatch"]
+    assert [p.key for p in mismatch] == [keys[2]] and mismatch[0].severity == "error"
+
+
+def test_deep_pts_gap_without_discontinuity(spy: SpyStore, recording_factory: RecordingFactory) -> None:
+    keys = _slice_keys(recording_factory(spy))
+    spy.write(keys[3], make_slices(1, 1.0, start_offset_s=500.0)[0].data)  # a slice from elsewhere in time
+    report = verify(spy, _only(spy), deep=True)
+    assert report.status == "complete"
+    gaps = [p for p in report.problems if p.code == "pts_gap"]
+    assert gaps and gaps[0].key == keys[3] and gaps[0].severity == "warning"
+
+
+def test_deep_reads_are_bounded(tmp_path, recording_factory: RecordingFactory) -> None:
+    class Counting(SpyStore):
+        def __init__(self, inner: ObjectStore) -> None:
+            super().__init__(inner)
+            self.lock = threading.Lock()
+            self.active = self.peak = 0
+
+        def read(self, key: str, start: int = 0, end: int | None = None) -> bytes:
+            with self.lock:
+                self.active += 1
+                self.peak = max(self.peak, self.active)
+            try:
+                time.sleep(0.01)  # let reads overlap so the pool size shows
+                return super().read(key, start, end)
+            finally:
+                with self.lock:
+                    self.active -= 1
+
+    store = Counting(LocalStore(tmp_path))
+    recording_factory(store, slices=8)
+    report = verify(store, _only(store), deep=True, workers=2)
+    assert report.status == "complete" and 1 <= store.peak <= 2
