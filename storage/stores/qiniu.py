@@ -244,7 +244,12 @@ class QiniuStore:
                 "QINIU_REGION / QINIU_ENDPOINT", url=self.url)
         for name, service in _SERVICE_OPTIONS.items():
             if hosts.get(name):
-                result.services[service] = [_endpoint(hosts[name], name, self.url)[0]]
+                host, host_scheme = _endpoint(hosts[name], name, self.url)
+                if host_scheme != scheme:
+                    # BucketManager and the uploaders apply one preferred scheme to every host.
+                    raise InvalidConfig(f"option {name!r} uses {host_scheme} but the other Qiniu hosts use "
+                                        f"{scheme}; the SDK needs one scheme for all", url=self.url)
+                result.services[service] = [host]
         return result, scheme
 
     # -- reading ---------------------------------------------------------------------------------

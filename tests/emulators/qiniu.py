@@ -26,8 +26,9 @@ sends in 7.18; ``X-Qiniu-Date`` must be within 15 minutes) and the legacy ``QBox
 ``isPrefixalScope``, insert-only when the scope names no key, ``fsizeLimit``); download tokens.
 
 Errors are JSON ``{"error": "..."}`` with Kodo's status codes: 400 bad request, 401 bad or missing
-token, 403 expired download token, 404 missing download, 406 crc32 mismatch, 413 too large, 416 bad
-range, 612 no such file / upload, 614 file exists, 631 no such bucket. Every response carries an
+token, 403 expired download token or upload key outside the token's scope, 404 missing download,
+406 crc32 mismatch, 413 too large, 416 bad range, 612 no such file / upload, 614 file exists,
+631 no such bucket. Every response carries an
 ``X-Reqid`` header: the SDK treats a 200 without one as "server is not qiniu".
 
 Test hooks on the server: ``clock`` (replace to check expiry without sleeping), ``failures`` (statuses
@@ -513,7 +514,7 @@ class KodoHandler(EmulatorHandler):
 
     def _check_write(self, policy: PutPolicy, bucket: str, key: str, size: int | None) -> None:
         if policy.bucket != bucket or not policy.allows(key):
-            raise TokenError(401, "key doesn't match with scope")
+            raise TokenError(403, "key doesn't match with scope")  # Kodo answers 403 here
         if not self.server.store.has_bucket(bucket):
             raise TokenError(631, "no such bucket")
         if size is not None and policy.fsize_limit is not None and size > policy.fsize_limit:

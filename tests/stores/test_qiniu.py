@@ -82,10 +82,18 @@ def test_region_ids_map_to_public_hosts_without_any_request(no_qiniu_env: None):
     assert "https://up-z1.qiniup.com" in [e.get_value() for e in services[ServiceName.UP]]
     z0 = QiniuStore.from_options("b", "", {"access_key": "ak", "secret_key": "sk", "region": "z0"})
     assert "https://upload.qiniup.com" in [e.get_value() for e in z0._region.services[ServiceName.UP]]
-    # Per-service overrides for private deployments.
+    # Per-service overrides for private deployments, in the one scheme the SDK applies to all hosts.
     custom = QiniuStore.from_options("b", "", {"access_key": "ak", "secret_key": "sk", "region": "z0",
-                                               "rs_host": "http://rs.internal:8080"})
-    assert [e.get_value() for e in custom._region.services[ServiceName.RS]] == ["http://rs.internal:8080"]
+                                               "rs_host": "rs.internal:8443"})
+    assert [e.get_value() for e in custom._region.services[ServiceName.RS]] == ["https://rs.internal:8443"]
+    with pytest.raises(InvalidConfig, match="scheme"):
+        QiniuStore.from_options("b", "", {"access_key": "ak", "secret_key": "sk", "region": "z0",
+                                          "rs_host": "http://rs.internal:8080"})
+    hosts_only = QiniuStore.from_options("b", "", {"access_key": "ak", "secret_key": "sk",
+                                                   "up_host": "http://up:1", "rs_host": "http://rs:2",
+                                                   "rsf_host": "http://rsf:3"})
+    assert hosts_only._scheme == "http"
+    assert [e.host for e in hosts_only._region.services[ServiceName.RSF]] == ["rsf:3"]
 
 
 def test_environment_supplies_what_options_leave_out(
