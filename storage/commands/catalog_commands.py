@@ -25,6 +25,11 @@ SidOpt = Annotated[str | None, typer.Option("--sid", help="Only the recording(s)
 CnameOpt = Annotated[str | None, typer.Option("--cname", help="Only recordings of this channel name.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
 
+def _console() -> Console:
+    # Piped output (CI logs, `| less`) would otherwise wrap every cell at 80 columns.
+    return Console() if sys.stdout.isatty() else Console(width=200)
+
+
 STATUS_STYLE = {
     "complete": "green",
     "unfinished": "yellow",
@@ -41,6 +46,15 @@ def _human_bytes(n: int) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{n} B"
+
+
+def _short_sid(sid: str) -> str:
+    # The full sid is in --json output and in the problem lines; the table only needs to tell rows apart.
+    return sid if len(sid) <= 10 else sid[:8] + "…"
+
+
+def _channel_label(cname: str, uid: str | None, stream: str | None) -> str:
+    return f"{cname} · uid {uid} {stream or ''}".rstrip() if uid else cname
 
 
 def _recording_row(rec: Recording) -> dict[str, Any]:
@@ -75,13 +89,13 @@ def ls_command(
         print(json.dumps({"store": opened.url, "recordings": rows}, indent=2))
         return
     table = Table(title=f"{len(rows)} recording(s) in {opened.url}")
-    for column in ("folder", "sid", "channel", "uid/stream", "start (UTC)", "slices", "size", "playlist"):
-        table.add_column(column, overflow="fold")
+    for column in ("folder", "channel", "sid", "start (UTC)", "slices", "size", "playlist"):
+        table.add_column(column, overflow="fold", no_wrap=column in ("sid", "status", "size", "duration"))
     for row in rows:
-        stream = f"{row['uid']}/{row['stream']}" if row["uid"] else "composite"
-        table.add_row(row["folder"] or "/", row["sid"], row["cname"], stream, (row["start"] or "")[:19],
-                      str(row["slices"]), _human_bytes(row["bytes"]), "yes" if row["playlist"] else "no")
-    Console().print(table)
+        table.add_row(row["folder"] or "/", _channel_label(row["cname"], row["uid"], row["stream"]),
+                      _short_sid(row["sid"]), (row["start"] or "")[:19].replace("T", " "), str(row["slices"]),
+                      _human_bytes(row["bytes"]), "yes" if row["playlist"] else "no")
+    _console().print(table)
 
 
 def _verify_all(store: ObjectStore, recordings: list[Recording], deep: bool, workers: int) -> Iterator[Report]:
@@ -117,16 +131,16 @@ def verify_command(
 
 
 def _print_reports(url: str, reports: list[Report], summary: Counter[str]) -> None:
-    console = Console()
+    console = _console()
     table = Table(title=f"{len(reports)} recording(s) in {url}")
-    for column in ("folder", "sid", "channel", "uid/stream", "status", "slices", "missing", "empty",
-                   "orphans", "duration", "size"):
-        table.add_column(column, overflow="fold")
+    for column in ("folder", "channel", "sid", "status", "slices", "gaps", "duration", "size"):
+        table.add_column(column, overflow="fold", no_wrap=column in ("sid", "status", "size", "duration"))
     for r in reports:
-        stream = f"{r.uid}/{r.stream}" if r.uid else "composite"
+        gaps = ", ".join(f"{len(keys)} {label}" for label, keys in
+                         (("missing", r.missing), ("empty", r.empty), ("orphans", r.orphans)) if keys)
         style = STATUS_STYLE.get(r.status, "")
-        table.add_row(r.folder or "/", r.sid, r.cname, stream, f"[{style}]{r.status}[/]", str(len(r.segments)),
-                      str(len(r.missing)), str(len(r.empty)), str(len(r.orphans)), f"{r.duration_s:.1f} s",
+        table.add_row(r.folder or "/", _channel_label(r.cname, r.uid, r.stream), _short_sid(r.sid),
+                      f"[{style}]{r.status}[/]", str(len(r.segments)), gaps or "-", f"{r.duration_s:.1f} s",
                       _human_bytes(r.bytes))
     console.print(table)
     for r in reports:

@@ -28,7 +28,9 @@ DataOpt = Annotated[Path, typer.Option("--data", envvar="RECSHELF_DATA",
 
 def demo_store(data: Path) -> LocalStore:
     """The demo's local store under `data`, seeded with sample recordings the first time."""
-    store = LocalStore(str((data / "store").resolve()))
+    folder = (data / "store").resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    store = LocalStore(str(folder))
     if next(iter(store.list()), None) is None:
         console = Console(stderr=True)
         with console.status("generating sample recordings (real H.264/AAC slices)…"):

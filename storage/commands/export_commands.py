@@ -1,0 +1,141 @@
+"""`recshelf export`: recordings to MP4, TS, HLS, zip, or copied to another store, with progress bars.
+
+Exit codes: 0 when every requested export succeeded (or was already done), 1 when any failed or
+nothing matched, 2 for usage, configuration and store-access errors (one line, no traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+
+from storage.commands.common import EXIT_NOT_OK, error_exit, fail_on_store_errors, open_store_or_exit
+from storage.export import FORMATS, Destination, ExportOptions, ExportResult
+from storage.export import Progress as ExportProgress
+from storage.export.fetch import DEFAULT_WORKERS
+from storage.export.jobs import run_export
+from storage.export.plan import group_units
+
+StoreArg = Annotated[str, typer.Argument(help="Source store URL (file:///dir, s3://bucket/prefix, oss://…, "
+                                              "qiniu://…) or a profile name from recshelf.toml.")]
+
+
+def _destination(to: str, fmt: str) -> Destination:
+    """A store URL (scheme://…) is a store; anything else is a local folder, created if needed."""
+    if "://" in to and not to.startswith("file://"):
+        return Destination(open_store_or_exit(to))
+    if fmt == "copy" and "://" not in to and not Path(to).expanduser().exists():
+        # A profile name is a store too; a missing plain path is a new folder.
+        from storage.config import is_profile_name
+
+        if is_profile_name(to) and not to.startswith((".", "/", "~")):
+            return Destination(open_store_or_exit(to))
+    path = to[len("file://"):] if to.startswith("file://") else to
+    try:
+        return Destination.for_folder(path)
+    except OSError as exc:
+        raise error_exit(f"cannot use {to!r} as the output folder: {exc.strerror}") from None
+
+
+class _Bars:
+    """rich bars for the job and the current recording, fed by export progress snapshots."""
+
+    def __init__(self, console: Console) -> None:
+        self.progress = Progress(TextColumn("{task.description}", markup=False), BarColumn(), DownloadColumn(),
+                                 TextColumn("{task.fields[slices]}"), TimeRemainingColumn(), console=console,
+                                 transient=True)
+        self.job: TaskID | None = None
+        self.current: TaskID | None = None
+
+    def __call__(self, p: ExportProgress) -> None:
+        if self.job is None:
+            self.job = self.progress.add_task("all", total=None, slices="")
+            self.current = self.progress.add_task("", total=None, slices="")
+        assert self.current is not None
+        self.progress.update(self.job, completed=p.job_bytes_done, total=p.job_bytes_total or None,
+                             description=f"all ({p.recordings_done}/{p.recordings_total})",
+                             slices="")
+        self.progress.update(self.current, completed=p.bytes_done, total=p.bytes_total or None,
+                             description=p.recording[:48], slices=f"{p.slices_done}/{p.slices_total} slices")
+
+
+def _report(console: Console, results: list[ExportResult]) -> None:
+    for r in results:
+        if r.status == "failed":
+            resume = " (run again to resume)" if r.resumable else ""
+            console.print(f"[red]failed[/] {r.name}: {r.error}{resume}", highlight=False)
+            continue
+        what = "done already" if r.status == "skipped" else "exported"
+        extra = f", {r.duration_s:.1f} s" if r.duration_s else ""
+        where = r.outputs[0] if r.outputs else ""
+        console.print(f"[green]{what}[/] {r.name} → {where} ({r.bytes_out / 1e6:.1f} MB{extra})", highlight=False)
+        if r.reused:
+            console.print(f"  resumed: {r.reused} slice(s) reused, {r.downloaded} fetched", highlight=False)
+        for gap in r.gaps:
+            console.print(f"  [yellow]gap[/] {gap.describe()}", highlight=False)
+
+
+def export_command(
+    store: StoreArg,
+    fmt: Annotated[str, typer.Option("--format", "-f", help=f"One of: {', '.join(FORMATS)}.")],
+    to: Annotated[str, typer.Option("--to", help="Output folder, or a store URL / profile for the outputs.")],
+    sid: Annotated[str | None, typer.Option("--sid", help="The recording's sid.")] = None,
+    cname: Annotated[str | None, typer.Option("--cname", help="Only this channel name.")] = None,
+    uid: Annotated[str | None, typer.Option("--uid", help="Only this uid (individual mode).")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Export every matching recording, not just one.")] = False,
+    prefix: Annotated[str, typer.Option("--prefix", help="Only recordings under this folder.")] = "",
+    allow_incomplete: Annotated[bool, typer.Option("--allow-incomplete",
+                                                   help="Export what exists of incomplete recordings; "
+                                                        "gaps are listed.")] = False,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=128,
+                                         help="Slices fetched in parallel.")] = DEFAULT_WORKERS,
+    engine: Annotated[str, typer.Option("--engine", help="MP4 remuxer: pyav (in process) or ffmpeg (a binary "
+                                                         "from RECSHELF_FFMPEG, imageio-ffmpeg or PATH).")] = "pyav",
+    json_out: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+) -> None:
+    """Export recordings as MP4, TS, HLS or zip, or copy them to another store, and verify the result."""
+    if fmt not in FORMATS:
+        raise error_exit(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if engine not in ("pyav", "ffmpeg"):
+        raise error_exit(f"unknown engine {engine!r}; use pyav or ffmpeg")
+    if sid is None and not all_:
+        raise error_exit("give --sid SID for one recording, or --all for every recording under --prefix")
+    source = open_store_or_exit(store)
+    console = Console(stderr=True)
+    with fail_on_store_errors():
+        from storage.catalog import find
+
+        recordings = [r for r in find(source, prefix, sid, cname) if uid is None or r.key.uid == uid]
+        if not recordings:
+            console.print(f"no recording matches in {source.url}", highlight=False)
+            raise typer.Exit(EXIT_NOT_OK)
+        units = group_units(recordings, fmt)
+        if len(units) > 1 and not all_:
+            names = ", ".join(name for name, _, _ in units[:3])
+            raise error_exit(f"{len(units)} recordings match ({names}{', …' if len(units) > 3 else ''}); narrow "
+                             "with --cname/--uid/--prefix or pass --all")
+        dest = _destination(to, fmt)
+        bars = _Bars(console)
+        options = ExportOptions(fmt, workers=workers, allow_incomplete=allow_incomplete, engine=engine)
+        try:
+            with bars.progress:
+                results = run_export(source, recordings, dest, options, progress=bars)
+        except KeyboardInterrupt:
+            console.print("interrupted; run the same command again to resume")
+            raise typer.Exit(EXIT_NOT_OK) from None
+    if json_out:
+        json.dump({"results": [r.to_dict() for r in results]}, sys.stdout, indent=1)
+        print()
+    _report(console, results)
+    if not all(r.ok for r in results):
+        raise typer.Exit(EXIT_NOT_OK)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("export")(export_command)

@@ -1,0 +1,154 @@
+"""`recshelf ui [STORE]`: the Streamlit web UI, plus storage/server.py for local media and share links.
+
+Both listen on 127.0.0.1 unless told otherwise. The UI and the server must agree on the media
+secret (local-folder slice URLs and share links are HMAC-signed with it), so when none is configured
+one is generated for this run and handed to both processes through the environment, never printed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import ipaddress
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+
+from storage.commands.common import error_exit
+from storage.stores.base import StoreError
+
+DEFAULT_UI_PORT = 8501
+STARTUP_TIMEOUT_S = 30.0
+
+StoreArg = Annotated[str | None, typer.Argument(help="Store URL or profile to open first (optional).")]
+PortOpt = Annotated[int, typer.Option("--port", help="Port of the web UI.")]
+HostOpt = Annotated[str, typer.Option("--host", help="Address both processes listen on. Keep 127.0.0.1 unless "
+                                                      "the UI has a password (RECSHELF_UI_PASSWORD).")]
+ServerPortOpt = Annotated[int | None, typer.Option(
+    "--server-port", help="Port of the recshelf server (default: \\[server] port in recshelf.toml, "
+                          "or a free one when that is taken).")]
+NoServerOpt = Annotated[bool, typer.Option(
+    "--no-server", help="Do not start the server (local-folder playback and share links then need one "
+                        "started elsewhere, named by RECSHELF_SERVER_URL).")]
+
+
+def app_script() -> Path:
+    """webui/app.py, found without importing the UI (storage/ never imports webui/)."""
+    spec = importlib.util.find_spec("webui")
+    if spec is None or not spec.submodule_search_locations:
+        raise error_exit("the web UI is not installed: pip install 'recshelf[ui]'")
+    return Path(next(iter(spec.submodule_search_locations))) / "app.py"
+
+
+def free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def port_taken(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], what: str) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise error_exit(f"the {what} exited during start-up (code {proc.returncode})")
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise error_exit(f"the {what} did not answer at {url} within {STARTUP_TIMEOUT_S:.0f} s")
+
+
+def stop(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def ui_command(store: StoreArg = None, port: PortOpt = DEFAULT_UI_PORT, host: HostOpt = "127.0.0.1",
+               server_port: ServerPortOpt = None, no_server: NoServerOpt = False) -> None:
+    """Open the web UI: browse, verify, play, download and share recordings."""
+    from storage.config import load_config
+
+    try:
+        config = load_config()
+    except StoreError as exc:
+        raise error_exit(f"configuration: {exc}") from None
+    if not is_loopback(host) and not os.environ.get("RECSHELF_UI_PASSWORD"):
+        print(f"recshelf: warning: the UI listens on {host} without a password; set RECSHELF_UI_PASSWORD",
+              file=sys.stderr)
+    env = dict(os.environ)
+    env["RECSHELF_MEDIA_SECRET"] = (env.get("RECSHELF_MEDIA_SECRET") or config.server.media_secret
+                                    or secrets.token_urlsafe(32))
+    if store:
+        env["RECSHELF_UI_STORE"] = store
+    server: subprocess.Popen[bytes] | None = None
+    ui: subprocess.Popen[bytes] | None = None
+    try:
+        if not no_server:
+            sport = server_port or config.server.port
+            if port_taken(host, sport):
+                if server_port:
+                    raise error_exit(f"port {sport} on {host} is already in use")
+                sport = free_port(host)
+            server_url = f"http://{host}:{sport}"
+            server = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", "storage.server:create_app", "--factory", "--host", host,
+                 "--port", str(sport), "--log-level", "warning"], env=env)
+            wait_healthy(server_url + "/healthz", server, "recshelf server")
+            env["RECSHELF_SERVER_URL"] = server_url
+        server_url = env.get("RECSHELF_SERVER_URL")
+        if server_url:
+            # Browsers fetch local-folder slices from the server: its public URL when one is configured.
+            public = env.get("RECSHELF_PUBLIC_URL") or config.server.public_url
+            env.setdefault("RECSHELF_MEDIA_URL", (public or server_url).rstrip("/"))
+        ui = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(app_script()), "--server.address", host,
+             "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+             "--client.toolbarMode", "minimal"],
+            env=env)
+        wait_healthy(f"http://{host}:{port}/_stcore/health", ui, "web UI")
+        print(f"recshelf UI: http://{host}:{port}" + (f"  (server {server_url})" if server_url else ""),
+              flush=True)
+        # Ctrl-C or SIGTERM ends both children, not just this process.
+        signal.signal(signal.SIGTERM, _interrupt)
+        ui.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop(ui)
+        stop(server)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ui")(ui_command)
