@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -26,19 +25,15 @@ StoreArg = Annotated[str, typer.Argument(help="Source store URL (file:///dir, s3
                                               "qiniu://…) or a profile name from recshelf.toml.")]
 
 
-def _destination(to: str, fmt: str) -> Destination:
-    """A store URL (scheme://…) is a store; anything else is a local folder, created if needed."""
-    if "://" in to and not to.startswith("file://"):
-        return Destination(open_store_or_exit(to))
-    if fmt == "copy" and "://" not in to and not Path(to).expanduser().exists():
-        # A profile name is a store too; a missing plain path is a new folder.
-        from storage.config import is_profile_name
+def _destination(to: str) -> Destination:
+    """A store URL or profile is a store; a plain path (or file://) is a local folder, created if needed."""
+    from storage.stores.local import LocalStore
 
-        if is_profile_name(to) and not to.startswith((".", "/", "~")):
-            return Destination(open_store_or_exit(to))
-    path = to[len("file://"):] if to.startswith("file://") else to
+    target = open_store_or_exit(to)
+    if not isinstance(target, LocalStore):
+        return Destination(target)
     try:
-        return Destination.for_folder(path)
+        return Destination.for_folder(target.root)
     except OSError as exc:
         raise error_exit(f"cannot use {to!r} as the output folder: {exc.strerror}") from None
 
@@ -120,7 +115,7 @@ def export_command(
             names = ", ".join(name for name, _, _ in units[:3])
             raise error_exit(f"{len(units)} recordings match ({names}{', …' if len(units) > 3 else ''}); narrow "
                              "with --cname/--uid/--prefix or pass --all")
-        dest = _destination(to, fmt)
+        dest = _destination(to)
         bars = _Bars(console)
         options = ExportOptions(fmt, workers=workers, allow_incomplete=allow_incomplete, engine=engine)
         try:
