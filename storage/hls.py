@@ -175,7 +175,7 @@ def parse(data: bytes | str, *, max_bytes: int = MAX_PLAYLIST_BYTES) -> Playlist
         return Playlist(issues=[problem])
     try:
         parsed = m3u8.loads(text, custom_tags_parser=_agora_tags)
-    except (ValueError, ParseError, IndexError, KeyError, TypeError) as exc:
+    except (ValueError, ParseError, IndexError, KeyError, TypeError, AttributeError) as exc:
         # `#EXTINF:abc` raises a bare ValueError even in non-strict mode (playback.md §2.2).
         return Playlist(issues=[Issue("parse_error", f"cannot parse playlist: {exc}")])
     if parsed.is_variant:
@@ -191,7 +191,10 @@ def parse(data: bytes | str, *, max_bytes: int = MAX_PLAYLIST_BYTES) -> Playlist
         playlist.issues.append(Issue("extinf_without_uri", "an #EXTINF is not followed by a URI", "warning"))
     lines: list[int | None] = [u.line for u in named] if len(named) == len(segments) else [None] * len(segments)
     for seg, line in zip(segments, lines, strict=True):
-        playlist.entries.append(Entry(uri=seg.uri, duration=seg.duration, line=line,
+        # A segment opened by a tag other than #EXTINF (e.g. #EXT-X-BYTERANGE) has no duration: NaN,
+        # which `check` reports as bad_duration.
+        duration = float(seg.duration) if isinstance(seg.duration, int | float) else math.nan
+        playlist.entries.append(Entry(uri=seg.uri, duration=duration, line=line,
                                       discontinuity=bool(seg.discontinuity), gap=bool(seg.gap_tag),
                                       agora=dict(seg.custom_parser_values or {}), title=seg.title or ""))
     for u in uri_lines:

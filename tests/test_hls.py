@@ -158,3 +158,20 @@ def test_parse_never_raises(text: str) -> None:
         assert isinstance(e.uri, str)
     hls.check(pl)
     hls.rewrite_for_playback("#EXTM3U\n" + text, lambda u: None)
+
+
+_TAGS = ["#EXTINF", "#EXT-X-BYTERANGE", "#EXT-X-KEY", "#EXT-X-MAP", "#EXT-X-DISCONTINUITY", "#EXT-X-GAP",
+         "#EXT-X-ENDLIST", "#EXT-X-TARGETDURATION", "#EXT-X-VERSION", "#EXT-X-PROGRAM-DATE-TIME",
+         "#EXT-X-DATERANGE", "#EXT-X-STREAM-INF", "#EXT-X-AGORA-TRACK-EVENT", "#EXT-X-PART", "#EXT-X-SKIP"]
+_VALUES = ["", ":", ":abc", ":1", ":-1", ":nan", ":1,", ':URI="../x"', ":1@2", ':x="', ":a=b,c", ":=,=,a="]
+_LINES = st.one_of(st.builds(str.__add__, st.sampled_from(_TAGS), st.sampled_from(_VALUES)),
+                   st.sampled_from(["a.ts", "../b.ts", "", "x y.ts", "http://e/x.ts"]))
+
+
+@given(st.lists(_LINES, max_size=10))
+def test_tag_soup_never_raises(lines: list[str]) -> None:
+    text = "\n".join(["#EXTM3U", *lines])
+    pl = hls.parse(text)
+    hls.check(pl)
+    assert all(e.safe or any(i.code == "unsafe_uri" and i.uri == e.uri for i in pl.issues) for e in pl.entries)
+    hls.rewrite_for_playback(text, lambda u: "signed")
