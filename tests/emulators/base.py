@@ -311,7 +311,11 @@ class EmulatorHandler(BaseHTTPRequestHandler):
     # -- request helpers
 
     def target(self) -> tuple[str, list[tuple[str, str]]]:
-        """The raw (still percent-encoded) path and the decoded query pairs, blanks kept, in order."""
+        """The raw (still percent-encoded) path and the decoded query pairs, blanks kept, in order.
+
+        The query is decoded as form data (`+` means space), as `requests` encodes `params=`. An
+        emulator that must see the query exactly as signed parses `self.path` itself.
+        """
         parts = urlsplit(self.path)
         return parts.path, parse_qsl(parts.query, keep_blank_values=True)
 
