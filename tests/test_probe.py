@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from storage.media import Slice, make_slices
 from storage.probe import PACKET, PTS_WRAP, measure_duration, probe_ts, pts_gap_s
@@ -105,3 +107,12 @@ def test_measure_duration(av_slices: list[Slice]) -> None:
     half = measure_duration(data[: len(data) // 2])
     assert half is not None and half < 0.75
     assert measure_duration(b"not a transport stream at all" * 10) is None
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=40))
+def test_corrupted_bytes_never_crash(av_slices: list[Slice], edits: list[tuple[int, int]]) -> None:
+    data = bytearray(av_slices[0].data)
+    for where, value in edits:
+        data[where % len(data)] = value
+    probe_ts(bytes(data))
