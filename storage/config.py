@@ -11,7 +11,7 @@ profile = "recordings"          # an AWS profile name; keys then come from ~/.aw
 
 [server]
 host = "127.0.0.1"
-port = 8700
+port = 8765
 media_secret = "..."
 ```
 
@@ -99,7 +99,7 @@ class Profile:
 @dataclass(frozen=True)
 class ServerConfig:
     host: str = "127.0.0.1"
-    port: int = 8700
+    port: int = 8765  # the `recshelf serve` default
     public_url: str | None = None  # what share links and signed media URLs point at
     data: Path | None = None  # folder for SQLite state; None = the caller's default
     ncs_secret: str | None = field(default=None, repr=False)  # Agora callback signing secret
@@ -111,10 +111,14 @@ class Config:
     path: Path | None = None
     profiles: Mapping[str, Profile] = field(default_factory=dict)
     server: ServerConfig = field(default_factory=ServerConfig)
+    # [rules]: what the server does after Agora callbacks; validated by storage.jobs.Rules.from_table.
+    rules: Mapping[str, Any] = field(default_factory=dict)
 
     def secrets(self) -> list[str]:
         values = [v for p in self.profiles.values() for v in sensitive_values(p.options)]
         values += [v for v in (self.server.ncs_secret, self.server.media_secret) if v]
+        webhook = self.rules.get("webhook")  # webhook URLs often carry a token
+        values += [webhook] if isinstance(webhook, str) and webhook else []
         return values
 
     def redact(self, text: str) -> str:
@@ -153,11 +157,12 @@ def load_config(path: str | Path | None = None) -> Config:
 
 def parse_config(data: Mapping[str, Any], path: Path | None = None) -> Config:
     where = str(path) if path else "configuration"
-    _reject_unknown(data, {"profiles", "server"}, where)
+    _reject_unknown(data, {"profiles", "server", "rules"}, where)
     profiles_data = _table(data.get("profiles", {}), f"{where}: [profiles]")
     profiles = {name: _parse_profile(name, value, where) for name, value in profiles_data.items()}
     server = _parse_server(_table(data.get("server", {}), f"{where}: [server]"), where)
-    return Config(path=path, profiles=profiles, server=server)
+    rules = dict(_table(data.get("rules", {}), f"{where}: [rules]"))
+    return Config(path=path, profiles=profiles, server=server, rules=rules)
 
 
 def check_options(options: Mapping[str, Any], where: str) -> dict[str, str]:
