@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "storage.commands.catalog_commands",  # recshelf ls, verify
     "storage.commands.ui_commands",  # recshelf ui
     "storage.commands.demo_commands",  # recshelf demo
+    "storage.commands.service_commands",  # recshelf serve, events, jobs, checks
     "storage.commands.export_commands",  # recshelf export
 ]
 

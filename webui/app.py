@@ -20,17 +20,19 @@ from webui import auth  # noqa: E402
 
 PAGE_DIR = Path(__file__).resolve().parent / "pages"
 
-st.set_page_config(page_title="recshelf", page_icon="🎞️", layout="wide")
+st.set_page_config(page_title="recshelf", page_icon=":material/movie:", layout="wide")
 
 if not auth.require_login():
     st.stop()
 
 PAGES = [
-    st.Page(PAGE_DIR / "browse.py", title="Recordings", icon="📼", url_path="browse", default=True),
-    st.Page(PAGE_DIR / "recording.py", title="Recording", icon="▶️", url_path="recording"),
+    st.Page(PAGE_DIR / "browse.py", title="Recordings", icon=":material/video_library:", url_path="browse",
+            default=True),
+    st.Page(PAGE_DIR / "recording.py", title="Recording", icon=":material/play_circle:", url_path="recording"),
 ]
 # Optional pages appear when their script exists (the Agora "Record" page lands later).
 if (PAGE_DIR / "record.py").exists():
-    PAGES.append(st.Page(PAGE_DIR / "record.py", title="Record", icon="⏺️", url_path="record"))
+    PAGES.append(st.Page(PAGE_DIR / "record.py", title="Record", icon=":material/radio_button_checked:",
+                         url_path="record"))
 
 st.navigation(PAGES).run()

@@ -26,14 +26,24 @@ STORE_ENV = "RECSHELF_UI_STORE"  # store preselected by `recshelf ui STORE`
 DEFAULT_SLICE_S = 2.0  # assumed slice length when neither the playlist nor neighbours tell
 
 NOT_VERIFIED = "not verified"
+# Plain words in the table (emoji are missing from many fonts); colour comes from STATUS_COLOURS.
 STATUS_BADGE = {
-    "complete": "🟢 complete",
-    "unfinished": "🟡 unfinished",
-    "incomplete": "🔴 incomplete",
-    "missing_playlist": "🟣 missing playlist",
-    "invalid": "⛔ invalid",
-    NOT_VERIFIED: "⚪ not verified",
-    "error": "⚠️ error",
+    "complete": "complete",
+    "unfinished": "unfinished",
+    "incomplete": "incomplete",
+    "missing_playlist": "missing playlist",
+    "invalid": "invalid",
+    NOT_VERIFIED: "not verified",
+    "error": "error",
+}
+STATUS_COLOURS = {
+    "complete": "#2e7d32",
+    "unfinished": "#b28704",
+    "incomplete": "#c62828",
+    "missing playlist": "#6a1b9a",
+    "invalid": "#b71c1c",
+    "not verified": "#757575",
+    "error": "#e65100",
 }
 STATUSES = ["complete", "unfinished", "incomplete", "missing_playlist", "invalid", NOT_VERIFIED]
 

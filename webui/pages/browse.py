@@ -65,8 +65,10 @@ if not rows:
     st.stop()
 
 frame = pd.DataFrame(rows)
+styled = frame.style.map(lambda v: f"color: {services.STATUS_COLOURS.get(v, 'inherit')}; font-weight: 600",
+                         subset=["status"])
 event = st.dataframe(
-    frame, key="table", on_select="rerun", selection_mode="single-row", hide_index=True,
+    styled, key="table", on_select="rerun", selection_mode="single-row", hide_index=True,
     column_order=["channel", "sid", "uid / stream", "start", "duration_s", "slices", "size_mb", "status"],
     column_config={
         "start": st.column_config.DatetimeColumn("start (UTC)", format="YYYY-MM-DD HH:mm:ss"),

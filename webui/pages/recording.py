@@ -68,7 +68,7 @@ if details or advice:
         for line in details:
             st.markdown(f"- {line}")
         for line in advice:
-            st.markdown(f"- 👉 {line}")
+            st.markdown(f"- **What to do:** {line}")
 
 # -- timeline ------------------------------------------------------------------------------------
 
@@ -132,7 +132,7 @@ for target in playable:
     if target_report.get("status") != "complete" or gaps:
         missing = f" {gaps} missing or empty slice(s) are skipped." if gaps else ""
         st.warning(f"This recording is {target_report.get('status', 'not verified')}: the player plays what "
-                   f"exists.{missing}", icon="⚠️")
+                   f"exists.{missing}", icon=":material/warning:")
     kind = "audio" if target.key.stream == "audio" else "video"
     if len(playable) > 1:
         st.caption(f"{target.key.stream}")
