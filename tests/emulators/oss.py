@@ -30,6 +30,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import time
 import uuid
 import xml.etree.ElementTree as ET
@@ -60,6 +61,8 @@ DEFAULT_MAX_KEYS = 100
 MAX_SKEW_S = 15 * 60
 MAX_V4_EXPIRES_S = 7 * 24 * 3600
 V4_ALGORITHM = "OSS4-HMAC-SHA256"
+MAX_KEY_BYTES = 1023
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 
 # Query parameters that OSS v1 signs ("sub-resources"); all others (prefix, marker, max-keys...) are not.
 V1_SUBRESOURCES = frozenset(
@@ -379,6 +382,8 @@ class OssHandler(EmulatorHandler):
     def _bucket_operation(self) -> None:
         store = self.server.store
         if self.command == "PUT":
+            if not BUCKET_NAME.match(self.bucket):
+                raise OssFailure(400, "InvalidBucketName", "The specified bucket is not valid.")
             store.create_bucket(self.bucket)
             self.send_body(200, headers=self._headers({"Location": f"/{self.bucket}"}))
             return
@@ -479,6 +484,8 @@ class OssHandler(EmulatorHandler):
 
     def _object_operation(self, body: bytes) -> None:
         store = self.server.store
+        if not 0 < len(self.key.encode("utf-8")) <= MAX_KEY_BYTES:
+            raise OssFailure(400, "InvalidObjectName", "The specified object is not valid.")
         if self.command == "PUT":
             self._put_object(body)
             return
@@ -524,8 +531,14 @@ class OssHandler(EmulatorHandler):
                 else:
                     headers[header] = self.params[param]
         standard = self.headers.get("x-oss-range-behavior", "").lower() == "standard"
+        requested = self.headers.get("Range")
+        if requested and "," in requested:
+            # OSS serves no multi-range: standard mode refuses it, the default serves the first range.
+            if standard:
+                raise OssFailure(416, "InvalidRange", "Multiple ranges are not supported.")
+            requested = requested.split(",", 1)[0]
         try:
-            byte_range = parse_range(self.headers.get("Range"), obj.size)
+            byte_range = parse_range(requested, obj.size)
         except RangeNotSatisfiable:
             if standard:
                 raise OssFailure(

@@ -40,6 +40,17 @@ def _bucket(emulator: OssEmulator, name: str, version: str = "v4", secret: str |
 VERSIONS = pytest.mark.parametrize("version", ["v1", "v4"])
 
 
+def _v1_headers(emulator: OssEmulator, method: str, resource: str, oss_headers: dict[str, str],
+                when: float | None = None) -> dict[str, str]:
+    """Headers of a v1-signed request, built from the documented OSS rules rather than from oss2."""
+    date = formatdate(time.time() if when is None else when, usegmt=True)
+    canonical = "".join(f"{name}:{value}\n" for name, value in sorted(oss_headers.items()))
+    string_to_sign = f"{method}\n\n\n{date}\n{canonical}{resource}"
+    digest = hmac.new(emulator.secret_key.encode(), string_to_sign.encode(), hashlib.sha1).digest()
+    authorization = f"OSS {emulator.access_key}:{base64.b64encode(digest).decode()}"
+    return {"Date": date, **oss_headers, "Authorization": authorization}
+
+
 # -- signatures ------------------------------------------------------------------------------------
 
 
@@ -47,23 +58,16 @@ def test_hand_signed_v1_request_follows_the_documented_string_to_sign(
     oss_emulator: OssEmulator, bucket_name: str
 ) -> None:
     """Built from the OSS v1 rules, not from oss2, so the emulator does not just mirror the SDK."""
-    date = formatdate(time.time(), usegmt=True)
-    string_to_sign = f"GET\n\n\n{date}\nx-oss-range-behavior:standard\n/{bucket_name}/videos/a b/seg-001.ts"
-    secret = oss_emulator.secret_key.encode()
-    signature = base64.b64encode(hmac.new(secret, string_to_sign.encode(), hashlib.sha1).digest()).decode()
-    headers = {
-        "Date": date,
-        "x-oss-range-behavior": "standard",
-        "Range": "bytes=1000-2000",  # Range is not signed
-        "Authorization": f"OSS {oss_emulator.access_key}:{signature}",
-    }
+    resource = f"/{bucket_name}/videos/a b/seg-001.ts"
+    headers = _v1_headers(oss_emulator, "GET", resource, {"x-oss-range-behavior": "standard"})
+    headers["Range"] = "bytes=1000-2000"  # Range is not signed
     url = f"{oss_emulator.url}/{bucket_name}/videos%2Fa%20b%2Fseg-001.ts"
     response = httpx.get(url, headers=headers)
     assert response.status_code == 206 and response.content == DATA[1000:]
     response = httpx.get(url, headers={**headers, "x-oss-range-behavior": "other"})  # now unsigned content
     assert response.status_code == 403 and "<Code>SignatureDoesNotMatch</Code>" in response.text
-    stale = formatdate(time.time() - 3600, usegmt=True)
-    response = httpx.get(url, headers={**headers, "Date": stale})
+    stale = _v1_headers(oss_emulator, "GET", resource, {"x-oss-range-behavior": "standard"}, when=time.time() - 3600)
+    response = httpx.get(url, headers=stale)
     assert "<Code>RequestTimeTooSkewed</Code>" in response.text
 
 
@@ -121,6 +125,8 @@ def test_presigned_urls_are_checked(oss_emulator: OssEmulator, bucket_name: str,
         ("bytes=1024-2000", True, 416, None),
         ("bytes=-2000", False, 200, DATA),
         ("byte=0-1", True, 200, DATA),  # malformed: ignored
+        ("bytes=0-1,4-5", False, 206, DATA[:2]),  # multi-range: only the first...
+        ("bytes=0-1,4-5", True, 416, None),  # ...or refused
     ],
 )
 def test_range_behaviour(oss_emulator: OssEmulator, bucket_name: str, range_header: str, standard: bool,
@@ -237,3 +243,15 @@ def test_command_line_serves_a_seeded_folder(emulator_process: tuple[str, subpro
     assert bucket.get_object("rec/channel one/sid_channel one_0.ts", byte_range=(0, 3)).read() == DATA[:4]
     with pytest.raises(oss2.exceptions.SignatureDoesNotMatch):
         oss2.Bucket(oss2.Auth("cli-ak", "wrong"), url, "seeded").head_object("rec/channel one/sid_channel one_0.ts")
+
+
+def test_names_are_validated(oss_emulator: OssEmulator, bucket_name: str) -> None:
+    bucket = _bucket(oss_emulator, bucket_name)
+    with pytest.raises(oss2.exceptions.ServerError) as caught:
+        bucket.put_object("k" * 1024, b"x")
+    assert caught.value.code == "InvalidObjectName"
+    bucket.put_object("k" * 1023, b"x")
+    response = httpx.put(f"{oss_emulator.url}/Bad_Name/", headers=_v1_headers(oss_emulator, "PUT", "/Bad_Name/", {}))
+    assert response.status_code == 400 and "<Code>InvalidBucketName</Code>" in response.text
+    response = httpx.put(f"{oss_emulator.url}/good-name/", headers=_v1_headers(oss_emulator, "PUT", "/good-name/", {}))
+    assert response.status_code == 200 and oss_emulator.store.has_bucket("good-name")
