@@ -36,6 +36,7 @@ from botocore.exceptions import (
     PartialCredentialsError,
     ProfileNotFound,
 )
+from urllib3.exceptions import HTTPError as Urllib3Error
 
 from storage.config import redact
 from storage.stores.base import (
@@ -276,7 +277,8 @@ def translate(exc: BaseException, *, url: str, bucket: str, key: str | None,
             "AWS_SECRET_ACCESS_KEY, or an AWS profile", url=url, key=key)
     if isinstance(exc, ParamValidationError):
         return InvalidConfig(clean(f"invalid request: {exc}"), url=url, key=key)
-    if isinstance(exc, ConnectionError | HTTPClientError | IncompleteReadError):
+    # urllib3 errors escape botocore while a body is being read (connection broken mid-object).
+    if isinstance(exc, ConnectionError | HTTPClientError | IncompleteReadError | Urllib3Error):
         return Unavailable(clean(f"cannot reach the S3 endpoint: {exc}"), url=url, key=key)
     return StoreError(clean(f"S3 request failed: {type(exc).__name__}: {exc}"), url=url, key=key)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,7 +15,7 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from storage.stores.base import AccessDenied, InvalidConfig, NotFound, StoreError, Unavailable
-from storage.stores.s3 import S3Store, translate
+from storage.stores.s3 import S3Store, client_config, translate
 from tests.fixtures.s3 import S3_ACCESS_KEY, S3_REGION, S3_SECRET_KEY
 
 
@@ -222,3 +223,45 @@ def test_wrong_region_says_which_region():
     translated = translate(error, url="s3://bkt", bucket="bkt", key=None)
     assert isinstance(translated, InvalidConfig)
     assert "region 'ap-southeast-1'" in str(translated)
+
+
+def test_a_server_that_never_answers_is_unavailable():
+    # The kernel completes the handshake for a listening socket nobody accepts on: reads time out.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        store = S3Store("b", endpoint=f"http://127.0.0.1:{silent.getsockname()[1]}", region=S3_REGION,
+                        access_key=S3_ACCESS_KEY, secret_key=S3_SECRET_KEY,
+                        config=client_config(connect_timeout=0.5, read_timeout=0.2))
+        with pytest.raises(Unavailable, match="cannot reach"):
+            store.stat("x.ts")
+
+
+class _ShortBody(BaseHTTPRequestHandler):
+    """Promises 1000 bytes, sends 10, hangs up: a connection reset in the middle of a slice."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "1000")
+        self.end_headers()
+        self.wfile.write(b"0123456789")
+        self.wfile.flush()
+        self.close_connection = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        del format, args
+
+
+def test_a_body_cut_short_is_unavailable():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ShortBody)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        store = S3Store("b", endpoint=f"http://127.0.0.1:{server.server_address[1]}", region=S3_REGION,
+                        access_key=S3_ACCESS_KEY, secret_key=S3_SECRET_KEY)
+        with pytest.raises(Unavailable):
+            store.read("x.ts")
+        with store.open("x.ts") as f, pytest.raises(Unavailable):
+            f.read()
+    finally:
+        server.shutdown()
+        server.server_close()
