@@ -468,9 +468,8 @@ class AgoraSimulator:
         index = 0
         gap = timedelta(0)
         while True:
+            # On stop the slice in progress is cut short and still uploaded, so the loop makes one more.
             stopping = task.stop_event.wait(self.settings.tick_s)
-            if stopping and index > 0:
-                break
             if failover_after is not None and index == int(failover_after) and task.failover is None:
                 task.failover = 0
                 # The new server needs a moment to take over: leave a hole in the timeline.
