@@ -10,10 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-
 from storage import catalog
-from storage.agora.client import AgoraClient
 from storage.agora.models import StopResponse, StorageConfig
 from storage.agora.signature import signature_ok
 from storage.naming import parse_name
