@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from storage.callbacks import callbacks_router
 from storage.media_route import media_router
 from storage.share_routes import router as share_router
 
@@ -15,6 +16,7 @@ def create_app() -> FastAPI:
     app = FastAPI(title="recshelf")
     app.include_router(media_router())  # secret: app.state.media_secret, else $RECSHELF_MEDIA_SECRET
     app.include_router(share_router)  # signed share links (playlist re-signed on each request)
+    app.include_router(callbacks_router())  # POST /agora/events; needs storage.callbacks.attach(app, intake)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -1,0 +1,170 @@
+"""Fixtures for the service: a database under tmp_path, a fake clock, signed envelopes, the app in-process,
+and `recshelf serve` as a real subprocess (so it can be killed with SIGKILL)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from storage.agora.signature import signature_headers
+from storage.callbacks import EventIntake, attach
+from storage.db import Database
+from storage.jobs import Rules
+from storage.server import create_app
+
+SECRET = "test-ncs-secret"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class FakeClock:
+    def __init__(self, start: float = 1_800_000_000.0) -> None:
+        self.t = start
+
+    def __call__(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+
+def envelope(event_type: int, sid: str = "a" * 32, cname: str = "room_1", notice_id: str | None = None,
+             product_id: int = 3, **details: Any) -> bytes:
+    body = {"noticeId": notice_id or str(uuid.uuid4()), "productId": product_id, "eventType": event_type,
+            "notifyMs": 1611566412672,
+            "payload": {"cname": cname, "uid": "527841", "sid": sid, "sequence": 1, "sendts": 1611566412001,
+                        "serviceType": 2, "details": details}}
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def signed(body: bytes, secret: str = SECRET) -> dict[str, str]:
+    return {"Content-Type": "application/json", **signature_headers(secret, body)}
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def db(tmp_path: Path, clock: FakeClock) -> Iterator[Database]:
+    database = Database(tmp_path / "data", clock=clock)
+    yield database
+    database.close()
+
+
+@dataclass
+class App:
+    client: TestClient
+    intake: EventIntake
+    db: Database
+
+    def post(self, body: bytes, headers: dict[str, str] | None = None) -> httpx.Response:
+        return self.client.post("/agora/events", content=body, headers=signed(body) if headers is None else headers)
+
+
+@pytest.fixture
+def app(db: Database) -> Iterator[App]:
+    intake = EventIntake(db, SECRET, Rules())
+    intake.start()
+    application = create_app()
+    attach(application, intake)
+    with TestClient(application) as client:
+        yield App(client, intake, db)
+    intake.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """`recshelf serve` in a subprocess."""
+
+    data: Path
+    env: dict[str, str]
+    args: list[str] = field(default_factory=list)
+    port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout_s: float = 30.0) -> Server:
+        self.port = free_port()
+        cmd = [sys.executable, "-m", "storage.cli", "serve", "--port", str(self.port), "--data", str(self.data),
+               "--log-level", "warning", *self.args]
+        self.proc = subprocess.Popen(cmd, env=self.env, cwd=self.data.parent, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
+                raise RuntimeError(f"recshelf serve exited: {err}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError("recshelf serve did not start")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown handler runs, as in a crash."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """`server(*args, config=None, **env)`: a configured (not yet started) `recshelf serve`."""
+    made: list[Server] = []
+
+    def make(*args: str, config: str | None = None, **env: str) -> Server:
+        environ = {k: v for k, v in os.environ.items() if not k.startswith(("RECSHELF_", "AGORA_"))}
+        environ.update({"AGORA_NCS_SECRET": SECRET, "PYTHONPATH": str(ROOT), **env})
+        if config is not None:
+            path = tmp_path / "recshelf.toml"
+            path.write_text(config)
+            environ["RECSHELF_CONFIG"] = str(path)
+        srv = Server(tmp_path / "data", environ, list(args))
+        made.append(srv)
+        return srv
+
+    yield make
+    for srv in made:
+        srv.kill()
+
+
+def eventually(check: Callable[[], Any], timeout_s: float = 30.0, every_s: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(every_s)
