@@ -35,6 +35,7 @@ from datetime import UTC, datetime
 from typing import Any, BinaryIO, NoReturn, Self, TypeVar
 
 import oss2
+import requests
 from oss2.exceptions import ClientError, InconsistentError, OssError, RequestError
 from oss2.exceptions import NotFound as OssNotFound
 
@@ -102,6 +103,9 @@ class OssStore:
         if "://" not in endpoint:
             endpoint = "https://" + endpoint  # credentials and signed URLs should not travel in clear
         self.endpoint = endpoint.rstrip("/")
+        if bool(access_key) != bool(secret_key):
+            # Half from the profile and half from the environment would sign with a mismatched pair.
+            raise InvalidConfig("access_key and secret_key must be given together", url=self.url)
         access_key = access_key or os.environ.get("OSS_ACCESS_KEY_ID")
         secret_key = secret_key or os.environ.get("OSS_ACCESS_KEY_SECRET")
         session_token = session_token or os.environ.get("OSS_SESSION_TOKEN")
@@ -211,7 +215,10 @@ class OssStore:
         def fetch() -> bytes:
             # Request and body in one attempt: a connection reset mid-body is retried as a whole.
             with self._bucket.get_object(full, byte_range=byte_range, headers=headers) as result:
-                return bytes(result.read())
+                try:
+                    return bytes(result.read())
+                except (requests.RequestException, OSError) as exc:
+                    raise RequestError(exc) from exc  # oss2 wraps request errors, not body errors
 
         try:
             return with_retries(fetch, is_transient=is_transient, attempts=self._attempts)

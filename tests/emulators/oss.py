@@ -135,10 +135,15 @@ class OssServer(EmulatorServer):
         super().__init__(address, handler, store, credentials)
         self.requests: deque[tuple[str, str]] = deque(maxlen=10_000)  # (method, raw target), newest last
         self.failures: deque[int] = deque()  # statuses to answer the next requests with, before any check
+        self.cuts: deque[bool] = deque()  # object GETs to break off halfway through the body
 
     def fail_next(self, status: int = 503, times: int = 1) -> None:
         """Answer the next `times` requests with an OSS error of this status (e.g. 503, to test retries)."""
         self.failures.extend([status] * times)
+
+    def cut_next(self, times: int = 1) -> None:
+        """Break off the body of the next `times` object GETs halfway (a connection reset mid-transfer)."""
+        self.cuts.extend([True] * times)
 
 
 class OssHandler(EmulatorHandler):
@@ -547,6 +552,16 @@ class OssHandler(EmulatorHandler):
             byte_range = None
         if byte_range is not None and byte_range.clipped and not standard:
             byte_range = None  # OSS by default ignores a range that reaches past the object
+        if self.command == "GET" and self.server.cuts:
+            self.server.cuts.popleft()
+            self.send_response(200)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(obj.size))
+            self.end_headers()
+            self.wfile.write(obj.data[: obj.size // 2])
+            self.close_connection = True  # the client sees a short body, then EOF
+            return
         if byte_range is None:
             headers["x-oss-hash-crc64ecma"] = str(crc64(obj.data))
             self.send_body(200, obj.data, content_type=content_type, headers=headers)

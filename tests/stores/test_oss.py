@@ -180,6 +180,17 @@ def test_transient_failures_are_retried(store: OssStore, oss_emulator: OssEmulat
     assert store.read("b.ts") == b"def"
 
 
+def test_broken_transfers_are_retried_or_unavailable(store: OssStore, oss_emulator: OssEmulator) -> None:
+    payload = bytes(range(256)) * 64
+    store.write("cut.ts", payload)
+    oss_emulator.server.cut_next(times=1)
+    assert store.read("cut.ts") == payload  # the short body is detected and the read repeated
+    oss_emulator.server.cut_next(times=1)
+    with store.open("cut.ts") as stream, pytest.raises(Unavailable):
+        stream.read()  # a stream cannot be replayed transparently: the caller learns of the break
+    oss_emulator.server.cuts.clear()
+
+
 def test_persistent_server_errors_are_unavailable(oss_store_factory: Factory, oss_emulator: OssEmulator) -> None:
     store = oss_store_factory(attempts=3)
     oss_emulator.server.requests.clear()
@@ -211,6 +222,8 @@ def test_from_options_and_environment(monkeypatch: pytest.MonkeyPatch, oss_emula
         OssStore.from_options(bucket, "", {"endpoint": oss_emulator.url})
     with pytest.raises(InvalidConfig, match="endpoint"):
         OssStore.from_options(bucket, "", {"access_key": "a", "secret_key": "b"})
+    with pytest.raises(InvalidConfig, match="together"):
+        OssStore.from_options(bucket, "", {"endpoint": oss_emulator.url, "access_key": "a"})
     with pytest.raises(InvalidConfig, match="domain"):
         OssStore.from_options(bucket, "", {"domain": "x"})
     with pytest.raises(InvalidConfig, match="region"):
