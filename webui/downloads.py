@@ -9,17 +9,26 @@ the whole file in the Streamlit server's memory (playback.md §4.5).
 from __future__ import annotations
 
 import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
 from storage.catalog import Recording
 from storage.share_routes import SHARE_EXPIRIES, make_share_url, media_secret, share_base
-from storage.stores.base import ObjectStore
+from storage.signing import sign_media_url
+from storage.stores.base import ObjectStore, StoreError
 from webui import services
 
+FORMATS = {"mp4": "MP4 (one file, no re-encode)", "ts": "TS (slices joined)", "zip": "zip (playlist + slices)"}
+DOWNLOAD_EXPIRY_S = 24 * 3600
+SMALL_DOWNLOAD_BYTES = 20_000_000  # without a server, only files this small go through Streamlit's memory
 
-def render(store_ref: str, store: ObjectStore, rec: Recording, report: dict[str, Any]) -> None:
+
+def render(store_ref: str, store: ObjectStore, rec: Recording, recordings: list[Recording],
+           report: dict[str, Any]) -> None:
     st.subheader("Share")
     base = share_base(os.environ.get(services.SERVER_URL_ENV))
     secret = media_secret()
@@ -38,14 +47,111 @@ def render(store_ref: str, store: ObjectStore, rec: Recording, report: dict[str,
     if url:
         st.code(url, language=None)  # the code block has a copy button
         st.caption(f"Valid for {expiry}. Opens in VLC, Safari or any HLS player.")
-    _render_exports(store_ref, store, rec, report)
+    _render_exports(store, rec, recordings, report.get("status", "error"))
 
 
-def _render_exports(store_ref: str, store: ObjectStore, rec: Recording, report: dict[str, Any]) -> None:
-    del store_ref, store, rec, report
+def data_dir() -> Path:
+    """The data folder ($RECSHELF_DATA, else [server] data in recshelf.toml, else ./recshelf-data)."""
+    from storage.config import load_config
+
+    given = os.environ.get("RECSHELF_DATA")
+    if not given:
+        try:
+            configured = load_config().server.data
+        except StoreError:
+            configured = None
+        given = str(configured) if configured else "recshelf-data"
+    return Path(given).expanduser().absolute()
+
+
+def export_dir() -> Path:
+    return data_dir() / "exports"
+
+
+def download_url(path: Path, expires_s: int = DOWNLOAD_EXPIRY_S) -> str | None:
+    """A signed, expiring link to an exported file on the server's media route, or None without a server."""
+    base = os.environ.get("RECSHELF_MEDIA_URL") or share_base(os.environ.get(services.SERVER_URL_ENV))
+    secret = media_secret()
+    if not (base and secret):
+        return None
+    root = export_dir()
+    return sign_media_url(base, secret, str(root), path.relative_to(root).as_posix(), expires_s)
+
+
+def _same_uid(rec: Recording, recordings: list[Recording]) -> list[Recording]:
+    """Individual mode: audio and video of one uid export together (merged into one MP4)."""
+    if rec.key.uid is None:
+        return [rec]
+    return [r for r in recordings if r.folder == rec.folder and r.key.sid == rec.key.sid
+            and r.key.cname == rec.key.cname and r.key.uid == rec.key.uid]
+
+
+def run_with_progress(store: ObjectStore, recs: list[Recording], fmt: str, allow_incomplete: bool) -> list[Any]:
+    """Run the export in a worker thread while this script thread moves an `st.progress` bar."""
+    from storage.export.context import ExportOptions
+    from storage.export.dest import Destination
+    from storage.export.jobs import run_export
+    from storage.export.progress import Progress
+
+    latest: list[Progress] = []
+    bar = st.progress(0.0, text=f"Exporting {fmt.upper()}…")
+    dest = Destination.for_folder(export_dir())
+    options = ExportOptions(format=fmt, allow_incomplete=allow_incomplete)
+    # The engine calls back on its own threads, where Streamlit calls have no session: only record it.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="recshelf-export") as pool:
+        future = pool.submit(run_export, store, recs, dest, options, latest.append)
+        while not future.done():
+            if latest:
+                p = latest[-1]
+                bar.progress(p.job_fraction, text=f"{p.stage}: {p.slices_done}/{p.slices_total} slices")
+            time.sleep(0.2)
+        results = future.result()
+    bar.empty()
+    return results
+
+
+def _render_exports(store: ObjectStore, rec: Recording, recordings: list[Recording], status: str) -> None:
     st.subheader("Download")
-    st.caption("MP4 / TS / zip downloads appear here once the export engine has landed.")
-    c1, c2, c3 = st.columns(3)
-    c1.button("MP4", disabled=True, key="dl_mp4")
-    c2.button("TS", disabled=True, key="dl_ts")
-    c3.button("zip", disabled=True, key="dl_zip")
+    try:
+        import storage.export.jobs  # noqa: F401 - only to know whether the engine is installed
+    except ImportError:
+        st.caption("Downloads need the export engine (storage.export), which is not available here.")
+        return
+    c1, c2, c3 = st.columns([1, 2, 2])
+    fmt = c1.radio("Format", list(FORMATS), key="dl_format", horizontal=False,
+                   format_func=lambda f: FORMATS[f])
+    allow = status == "complete" or c2.checkbox(
+        "Export what exists", key="dl_allow",
+        help=f"The recording is {status}: the file will skip the missing slices, which are listed.")
+    if c3.button("Prepare download", type="primary", disabled=not allow or status == "invalid"):
+        try:
+            results = run_with_progress(store, _same_uid(rec, recordings), fmt, status != "complete")
+        except (StoreError, OSError, ValueError) as exc:
+            st.error(f"Export failed: {services.safe_text(str(exc))}")
+            return
+        done = st.session_state.setdefault("exports", {})
+        done[(rec.id, fmt)] = [r.to_dict() for r in results]
+    for result in st.session_state.get("exports", {}).get((rec.id, fmt), []):
+        _render_result(result)
+
+
+def _render_result(result: dict[str, Any]) -> None:
+    if result["status"] == "failed":
+        st.error(f"{result['name']}: {services.safe_text(result.get('error') or 'failed')}")
+        return
+    path = Path(result["outputs"][0])
+    size = path.stat().st_size if path.exists() else result.get("bytes_out", 0)
+    label = f"Download {path.name} ({size / 1e6:.1f} MB)"
+    if result.get("gaps"):
+        st.warning(f"{len(result['gaps'])} missing or empty slice(s) are not in the file.")
+    url = download_url(path)
+    if url:
+        # A link to the server streams from disk with Range; nothing is held in Streamlit's memory.
+        st.link_button(label, url)
+        st.caption(f"The link works for {DOWNLOAD_EXPIRY_S // 3600} hours.")
+    elif size <= SMALL_DOWNLOAD_BYTES:
+        with path.open("rb") as f:
+            st.download_button(label, f.read(), file_name=path.name)
+    else:
+        st.info(f"Written to `{path}` on the machine running recshelf. Start the UI with `recshelf ui` "
+                "to get a download link for large files.")

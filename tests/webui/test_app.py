@@ -137,3 +137,28 @@ def test_password_gate_shows_nothing_before_login(seeded, monkeypatch):
     at.button[0].click().run()
     assert at.dataframe and len(_rows(at)) == 2
     assert PASSWORD not in _everything(at)
+
+
+def test_export_mp4_offers_a_signed_link_not_memory(seeded, monkeypatch, tmp_path):
+    monkeypatch.setenv("RECSHELF_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("RECSHELF_SERVER_URL", "http://127.0.0.1:8700")
+    at = _open_recording(_app().run(), f"rec/{OTHER_SID}_other")
+    next(b for b in at.button if b.label == "Prepare download").click().run()
+    assert not at.exception and not at.error
+    (link,) = at.get("link_button")
+    url = link.proto.url
+    assert url.startswith("http://127.0.0.1:9/media/") and "sig=" in url and url.split("?")[0].endswith(".mp4")
+    assert list((tmp_path / "data" / "exports").glob("*.mp4"))
+    assert not at.get("download_button")
+
+
+def test_incomplete_export_needs_consent(seeded, monkeypatch, tmp_path):
+    monkeypatch.setenv("RECSHELF_DATA", str(tmp_path / "data"))
+    at = _open_recording(_app().run(), GAPPY_ID)
+    prepare = next(b for b in at.button if b.label == "Prepare download")
+    assert prepare.disabled
+    at.checkbox(key="dl_allow").check().run()
+    at.radio(key="dl_format").set_value("ts").run()
+    next(b for b in at.button if b.label == "Prepare download").click().run()
+    assert any("not in the file" in w.value for w in at.warning)
+    assert at.get("link_button")

@@ -71,7 +71,8 @@ def start_ui(tmp_path: Path) -> Iterator[UiStarter]:
         config = tmp_path / "recshelf.toml"
         config.write_text(config_text)
         env = {k: v for k, v in os.environ.items() if not k.startswith("RECSHELF_")}
-        env.update(RECSHELF_CONFIG=str(config), RECSHELF_MEDIA_SECRET=MEDIA_SECRET, **extra_env)
+        env.update(RECSHELF_CONFIG=str(config), RECSHELF_MEDIA_SECRET=MEDIA_SECRET,
+                   RECSHELF_DATA=str(tmp_path / "data"), **extra_env)
         port = free_port()
         proc = subprocess.Popen(
             [sys.executable, "-m", "storage.cli", "ui", store_ref, "--port", str(port),
@@ -147,7 +148,7 @@ def _page_text(page: Any) -> str:
     return page.content() + "".join(f.content() for f in page.frames if f != page.main_frame)
 
 
-def _check_plays(chromium: Any, url: str, kind: str, past: float) -> None:
+def _check_plays(chromium: Any, url: str, kind: str, past: float, download: bool = False) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page = chromium.new_page(viewport={"width": 1400, "height": 1000})
     try:
@@ -162,8 +163,24 @@ def _check_plays(chromium: Any, url: str, kind: str, past: float) -> None:
         assert state["p"]["firstFrameAt"] is not None
         text = _page_text(page)
         assert MEDIA_SECRET not in text and S3_SECRET_KEY not in text
+        if download:
+            _check_download(page)
     finally:
         page.close()
+
+
+def _check_download(page: Any) -> None:
+    """An incomplete recording exports as TS after consent; the link is served by the recshelf server."""
+    page.get_by_text("TS (slices joined)").click()
+    page.get_by_text("Export what exists").click()
+    page.get_by_role("button", name="Prepare download").click()
+    link = page.get_by_role("link", name="Download")
+    link.wait_for(timeout=STARTUP_S * 1000)
+    href = link.get_attribute("href")
+    assert href and "/media/" in href and "sig=" in href
+    got = httpx.get(href, headers={"Range": "bytes=0-187"})
+    assert got.status_code == 206 and got.content[0] == 0x47  # a TS sync byte
+    page.screenshot(path=str(ARTIFACTS / "recording-download.png"))
 
 
 def test_local_store_plays_past_a_missing_slice(chromium, start_ui, tmp_path, seeder):
@@ -172,7 +189,7 @@ def test_local_store_plays_past_a_missing_slice(chromium, start_ui, tmp_path, se
     _seed_two(store, seeder)
     url = start_ui(str(store.root))
     # 3.5 s is past the missing third slice (2–3 s): the GAP mark makes hls.js skip instead of stall.
-    _check_plays(chromium, url, "local", past=3.5)
+    _check_plays(chromium, url, "local", past=3.5, download=True)
 
 
 def test_s3_store_plays_with_presigned_slices(chromium, start_ui, s3_store_factory, s3_server_url, seeder):

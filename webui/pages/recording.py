@@ -144,4 +144,4 @@ for target in playable:
             st.rerun()
 
 # -- download and share ------------------------------------------------------------------------
-downloads.render(store_ref, store, rec, report)
+downloads.render(store_ref, store, rec, recordings, report)
