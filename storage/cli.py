@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "storage.commands.demo_commands",  # recshelf demo
     "storage.commands.service_commands",  # recshelf serve, events, jobs, checks
     "storage.commands.export_commands",  # recshelf export
+    "storage.commands.agora_commands",  # recshelf record acquire|start|query|stop
 ]
 
 
