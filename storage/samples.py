@@ -145,7 +145,9 @@ def seed_demo(store: ObjectStore, folder: str = "recordings/") -> list[str]:
         ("ha/", RecordingKey(demo_sid("failover"), "town hall"), {"slices": 4, "failover_parts": 1}),
     ]
     written: list[str] = []
-    for n, (sub, key, options) in enumerate(plans):
-        start = DEMO_START + timedelta(hours=n)
+    starts: dict[str, datetime] = {}
+    for sub, key, options in plans:
+        # One start per session: an individual-mode uid's audio and video are recorded side by side.
+        start = starts.setdefault(key.sid, DEMO_START + timedelta(hours=len(starts)))
         written += write_recording(store, folder + sub, key, start, **options)
     return written
