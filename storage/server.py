@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from storage.agora.simulator_routes import router_from_env as agora_simulator_router
 from storage.callbacks import callbacks_router
 from storage.media_route import media_router
 from storage.share_routes import router as share_router
@@ -16,6 +17,7 @@ def create_app() -> FastAPI:
     app = FastAPI(title="recshelf")
     app.include_router(media_router())  # secret: app.state.media_secret, else $RECSHELF_MEDIA_SECRET
     app.include_router(share_router)  # signed share links (playlist re-signed on each request)
+    app.include_router(agora_simulator_router())  # Agora REST paths, only when $RECSHELF_SIMULATOR=1
     app.include_router(callbacks_router())  # POST /agora/events; needs storage.callbacks.attach(app, intake)
 
     @app.get("/healthz")

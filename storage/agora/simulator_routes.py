@@ -2,7 +2,7 @@
 
 Point an `AgoraClient` at the server's base URL and it cannot tell the difference: same paths,
 HTTP Basic auth, body shapes and status codes. `storage/server.py` includes `router_from_env()`,
-which is empty unless `RECSHELF_AGORA_SIMULATOR=1`; tests build `simulator_router(sim)` directly.
+which is empty unless `RECSHELF_SIMULATOR=1`; tests build `simulator_router(sim)` directly.
 """
 
 from __future__ import annotations
@@ -12,19 +12,22 @@ import base64
 import binascii
 import json
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from storage.agora.simulator import AgoraSimulator, SimulatorError, SimulatorSettings
+if TYPE_CHECKING:  # the simulator pulls in PyAV and numpy: imported only when it is enabled
+    from storage.agora.simulator import AgoraSimulator, SimulatorSettings
 
 PREFIX = "/v1/apps/{app_id}/cloud_recording"
-ENV_ENABLE = "RECSHELF_AGORA_SIMULATOR"
+ENV_ENABLE = "RECSHELF_SIMULATOR"  # `recshelf demo` sets it
 
 
 def simulator_router(sim: AgoraSimulator) -> APIRouter:
+    from storage.agora.simulator import SimulatorError
+
     router = APIRouter(prefix=PREFIX, tags=["agora-simulator"])
 
     async def handle(request: Request, call: str, action: Any, *args: str) -> JSONResponse:
@@ -113,19 +116,31 @@ def _fault_response(status: int) -> JSONResponse:
 
 
 def settings_from_env() -> SimulatorSettings:
-    """RECSHELF_SIMULATOR_CUSTOMER_ID / _CUSTOMER_SECRET / _CALLBACK_URL / _NCS_SECRET / _SLICE_SECONDS."""
+    """Settings for the server-embedded simulator.
+
+    Credentials: RECSHELF_SIMULATOR_CUSTOMER_ID / _SECRET, else AGORA_CUSTOMER_ID / _SECRET (so a
+    client configured once talks to either), else the defaults. Callbacks go to
+    RECSHELF_SIMULATOR_CALLBACK_URL (e.g. the server's own /agora/events), signed with
+    AGORA_NCS_SECRET (the receiver's secret). RECSHELF_SIMULATOR_SLICE_SECONDS sets the slice length.
+    """
+    from storage.agora.simulator import SimulatorSettings
+
     env = os.environ
     settings = SimulatorSettings()
-    settings.customer_id = env.get("RECSHELF_SIMULATOR_CUSTOMER_ID", settings.customer_id)
-    settings.customer_secret = env.get("RECSHELF_SIMULATOR_CUSTOMER_SECRET", settings.customer_secret)
+    settings.customer_id = (env.get("RECSHELF_SIMULATOR_CUSTOMER_ID") or env.get("AGORA_CUSTOMER_ID")
+                            or settings.customer_id)
+    settings.customer_secret = (env.get("RECSHELF_SIMULATOR_CUSTOMER_SECRET") or env.get("AGORA_CUSTOMER_SECRET")
+                                or settings.customer_secret)
     settings.callback_url = env.get("RECSHELF_SIMULATOR_CALLBACK_URL") or None
-    settings.callback_secret = env.get("RECSHELF_SIMULATOR_NCS_SECRET", "")
+    settings.callback_secret = env.get("AGORA_NCS_SECRET", "")
     settings.slice_seconds = float(env.get("RECSHELF_SIMULATOR_SLICE_SECONDS", settings.slice_seconds))
     return settings
 
 
 def router_from_env() -> APIRouter:
-    """The simulator's router when RECSHELF_AGORA_SIMULATOR is set to 1/true/yes, else an empty router."""
+    """The simulator's router when RECSHELF_SIMULATOR is 1/true/yes, else an empty router."""
     if os.environ.get(ENV_ENABLE, "").strip().lower() not in ("1", "true", "yes"):
         return APIRouter()
+    from storage.agora.simulator import AgoraSimulator
+
     return simulator_router(AgoraSimulator(settings_from_env()))
