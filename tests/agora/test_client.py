@@ -6,6 +6,7 @@ import socket
 import time
 from typing import Any
 
+import httpx
 import pytest
 
 from storage.agora import errors
@@ -362,3 +363,18 @@ def test_default_domains_follow_agora_advice():
     assert client.base_urls[:3] == ["https://api.agora.io", "https://api.sd-rtn.com",
                                     "https://api-us-west-1.agora.io"]
     client.close()
+
+
+def test_bad_json_is_code_8_and_unknown_mode_is_no_route(simulator):
+    running = simulator()
+    auth = httpx.BasicAuth(CUSTOMER_ID, CUSTOMER_SECRET)
+    base = f"{running.url}/v1/apps/{APP_ID}/cloud_recording"
+    bad_json = httpx.post(f"{base}/acquire", content=b"{not json", auth=auth)
+    error = errors.error_from_response("acquire", bad_json.status_code, bad_json.json())
+    assert isinstance(error, errors.BadHttpRequest) and error.http_status == 400
+    with running.client() as client:
+        rid = client.acquire("class1", "527841").resource_id
+    no_route = httpx.post(f"{base}/resourceid/{rid}/mode/raw/start", json={"cname": "class1", "uid": "527841"},
+                          auth=auth)
+    assert isinstance(errors.error_from_response("start", no_route.status_code, no_route.json()),
+                      errors.RouteNotFound)

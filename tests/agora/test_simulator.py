@@ -88,7 +88,7 @@ def test_individual_recording_has_audio_and_video_per_uid(simulator, tmp_path):
                           recording_config={"subscribeUidGroup": 0, "subscribeAudioUids": ["7"],
                                             "subscribeVideoUids": ["7"]})
     assert {(f.uid, f.track_type) for f in stopped.file_list} == {("7", "audio"), ("7", "video")}
-    found = reports(LocalStore(tmp_path), sid)
+    found = reports(LocalStore(tmp_path), sid, deep=True)
     assert [(r.uid, r.stream, r.status) for r in found] == [("7", "audio", "complete"), ("7", "video", "complete")]
 
 
