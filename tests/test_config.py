@@ -157,3 +157,9 @@ def test_reprs_do_not_show_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     for secret in ("very-secret-value", "media-secret-value", "ncs-secret-value"):
         assert secret not in shown
     assert "AKIDEXAMPLE" in shown
+
+
+def test_rules_table_is_kept_for_the_job_runner_and_its_webhook_redacted():
+    config = parse_config({"rules": {"webhook": "https://hooks.example/T0KEN123", "verify": True}})
+    assert config.rules["verify"] is True
+    assert config.redact("posting to https://hooks.example/T0KEN123") == "posting to ***"
