@@ -73,6 +73,15 @@ def make(db: Database, bucket: LocalStore, **rules: Any) -> tuple[JobRunner, Eve
     return runner, intake, notes
 
 
+def started(db: Database, bucket: LocalStore, whole: LocalStore, event_type: int,
+            **rules: Any) -> tuple[JobRunner, EventIntake, Recorder]:
+    """The whole recording is in the bucket and `event_type` was received."""
+    deliver(whole, bucket)
+    runner, intake, notes = make(db, bucket, **rules)
+    receive(intake, event_type)
+    return runner, intake, notes
+
+
 def receive(intake: EventIntake, event_type: int, **kw: Any) -> None:
     """Store an event exactly as the endpoint does (same transaction path), without HTTP."""
     body = envelope(event_type, sid=kw.pop("sid", SID), cname=CNAME, **kw)
@@ -88,9 +97,7 @@ class _Done:
 
 
 def test_uploaded_verifies_once(db: Database, bucket: LocalStore, whole: LocalStore):
-    deliver(whole, bucket)
-    runner, intake, notes = make(db, bucket)
-    receive(intake, 31)
+    runner, intake, notes = started(db, bucket, whole, 31)
     job = runner.run_once()
     assert job is not None and job["state"] == "done" and job["result"]["status"] == "complete"
     assert runner.run_once() is None
@@ -141,9 +148,7 @@ def test_backuped_is_watched_until_complete_and_stable(db: Database, bucket: Loc
 
 def test_a_change_between_complete_checks_restarts_the_wait(db: Database, bucket: LocalStore, whole: LocalStore,
                                                              clock: FakeClock):
-    deliver(whole, bucket)
-    runner, intake, _ = make(db, bucket)
-    receive(intake, 32)
+    runner, intake, _ = started(db, bucket, whole, 32)
     assert runner.run_once()["state"] == "queued"
     # A re-delivered, longer playlist names one more slice (and it is there): the fingerprint changes.
     write_recording(bucket, "rec/", RecordingKey(SID, CNAME), START, slices=5)
@@ -179,9 +184,7 @@ def test_backoff_is_bounded():
 
 def test_session_exit_without_upload_event_verifies_after_grace(db: Database, bucket: LocalStore,
                                                                 whole: LocalStore, clock: FakeClock):
-    deliver(whole, bucket)
-    runner, intake, _ = make(db, bucket)
-    receive(intake, 11)
+    runner, intake, _ = started(db, bucket, whole, 11)
     assert runner.run_once() is None
     clock.advance(30)
     job = runner.run_once()
@@ -191,9 +194,7 @@ def test_session_exit_without_upload_event_verifies_after_grace(db: Database, bu
 
 def test_session_exit_after_an_upload_event_is_skipped(db: Database, bucket: LocalStore, whole: LocalStore,
                                                        clock: FakeClock):
-    deliver(whole, bucket)
-    runner, intake, _ = make(db, bucket)
-    receive(intake, 31)
+    runner, intake, _ = started(db, bucket, whole, 31)
     assert runner.run_once()["state"] == "done"
     receive(intake, 11)
     clock.advance(30)
@@ -212,9 +213,7 @@ def test_backuped_after_uploaded_upgrades_the_queued_job(db: Database, bucket: L
 
 def test_a_dead_workers_job_is_rerun_after_its_lease(db: Database, bucket: LocalStore, whole: LocalStore,
                                                      clock: FakeClock):
-    deliver(whole, bucket)
-    runner, intake, _ = make(db, bucket, lease_s=20)
-    receive(intake, 31)
+    runner, intake, _ = started(db, bucket, whole, 31, lease_s=20)
     dead = claim(db.conn(), "dead-process", clock(), 20)  # claimed, then the process was killed
     assert dead is not None
     assert runner.run_once() is None  # the lease is still live

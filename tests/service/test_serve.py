@@ -112,7 +112,7 @@ def test_simulator_backuped_recording_becomes_complete_by_itself(server, tmp_pat
     from storage.agora.models import StorageConfig
     from storage.agora.simulator import AgoraSimulator, SimulatorSettings
     from storage.agora.simulator_routes import simulator_router
-    from tests.service.uvicorn_thread import serve_app
+    from tests.fixtures.local import serve_app
 
     bucket = _mkdir(tmp_path / "bucket")
     srv = server(config=rules_toml(bucket)).start()
