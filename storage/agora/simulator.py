@@ -140,6 +140,7 @@ class Task:
     faults: dict[str, Any]
     file_list_json: bool
     started_utc: datetime
+    max_idle_s: float = 30.0  # recordingConfig.maxIdleTime
     status: int = 4
     stopped: bool = False
     exited: bool = False
@@ -149,7 +150,8 @@ class Task:
     sequence: int = 0
     failover: int | None = None
     stop_event: threading.Event = field(default_factory=threading.Event)
-    thread: threading.Thread | None = None
+    thread: threading.Thread | None = None  # the recorder
+    late_thread: threading.Thread | None = None  # delivers backuped slices after stop
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -202,17 +204,16 @@ class AgoraSimulator:
     def wait_idle(self, timeout_s: float = 30.0) -> bool:
         """Wait until every recorder thread, late delivery and queued callback is done."""
         deadline = time.monotonic() + timeout_s
-        for task in list(self._tasks.values()):
-            if task.thread is not None:
-                task.thread.join(timeout=max(0.0, deadline - time.monotonic()))
-        for thread in [t for t in threading.enumerate() if t.name.startswith("agora-sim-late")]:
-            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        for task in self.tasks():
+            for thread in (task.thread, task.late_thread):
+                if thread is not None:
+                    thread.join(timeout=max(0.0, deadline - time.monotonic()))
         if self._sender is not None:
             self._sender.flush(max(0.0, deadline - time.monotonic()))
         return time.monotonic() < deadline
 
     def close(self) -> None:
-        for task in list(self._tasks.values()):
+        for task in self.tasks():
             task.stop_event.set()
         self.wait_idle(10)
         if self._sender is not None:
@@ -261,7 +262,12 @@ class AgoraSimulator:
             task = Task(resource=resource, sid=sid, mode=mode, storage=storage, store=store, tracks=[],
                         faults=faults, file_list_json=(mode == "individual" or "mp4" in file_types),
                         started_utc=self.settings.now())
-            task.tracks = self._tracks(task, request.get("recordingConfig") or {})
+            recording_config = request.get("recordingConfig") or {}
+            task.tracks = self._tracks(task, recording_config)
+            idle = recording_config.get("maxIdleTime", 30)
+            if not isinstance(idle, int) or not 5 <= idle <= 2_592_000:
+                raise _fail(400, 2, "recordingConfig.maxIdleTime must be 5..2592000")
+            task.max_idle_s = float(idle)
             resource.sid = sid
             self._tasks[sid] = task
         self._notify(task, 40, {"status": 0})
@@ -273,7 +279,7 @@ class AgoraSimulator:
 
     def query(self, app_id: str, resource_id: str, sid: str, mode: str) -> dict[str, Any]:
         task = self._running(app_id, resource_id, sid, mode)
-        if task.stopped:
+        if task.stopped or task.exited:
             raise _fail(404, 404, "failed to find worker")
         with task.lock:
             server = self._server_response(task)
@@ -284,7 +290,7 @@ class AgoraSimulator:
                layout: bool = False) -> dict[str, Any]:
         task = self._running(app_id, resource_id, sid, mode)
         self._cname_uid(body)
-        if task.stopped:
+        if task.stopped or task.exited:
             raise _fail(404, 404, "failed to find worker")
         request = body.get("clientRequest")
         if not isinstance(request, dict):
@@ -433,6 +439,8 @@ class AgoraSimulator:
 
         sid, cname = task.sid, task.resource.cname
         stream_types = config.get("streamTypes", 2)
+        if stream_types not in (0, 1, 2):
+            raise _fail(400, 2, "recordingConfig.streamTypes must be 0, 1 or 2")
         audio, video = stream_types in (0, 2), stream_types in (1, 2)
         if task.mode != "individual":
             if task.mode == "web":
@@ -453,9 +461,13 @@ class AgoraSimulator:
 
     def _record(self, task: Task) -> None:
         try:
-            if not task.faults.get("no_publisher"):
+            if task.faults.get("no_publisher"):
+                # Nobody to record: the bot idles until stop or until maxIdleTime makes it leave.
+                stopped = task.stop_event.wait(task.max_idle_s / self.settings.speed)
+                self._finish(task, leave_code=2 if stopped else 4)
+            else:
                 self._record_slices(task)
-            self._finish(task)
+                self._finish(task)
         except Exception:  # a crashed recorder must still exit the task, like Agora's abnormal exit
             log.exception("simulated recorder for sid %s failed", task.sid)
             task.status = 20
@@ -536,17 +548,18 @@ class AgoraSimulator:
         recorded = max(1, task.slices_done * len(task.tracks))
         return min(10000, task.uploaded * 10000 // recorded)
 
-    def _finish(self, task: Task) -> None:
+    def _finish(self, task: Task, leave_code: int = 2) -> None:
         no_data = bool(task.faults.get("no_publisher"))
-        self._notify(task, 41, {"leaveCode": 2})
+        self._notify(task, 41, {"leaveCode": leave_code})  # 2 = stopped on request, 4 = idle (no users)
         if not no_data:
             self._notify(task, 33, {"progress": self._progress(task)})
             task.backuped = task.has_late
             self._notify(task, 32 if task.backuped else 31, {"status": 0, "fileList": self._file_entries(task)})
             if task.backuped:
                 delay = float(task.faults.get("late_delay_s", self.settings.late_delay_s))
-                threading.Thread(target=self._deliver_late, args=(task, delay), name=f"agora-sim-late-{task.sid}",
-                                 daemon=True).start()
+                task.late_thread = threading.Thread(target=self._deliver_late, args=(task, delay),
+                                                    name=f"agora-sim-late-{task.sid[:8]}", daemon=True)
+                task.late_thread.start()
         task.status = 8
         task.exited = True
         self._notify(task, 11, {"exitStatus": 0})

@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from storage import catalog
 from storage.agora.models import StopResponse, StorageConfig
 from storage.agora.signature import signature_ok
@@ -209,3 +211,20 @@ def test_failover_gives_two_parts(simulator, tmp_path, callback_receiver: Callba
     assert callback_receiver.wait_for(lambda events: 12 in {e["eventType"] for e in events})
     failover = next(e for e in callback_receiver.events() if e["eventType"] == 12)
     assert failover["payload"]["details"]["newUid"] > 0
+
+
+def test_idle_bot_leaves_after_max_idle_time(simulator, tmp_path, callback_receiver: CallbackReceiver):
+    from storage.agora import errors
+
+    running = simulator(speed=50.0, callback_url=callback_receiver.url)
+    with running.client() as client:
+        rid = client.acquire("recshelfNobody2", UID).resource_id
+        sid = client.start(rid, "recshelfNobody2", UID, storage_config=local_storage(tmp_path),
+                           recording_config={"maxIdleTime": 5}).sid
+        assert eventually(lambda: running.sim.task(sid).exited)
+        with pytest.raises(errors.WorkerNotFound):
+            client.query(rid, sid)
+    assert callback_receiver.wait_for(lambda events: 11 in {e["eventType"] for e in events})
+    leave = next(e for e in callback_receiver.events() if e["eventType"] == 41)
+    assert leave["payload"]["details"]["leaveCode"] == 4
+    assert not {31, 32, 4} & {e["eventType"] for e in callback_receiver.events()}
