@@ -27,7 +27,6 @@ Why the bucket is set up as it is:
 
 from __future__ import annotations
 
-import io
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -49,6 +48,7 @@ from storage.stores.base import (
     content_type_for,
 )
 from storage.stores.retry import with_retries
+from storage.stores.streams import streaming_reader
 
 T = TypeVar("T")
 
@@ -232,7 +232,11 @@ class OssStore:
     def open(self, key: str) -> BinaryIO:
         full = self._full(key)
         result = self._call(lambda: self._bucket.get_object(full), key)
-        return io.BufferedReader(_ResultReader(result, self, key), buffer_size=256 * 1024)
+        def on_error(exc: Exception) -> NoReturn:
+            # Mid-body failures (resets, CRC mismatch at the end) surface as store errors.
+            self._raise(exc if isinstance(exc, OssError) else RequestError(exc), key)
+
+        return streaming_reader(result.read, result.close, on_error)
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -325,34 +329,6 @@ def translate(exc: BaseException, *, url: str, bucket: str, endpoint: str, key: 
             return InvalidConfig(f"rejected by OSS ({code})", url=url, key=key)
         return StoreError(f"OSS error HTTP {status} {code}", url=url, key=key)
     return StoreError(f"OSS request failed ({type(exc).__name__})", url=url, key=key)
-
-
-class _ResultReader(io.RawIOBase):
-    """An oss2 GetObjectResult as a raw binary stream, with read errors translated."""
-
-    def __init__(self, result: Any, store: OssStore, key: str) -> None:
-        self._result = result
-        self._store = store
-        self._key = key
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        try:
-            chunk = self._result.read(len(buffer))
-        except Exception as exc:
-            # Mid-body failures (resets, CRC mismatch at the end) surface as store errors.
-            if not isinstance(exc, OssError):
-                exc = RequestError(exc)
-            self._store._raise(exc, self._key)
-        buffer[: len(chunk)] = chunk
-        return len(chunk)
-
-    def close(self) -> None:
-        if not self.closed:
-            self._result.close()
-        super().close()
 
 
 class _ReadOnly:

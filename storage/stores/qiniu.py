@@ -68,6 +68,7 @@ from storage.stores.base import (
     content_type_for,
 )
 from storage.stores.retry import with_retries
+from storage.stores.streams import streaming_reader
 
 OPTIONS = frozenset({
     "access_key", "secret_key", "domain", "private", "region", "endpoint",
@@ -304,7 +305,13 @@ class QiniuStore:
 
     def open(self, key: str) -> BinaryIO:
         response = self._download(key, {}, stream=True)
-        return io.BufferedReader(_ResponseReader(response, self, key), buffer_size=_CHUNK)
+        raw = response.raw
+        raw.decode_content = True
+
+        def on_error(exc: Exception) -> NoReturn:
+            raise Unavailable(f"download interrupted ({type(exc).__name__})", url=self.url, key=key) from None
+
+        return streaming_reader(raw.read, response.close, on_error, buffer_size=_CHUNK)
 
     def _download(self, key: str, headers: dict[str, str], *, stream: bool) -> requests.Response:
         url = self._download_url(key, TOKEN_TTL_S)
@@ -473,34 +480,6 @@ class _HttpError(Exception):
         super().__init__(status)
         self.status = status
         self.message = message
-
-
-class _ResponseReader(io.RawIOBase):
-    """A streaming download as a raw binary stream; network failures surface as Unavailable."""
-
-    def __init__(self, response: requests.Response, store: QiniuStore, key: str) -> None:
-        self._response = response
-        self._raw = response.raw
-        self._raw.decode_content = True
-        self._store = store
-        self._key = key
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        try:
-            chunk = self._raw.read(len(buffer))
-        except Exception as exc:
-            raise Unavailable(f"download interrupted ({type(exc).__name__})", url=self._store.url,
-                              key=self._key) from None
-        buffer[: len(chunk)] = chunk
-        return len(chunk)
-
-    def close(self) -> None:
-        if not self.closed:
-            self._response.close()
-        super().close()
 
 
 def _read_up_to(stream: BinaryIO, size: int) -> bytes:

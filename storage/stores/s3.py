@@ -17,7 +17,6 @@ Why the client is configured as it is:
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator, Mapping
 from typing import Any, BinaryIO, NoReturn, Self
 
@@ -48,6 +47,7 @@ from storage.stores.base import (
     Unavailable,
     content_type_for,
 )
+from storage.stores.streams import streaming_reader
 
 OPTIONS = frozenset({"endpoint", "region", "access_key", "secret_key", "session_token", "profile"})
 DEFAULT_REGION = "us-east-1"
@@ -185,7 +185,8 @@ class S3Store:
             response = self.client.get_object(Bucket=self.bucket, Key=self._full(key))
         except Exception as exc:
             self._raise(exc, key)
-        return io.BufferedReader(_BodyReader(response["Body"], self, key), buffer_size=256 * 1024)
+        body = response["Body"]
+        return streaming_reader(body.read, body.close, lambda exc: self._raise(exc, key))
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -281,31 +282,6 @@ def translate(exc: BaseException, *, url: str, bucket: str, key: str | None,
     if isinstance(exc, ConnectionError | HTTPClientError | IncompleteReadError | Urllib3Error):
         return Unavailable(clean(f"cannot reach the S3 endpoint: {exc}"), url=url, key=key)
     return StoreError(clean(f"S3 request failed: {type(exc).__name__}: {exc}"), url=url, key=key)
-
-
-class _BodyReader(io.RawIOBase):
-    """A botocore StreamingBody as a raw binary stream, with read errors translated."""
-
-    def __init__(self, body: Any, store: S3Store, key: str) -> None:
-        self._body = body
-        self._store = store
-        self._key = key
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        try:
-            chunk = self._body.read(len(buffer))
-        except Exception as exc:
-            self._store._raise(exc, self._key)
-        buffer[: len(chunk)] = chunk
-        return len(chunk)
-
-    def close(self) -> None:
-        if not self.closed:
-            self._body.close()
-        super().close()
 
 
 def _code(exc: ClientError) -> str:
