@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from storage import catalog
+from storage.agora import errors
 from storage.agora.models import StopResponse, StorageConfig
 from storage.agora.signature import signature_ok
 from storage.naming import parse_name
@@ -106,6 +107,16 @@ def test_recording_into_s3(simulator, s3_store_factory, s3_server_url):
     (report,) = reports(bucket_store, sid)
     assert report.status == "complete", report.problems
     assert S3_SECRET_KEY not in repr(running.sim.task(sid).storage)
+
+
+def test_recording_into_every_store_kind(simulator, store_factory):
+    """Through each adapter (local, S3, OSS, Qiniu emulators): the resolver hands the simulator the store."""
+    store = store_factory()
+    running = simulator(store_resolver=lambda storage: store)
+    sid, stopped = record(running, StorageConfig(vendor=1, bucket="any", fileNamePrefix=["rec"]), slices=2)
+    assert stopped.uploading_status == "uploaded"
+    (report,) = reports(store, sid)
+    assert report.status == "complete", report.problems
 
 
 # ------------------------------------------------------------------------------------------ callbacks
@@ -214,8 +225,6 @@ def test_failover_gives_two_parts(simulator, tmp_path, callback_receiver: Callba
 
 
 def test_idle_bot_leaves_after_max_idle_time(simulator, tmp_path, callback_receiver: CallbackReceiver):
-    from storage.agora import errors
-
     running = simulator(speed=50.0, callback_url=callback_receiver.url)
     with running.client() as client:
         rid = client.acquire("recshelfNobody2", UID).resource_id
