@@ -191,12 +191,17 @@ class AgoraClient:
             except _MAYBE_SENT as exc:
                 log.warning("agora %s: %s after sending (attempt %d/%d)", call, type(exc).__name__,
                             attempt + 1, attempts)
-                if last or not idempotent:
+                if not idempotent:
                     raise AgoraTransportError(f"{type(exc).__name__} after the request was sent; it may have "
                                               "taken effect — query before repeating it", call=call,
                                               sent=True) from None
+                if last:
+                    raise AgoraTransportError(f"{type(exc).__name__} on every attempt ({attempts})", call=call,
+                                              sent=True) from None
                 self._sleep(self.retry_delays[attempt])
                 continue
+            except httpx.HTTPError as exc:  # a bad URL or protocol: nothing was sent, retrying cannot help
+                raise AgoraTransportError(f"request not sent: {type(exc).__name__}", call=call) from None
             log.debug("agora %s %s -> HTTP %d", call, path, response.status_code)
             payload = _json(response)
             if response.status_code == 200:

@@ -17,7 +17,8 @@ Fault injection, per start via the recshelf extension field `clientRequest.recsh
   `<basename>_<tick>_0.m3u8`. With ``late_playlist: true`` the original playlist never arrives either.
 * ``lost_slices: [i, …]`` — those slices never arrive (the playlist still names them).
 * ``failover_after: n`` — after n slices the task fails over (event 12, new uid): later slices and
-  their playlist carry the ``bak0_`` prefix.
+  their playlist carry the ``bak0_`` prefix; for ``failover_window_s`` (simulated seconds, default 0)
+  query / update / stop answer 404, as during Agora's high-availability switch.
 * ``upload_delay_s: s`` — every upload takes this long (a synchronous stop may then answer code 50).
 * ``no_publisher: true`` (or a cname starting with ``NO_PUBLISHER_CNAME_PREFIX``) — nobody publishes:
   nothing is written and stop answers code 435.
@@ -149,6 +150,7 @@ class Task:
     uploaded: int = 0
     sequence: int = 0
     failover: int | None = None
+    unavailable_until: float = 0.0  # time.monotonic() until which a failover hides the task (404)
     stop_event: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None  # the recorder
     late_thread: threading.Thread | None = None  # delivers backuped slices after stop
@@ -377,6 +379,8 @@ class AgoraSimulator:
             raise _fail(400, 1003, "appid or sid does not match the resource ID")
         if task.mode != mode:
             raise _fail(400, 2, f"mode {mode!r} does not match the task's mode {task.mode!r}")
+        if time.monotonic() < task.unavailable_until:
+            raise _fail(404, 404, "failed to find worker")  # mid-failover, as Agora answers for up to 90 s
         return task
 
     @staticmethod
@@ -483,6 +487,8 @@ class AgoraSimulator:
             # On stop the slice in progress is cut short and still uploaded, so the loop makes one more.
             stopping = task.stop_event.wait(self.settings.tick_s)
             if failover_after is not None and index == int(failover_after) and task.failover is None:
+                window = float(faults.get("failover_window_s", 0)) / self.settings.speed
+                task.unavailable_until = time.monotonic() + window  # before `failover`, which tests watch
                 task.failover = 0
                 # The new server needs a moment to take over: leave a hole in the timeline.
                 gap = timedelta(seconds=self.settings.slice_seconds)

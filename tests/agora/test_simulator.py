@@ -237,3 +237,24 @@ def test_idle_bot_leaves_after_max_idle_time(simulator, tmp_path, callback_recei
     leave = next(e for e in callback_receiver.events() if e["eventType"] == 41)
     assert leave["payload"]["details"]["leaveCode"] == 4
     assert not {31, 32, 4} & {e["eventType"] for e in callback_receiver.events()}
+
+
+def test_failover_window_answers_404_then_recovers(simulator, tmp_path):
+    running = simulator()
+    with running.client() as client:
+        rid = client.acquire(CNAME, UID).resource_id
+        sid = client.start(rid, CNAME, UID, storage_config=local_storage(tmp_path),
+                           extra={"recshelf_faults": {"failover_after": 1, "failover_window_s": 4}}).sid
+        task = running.sim.task(sid)
+        assert eventually(lambda: task.failover == 0)
+        with pytest.raises(errors.WorkerNotFound):
+            client.query(rid, sid)
+
+        def answers() -> bool:
+            try:
+                return client.query(rid, sid).sid == sid
+            except errors.WorkerNotFound:
+                return False
+
+        assert eventually(answers)
+        client.stop(rid, sid, CNAME, UID)
