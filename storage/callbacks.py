@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -79,7 +79,37 @@ def parse_envelope(raw: bytes) -> Envelope:
                     sid if isinstance(sid, str) and sid else None, cname if isinstance(cname, str) else None)
 
 
-_Item = tuple[Envelope, bytes, Future]
+class _Waiter(Protocol):
+    def set_result(self, result: bool) -> None: ...
+    def set_exception(self, exception: BaseException) -> None: ...
+
+
+class _LoopWaiter:
+    """Resolves an asyncio future from the writer thread: cheaper than wrapping a concurrent Future."""
+
+    __slots__ = ("future", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.future: asyncio.Future[bool] = loop.create_future()
+
+    def set_result(self, result: bool) -> None:
+        self.loop.call_soon_threadsafe(_resolve, self.future, result, None)
+
+    def set_exception(self, exception: BaseException) -> None:
+        self.loop.call_soon_threadsafe(_resolve, self.future, None, exception)
+
+
+def _resolve(future: asyncio.Future[bool], result: bool | None, exception: BaseException | None) -> None:
+    if future.done():  # the request gave up waiting (timeout)
+        return
+    if exception is not None:
+        future.set_exception(exception)
+    else:
+        future.set_result(bool(result))
+
+
+_Item = tuple[Envelope, bytes, _Waiter]
 
 
 class EventIntake:
@@ -118,11 +148,12 @@ class EventIntake:
             self._thread.join(10)
             self._thread = None
 
-    def submit(self, envelope: Envelope, raw: bytes) -> Future:
-        """A future that becomes True (stored) or False (duplicate) once the batch holding it committed."""
-        future: Future = Future()
-        self._queue.put((envelope, raw, future))
-        return future
+    def submit(self, envelope: Envelope, raw: bytes, waiter: _Waiter | None = None) -> _Waiter:
+        """`waiter` (default: a new concurrent Future) gets True (stored) or False (duplicate) once the batch
+        holding the event committed, or the exception that rolled the batch back."""
+        done: _Waiter = waiter if waiter is not None else Future()
+        self._queue.put((envelope, raw, done))
+        return done
 
     def _run(self) -> None:
         while True:
@@ -224,8 +255,11 @@ def callbacks_router() -> APIRouter:
             raw.decode("utf-8")
         except (EnvelopeError, UnicodeDecodeError) as exc:
             return _error(400, str(exc))
+        waiter = _LoopWaiter(asyncio.get_running_loop())
+        intake.submit(envelope, raw, waiter)
         try:
-            await asyncio.wait_for(asyncio.wrap_future(intake.submit(envelope, raw)), ANSWER_WITHIN_S)
+            async with asyncio.timeout(ANSWER_WITHIN_S):
+                await waiter.future
         except Exception:  # not stored (or not yet): Agora resends on a non-200, and the duplicate is harmless
             return _error(503, "event not stored, please retry")
         return Response(b"{}", media_type="application/json")
