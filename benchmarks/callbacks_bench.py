@@ -30,12 +30,11 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from storage.agora.signature import signature_headers  # noqa: E402
+from storage.commands.ui_commands import wait_healthy  # noqa: E402
 from storage.db import Database, transaction  # noqa: E402
 
 SECRET = "bench-ncs-secret"
@@ -139,14 +138,7 @@ class Server:
         cmd = [sys.executable, "-m", "storage.cli", "serve", "--port", str(self.port), "--data", str(self.data),
                "--workers", "0", "--log-level", "warning"]
         self.proc = subprocess.Popen(cmd, env=self.env, cwd=self.data.parent, stdout=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        raise RuntimeError("recshelf serve did not start")
+        wait_healthy(f"http://127.0.0.1:{self.port}/healthz", self.proc, "recshelf serve")
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -22,6 +22,7 @@ from fastapi.testclient import TestClient
 
 from storage.agora.signature import signature_headers
 from storage.callbacks import EventIntake, attach
+from storage.commands.ui_commands import wait_healthy
 from storage.db import Database
 from storage.jobs import Rules
 from storage.server import create_app
@@ -107,23 +108,15 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout_s: float = 30.0) -> Server:
+    def start(self) -> Server:
         self.port = free_port()
         cmd = [sys.executable, "-m", "storage.cli", "serve", "--port", str(self.port), "--data", str(self.data),
                "--log-level", "warning", *self.args]
-        self.proc = subprocess.Popen(cmd, env=self.env, cwd=self.data.parent, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
-                raise RuntimeError(f"recshelf serve exited: {err}")
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        raise RuntimeError("recshelf serve did not start")
+        # Logs go to a file: a pipe nobody reads would block the server once full.
+        with (self.data.parent / "serve.log").open("ab") as log:
+            self.proc = subprocess.Popen(cmd, env=self.env, cwd=self.data.parent, stdout=log, stderr=log)
+        wait_healthy(self.url + "/healthz", self.proc, "recshelf serve")
+        return self
 
     def kill(self) -> None:
         """SIGKILL: no shutdown handler runs, as in a crash."""
