@@ -100,9 +100,9 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
-def data_dir(given: str | Path | None = None) -> Path:
-    """The data folder: the given one, else $RECSHELF_DATA, else ./recshelf-data."""
-    return Path(given or os.environ.get(DATA_ENV) or DEFAULT_DATA).expanduser()
+def data_dir(given: str | Path | None = None, configured: str | Path | None = None) -> Path:
+    """The data folder: the given one, else $RECSHELF_DATA, else `configured` ([server] data), else ./recshelf-data."""
+    return Path(given or os.environ.get(DATA_ENV) or configured or DEFAULT_DATA).expanduser()
 
 
 def sync_mode(given: str | None = None) -> str:
@@ -205,6 +205,41 @@ class Database:
     def recordings(self) -> list[dict[str, Any]]:
         rows = self.conn().execute("SELECT * FROM recordings ORDER BY updated_at DESC")
         return [dict(row) for row in rows]
+
+    def recording_summaries(self, limit: int = 500) -> list[dict[str, Any]]:
+        """One row per sid that sent events, newest first: its events, check state and next pending run."""
+        rows = self.conn().execute(_SUMMARIES, (limit,))
+        return [_summary(row) for row in rows]
+
+    def timeline(self, sid: str) -> list[dict[str, Any]]:
+        """A recording's events and checks in time order (`at` in Unix seconds, `kind` event | check)."""
+        items = [{"at": e["receivedAt"], "kind": "event", "what": e["eventType"], "detail": e["payload"]}
+                 for e in self.events(sid=sid)]
+        items += [{"at": c["checkedAt"], "kind": "check", "what": c["status"],
+                   "detail": {"recording": c["recording"], "segments": c["segments"], "missing": c["missing"],
+                              "bytes": c["bytes"]}} for c in self.checks(sid=sid)]
+        return sorted(items, key=lambda item: item["at"])
+
+
+# A sid with no checks yet is "pending" while a job is queued for it; "events only" when none will run
+# (e.g. only progress events were received).
+_SUMMARIES = """
+SELECT e.sid, max(e.cname) AS cname, min(e.received_at) AS first_at, max(e.received_at) AS last_at,
+       count(*) AS events, group_concat(DISTINCT e.event_type) AS types,
+       r.state, r.status, r.deadline,
+       (SELECT min(j.run_at) FROM jobs AS j WHERE j.rkey = e.sid AND j.state IN ('queued', 'running')) AS next_at
+FROM events AS e LEFT JOIN recordings AS r ON r.sid = e.sid
+WHERE e.sid IS NOT NULL
+GROUP BY e.sid ORDER BY last_at DESC LIMIT ?
+"""
+
+
+def _summary(row: sqlite3.Row) -> dict[str, Any]:
+    state = row["state"] or ("pending" if row["next_at"] is not None else "events only")
+    types = sorted({int(t) for t in str(row["types"] or "").split(",") if t})
+    return {"sid": row["sid"], "cname": row["cname"], "state": state, "status": row["status"],
+            "events": row["events"], "eventTypes": types, "firstEvent": iso(row["first_at"]),
+            "lastEvent": iso(row["last_at"]), "nextCheck": iso(row["next_at"]), "deadline": iso(row["deadline"])}
 
 
 def _filters(sid: str | None, states: Sequence[str]) -> tuple[str, list[Any]]:

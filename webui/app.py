@@ -29,6 +29,7 @@ PAGES = [
     st.Page(PAGE_DIR / "browse.py", title="Recordings", icon=":material/video_library:", url_path="browse",
             default=True),
     st.Page(PAGE_DIR / "recording.py", title="Recording", icon=":material/play_circle:", url_path="recording"),
+    st.Page(PAGE_DIR / "events.py", title="Events", icon=":material/notifications:", url_path="events"),
 ]
 # Optional pages appear when their script exists (the Agora "Record" page lands later).
 if (PAGE_DIR / "record.py").exists():

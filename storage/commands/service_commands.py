@@ -38,11 +38,9 @@ def _config() -> Any:
 
 
 def _data_folder(given: Path | None, config: Any) -> Path:
-    from storage.db import DATA_ENV, data_dir
+    from storage.db import data_dir
 
-    if given is None and not os.environ.get(DATA_ENV) and config.server.data is not None:
-        return Path(config.server.data)
-    return data_dir(given)
+    return data_dir(given, config.server.data)
 
 
 def serve_command(

@@ -1,0 +1,106 @@
+"""Events: the Agora callbacks `recshelf serve` received and the checks its jobs ran, per recording.
+
+Reads the server's SQLite database (WAL: safe while the server writes). Recordings waiting for Agora's
+backup re-delivery and overdue ones are highlighted; pick one to see its timeline of events and checks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from storage.agora.callbacks import EVENTS
+from storage.config import load_config
+from storage.db import DB_NAME, Database, data_dir
+from storage.stores.base import InvalidConfig
+
+HIGHLIGHT = {"overdue": "background-color: #f8d7da", "waiting_backup": "background-color: #fff3cd",
+             "incomplete": "background-color: #f8d7da", "error": "background-color: #f8d7da"}
+STATE_WORDS = {
+    "waiting_backup": "waiting for Agora's backup upload",
+    "overdue": "overdue: still not complete at the deadline",
+    "complete": "complete",
+    "incomplete": "incomplete after upload",
+    "pending": "check queued",
+    "events only": "no check needed (no upload or exit event)",
+    "error": "cannot be checked (see jobs)",
+}
+
+
+def _default_folder() -> str:
+    try:
+        configured = load_config().server.data
+    except InvalidConfig:
+        configured = None
+    return str(data_dir(None, configured))
+
+
+def event_name(event_type: int) -> str:
+    name = EVENTS.get(event_type, (0, ""))[1]
+    return f"{event_type} {name}".strip()
+
+
+def _row_style(row: pd.Series) -> list[str]:
+    return [HIGHLIGHT.get(str(row["state"]), "")] * len(row)
+
+
+st.title("Events")
+folder = Path(st.sidebar.text_input("Data folder of `recshelf serve`", value=_default_folder(), key="ev_data"))
+if not (folder / DB_NAME).is_file():
+    st.info(f"No callbacks received in {folder} yet. Start `recshelf serve` (it stores Agora's callbacks "
+            "there) or pick its data folder in the sidebar.")
+    st.stop()
+
+db = Database(folder)
+summaries = db.recording_summaries()
+waiting = sum(1 for s in summaries if s["state"] == "waiting_backup")
+overdue = sum(1 for s in summaries if s["state"] == "overdue")
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Events", db.event_count())
+c2.metric("Recordings", len(summaries))
+c3.metric("Waiting on backup", waiting)
+c4.metric("Overdue", overdue)
+if overdue:
+    st.error(f"{overdue} recording(s) were still not complete at their deadline.")
+if waiting:
+    st.warning(f"{waiting} recording(s) are waiting for Agora's backup to deliver their last files; "
+               "they are checked again with a growing pause.")
+
+if not summaries:
+    st.info("No recording events yet.")
+    st.stop()
+
+table = pd.DataFrame([{
+    "sid": s["sid"], "channel": s["cname"], "state": s["state"], "last status": s["status"] or "",
+    "events": s["events"], "event types": ", ".join(str(t) for t in s["eventTypes"]),
+    "last event (UTC)": s["lastEvent"], "next check (UTC)": s["nextCheck"] or "", "deadline (UTC)": s["deadline"] or "",
+} for s in summaries])
+st.dataframe(table.style.apply(_row_style, axis=1), hide_index=True, use_container_width=True)
+
+labels = {s["sid"]: f"{s['cname']} — {s['sid']} ({STATE_WORDS.get(s['state'], s['state'])})" for s in summaries}
+sid = st.selectbox("Recording", list(labels), format_func=labels.__getitem__, key="ev_sid")
+if sid:
+    st.subheader(f"Timeline of {sid}")
+    rows = []
+    for item in db.timeline(sid):
+        if item["kind"] == "event":
+            details = (item["detail"] or {}).get("details") or {}
+            what = event_name(int(item["what"]))
+            note = ", ".join(f"{k}={v}" for k, v in details.items() if k not in ("msgName", "fileList"))
+        else:
+            what = f"check: {item['what']}"
+            detail = item["detail"]
+            note = f"{detail['segments']} segments, {detail['missing']} missing/empty, {detail['bytes']} bytes"
+        rows.append({"time (UTC)": pd.to_datetime(item["at"], unit="s", utc=True).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
+                     "kind": item["kind"], "what": what, "details": note})
+    st.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True)
+    jobs = db.jobs(sid=sid)
+    if jobs:
+        st.caption("Jobs")
+        st.dataframe(pd.DataFrame([{"id": j["id"], "kind": j["kind"], "reason": j["reason"], "mode": j["mode"],
+                                    "state": j["state"], "attempts": j["attempts"], "next run (UTC)": j["runAt"],
+                                    "error": j["error"] or ""} for j in jobs]), hide_index=True,
+                     use_container_width=True)
+db.close()
