@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -126,17 +127,23 @@ async def read_head(reader: asyncio.StreamReader | None) -> tuple[int, int]:
 
 
 class Server:
-    def __init__(self, data: Path, sync: str) -> None:
+    def __init__(self, data: Path, sync: str, workers: int = 0) -> None:
         self.data = data
+        self.workers = workers
         self.port = free_port()
         self.env = {**os.environ, "AGORA_NCS_SECRET": SECRET, "RECSHELF_SQLITE_SYNC": sync,
                     "PYTHONPATH": str(ROOT)}
-        self.env.pop("RECSHELF_CONFIG", None)
+        # With workers, each `uploaded` (1 event in 8) is verified against an empty local store (not_found).
+        store = data.parent / "store"
+        store.mkdir(parents=True, exist_ok=True)
+        config = data.parent / "recshelf.toml"
+        config.write_text(f"[rules]\nstore = {json.dumps(str(store))}\n")
+        self.env["RECSHELF_CONFIG"] = str(config)
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         cmd = [sys.executable, "-m", "storage.cli", "serve", "--port", str(self.port), "--data", str(self.data),
-               "--workers", "0", "--log-level", "warning"]
+               "--workers", str(self.workers), "--log-level", "warning"]
         self.proc = subprocess.Popen(cmd, env=self.env, cwd=self.data.parent, stdout=subprocess.DEVNULL)
         wait_healthy(f"http://127.0.0.1:{self.port}/healthz", self.proc, "recshelf serve")
 
@@ -187,7 +194,7 @@ def percentile(values: list[float], p: float) -> float:
 
 def http_bench(args: argparse.Namespace) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="recshelf-bench-") as tmp:
-        server = Server(Path(tmp) / "data", args.sync)
+        server = Server(Path(tmp) / "data", args.sync, args.workers)
         server.start()
         try:
             stats, elapsed, down_s = asyncio.run(run(server, args.senders, args.seconds, args.kill, args.rate))
@@ -197,9 +204,11 @@ def http_bench(args: argparse.Namespace) -> dict[str, object]:
         db = Database(server.data)
         stored = db.notice_ids()
         lost = len(set(stats.acked) - stored)
+        jobs = dict(Counter(job["state"] for job in db.jobs()))
         db.close()
     return {"senders": args.senders, "offered_per_s": args.rate, "seconds": round(elapsed, 2),
-            "synchronous": args.sync, "killed": args.kill, "load_avg_1m": round(os.getloadavg()[0], 2),
+            "synchronous": args.sync, "workers": args.workers, "killed": args.kill,
+            "load_avg_1m": round(os.getloadavg()[0], 2), "jobs": jobs,
             "restart_s": round(down_s, 2) if down_s is not None else None, "acked": len(stats.acked),
             "events_per_s": round(len(stats.acked) / elapsed, 1),
             "server_cpu_ms_per_event": round(cpu_s / max(1, len(stats.acked)) * 1e3, 3) if cpu_s else None,
@@ -238,6 +247,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=None,
                         help="offer this many events/s in total (open loop); default: as fast as answered")
     parser.add_argument("--sync", choices=("FULL", "NORMAL"), default="FULL")
+    parser.add_argument("--workers", type=int, default=0, help="job workers in the server (0: intake only)")
     parser.add_argument("--kill", action="store_true", help="SIGKILL the server half-way and restart it")
     parser.add_argument("--sqlite", action="store_true", help="also measure SQLite commit strategies in-process")
     args = parser.parse_args()

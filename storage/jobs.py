@@ -36,7 +36,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from storage.db import Database, transaction
+from storage.db import Database, job_dict, transaction
 from storage.notify import Notifier
 from storage.stores.base import InvalidConfig, ObjectStore
 
@@ -181,8 +181,16 @@ ORDER BY j.run_at, j.id LIMIT 1
 """
 
 
+_ANY_DUE = """
+SELECT 1 FROM jobs WHERE (state = 'queued' AND run_at <= :now) OR (state = 'running' AND lease_until < :now) LIMIT 1
+"""
+
+
 def claim(conn: sqlite3.Connection, owner: str, now: float, lease_s: float) -> sqlite3.Row | None:
     """Take the next due job (or one whose owner died) under a lease; None when nothing is due."""
+    # Idle workers poll: look without the write lock first, so polling never delays the callback writer.
+    if conn.execute(_ANY_DUE, {"now": now}).fetchone() is None:
+        return None
     with transaction(conn, immediate=True):
         row = conn.execute(_CLAIM, {"now": now}).fetchone()
         if row is None:
@@ -304,8 +312,6 @@ class JobRunner:
         finally:
             with self._held_lock:
                 self._held.discard(job["id"])
-        from storage.db import job_dict
-
         return job_dict(conn.execute("SELECT * FROM jobs WHERE id = ?", (job["id"],)).fetchone())
 
     def _work(self) -> None:
