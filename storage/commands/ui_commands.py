@@ -35,6 +35,9 @@ HostOpt = Annotated[str, typer.Option("--host", help="Address both processes lis
 ServerPortOpt = Annotated[int | None, typer.Option(
     "--server-port", help="Port of the recshelf server (default: \\[server] port in recshelf.toml, "
                           "or a free one when that is taken).")]
+CallbacksOpt = Annotated[bool, typer.Option(
+    "--callbacks", help="Run the server as `recshelf serve`: it also stores Agora callbacks (POST /agora/events) "
+                        "and runs their jobs. Needs AGORA_NCS_SECRET.")]
 NoServerOpt = Annotated[bool, typer.Option(
     "--no-server", help="Do not start the server (local-folder playback and share links then need one "
                         "started elsewhere, named by RECSHELF_SERVER_URL).")]
@@ -96,7 +99,8 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def ui_command(store: StoreArg = None, port: PortOpt = DEFAULT_UI_PORT, host: HostOpt = "127.0.0.1",
-               server_port: ServerPortOpt = None, no_server: NoServerOpt = False) -> None:
+               server_port: ServerPortOpt = None, no_server: NoServerOpt = False,
+               callbacks: CallbacksOpt = False) -> None:
     """Open the web UI: browse, verify, play, download and share recordings."""
     from storage.config import load_config
 
@@ -122,9 +126,12 @@ def ui_command(store: StoreArg = None, port: PortOpt = DEFAULT_UI_PORT, host: Ho
                     raise error_exit(f"port {sport} on {host} is already in use")
                 sport = free_port(host)
             server_url = f"http://{host}:{sport}"
+            # `recshelf serve` adds the callback intake and job workers to the same app (`recshelf demo`).
+            command = (["storage.cli", "serve"] if callbacks
+                       else ["uvicorn", "storage.server:create_app", "--factory"])
             server = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "storage.server:create_app", "--factory", "--host", host,
-                 "--port", str(sport), "--log-level", "warning"], env=env)
+                [sys.executable, "-m", *command, "--host", host, "--port", str(sport), "--log-level", "warning"],
+                env=env)
             wait_healthy(server_url + "/healthz", server, "recshelf server")
             env["RECSHELF_SERVER_URL"] = server_url
         server_url = env.get("RECSHELF_SERVER_URL")
