@@ -172,7 +172,10 @@ class EventIntake:
                     stopping = True
                     break
                 batch.append(item)
-            self._write(batch)
+            try:
+                self._write(batch)
+            except Exception:  # never let the only writer die: every later request would time out unstored
+                log.exception("callback writer error")
             if stopping:
                 return
 
