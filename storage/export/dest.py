@@ -8,7 +8,7 @@
   to the outputs (`.recshelf-work/<name>/`); for a store, under the system temp folder keyed by the
   store URL, so a re-run on the same machine resumes. It is removed when the export succeeds.
 * A manifest (`.recshelf/<output>.json`) records what an output was made from (source keys, sizes,
-  etags) and what was written (key, size, sha256 or etag). A re-run skips an output whose manifest
+  etags) and what was written (key, size, and mtime or etag). A re-run skips an output whose manifest
   still matches both the sources and the output.
 """
 
@@ -30,15 +30,6 @@ from storage.stores.local import TEMP_MARKER, LocalStore
 MANIFEST_DIR = ".recshelf"
 WORK_DIR = ".recshelf-work"
 MANIFEST_VERSION = 1
-_CHUNK = 1 << 20
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class Destination:
@@ -98,17 +89,21 @@ class Destination:
                 path.unlink()
 
     def commit_file(self, tmp: Path, key: str) -> dict[str, Any]:
-        """Make `tmp` the output `key` in one step; returns the manifest record of the output."""
-        size = tmp.stat().st_size
-        digest = sha256_file(tmp)
+        """Make `tmp` the output `key` in one step; returns the manifest record of the output.
+
+        A local output is identified by size and modification time (ns), which any rewrite changes;
+        hashing a multi-GB MP4 would put a second full read on the critical path of every export.
+        A store output is identified by size and the etag the store returned.
+        """
         if self.local_root is not None:
             final = self.local_root.joinpath(*key.split("/"))
             os.chmod(tmp, 0o644)
             os.replace(tmp, final)
-            return {"key": key, "size": size, "sha256": digest}
+            st = final.stat()
+            return {"key": key, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
         with tmp.open("rb") as f:
             info = self.store.write(key, f, content_type_for(key))
-        return {"key": key, "size": info.size, "etag": info.etag, "sha256": digest}
+        return {"key": key, "size": info.size, "etag": info.etag}
 
     def record(self, info: ObjectInfo) -> dict[str, Any]:
         return {"key": info.key, "size": info.size, "etag": info.etag}
@@ -136,15 +131,15 @@ class Destination:
         self.store.delete(self.manifest_key(output))
 
     def outputs_match(self, outputs: list[dict[str, Any]]) -> bool:
-        """True when every recorded output is still there, unchanged."""
+        """True when every recorded output is still there, unchanged (size, and mtime or etag)."""
         for rec in outputs:
             info = self.store.stat(rec["key"])
             if info is None or info.size != rec["size"]:
                 return False
-            if self.local_root is not None and "sha256" in rec and len(outputs) == 1:
-                # One big file: hash it (cheap next to a re-export). Many objects (hls): sizes suffice.
-                if sha256_file(self.local_root.joinpath(*rec["key"].split("/"))) != rec["sha256"]:
+            if self.local_root is not None and "mtime_ns" in rec:
+                path = self.local_root.joinpath(*rec["key"].split("/"))
+                if path.stat().st_mtime_ns != rec["mtime_ns"]:
                     return False
-            elif self.local_root is None and rec.get("etag") and info.etag and info.etag != rec["etag"]:
+            elif rec.get("etag") and info.etag != rec["etag"]:
                 return False
         return True

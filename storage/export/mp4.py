@@ -26,6 +26,7 @@ import bisect
 import contextlib
 import heapq
 import itertools
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,8 +42,9 @@ HALF_WRAP = 1 << 32
 BACK_TOLERANCE = TS_HZ // 2  # a slice may start a little before the previous one's last audio packet ends
 MAX_GAP = TS_HZ  # a forward jump over 1 s is a hole or a reset, not jitter
 PRIME_PACKETS = 64  # packets read before fixing t=0: audio may start a little before video
-READ_CHUNK = 1 << 16
+READ_CHUNK = 1 << 20  # bytes per read callback: each one takes the GIL, so few and large
 HUGE = 1 << 62
+GIL_SWITCH_S = 0.0005
 
 
 @dataclass(frozen=True)
@@ -122,9 +124,12 @@ def _out_streams(out: Any, tracks: Sequence[_Track]) -> dict[tuple[int, int], An
     return routes
 
 
-def _repaired(track: _Track, t: int, routes: dict[tuple[int, int], Any], stats: RemuxStats,
-              seq: Iterator[int]) -> Iterator[tuple[int, int, Any]]:
-    """(output dts, tiebreak, packet) of one track, timestamps repaired, in demux order."""
+def _repaired(track: _Track, t: int, routes: dict[tuple[int, int], Any], stats: RemuxStats) -> Iterator[Any]:
+    """The track's packets in demux order, timestamps repaired and routed to their output stream.
+
+    This loop runs once per packet (~60 per second of recording), so it keeps to local variables
+    and reads each packet property once.
+    """
     route: dict[int, Any] = {}
     for s in track.container.streams:
         route[s.index] = routes.get((t, s.index))
@@ -156,23 +161,30 @@ def _repaired(track: _Track, t: int, routes: dict[tuple[int, int], Any], stats: 
     offset = round((anchor or 0.0) * TS_HZ) - first
     end = offset + first
     k = 0
+    here_start = 0  # byte offset where slice k starts
+    next_start = HUGE  # where slice k + 1 starts, once the reader got there
     placed = [(0, offset, ref)]  # (slice start byte, offset, ref) of every slice so far, for late packets
     last: dict[int, int] = {}
     for pkt in itertools.chain(head, demux):
         dts = pkt.dts
         if dts is None:
             continue
-        o = route.get(pkt.stream_index, False)
+        sid = pkt.stream_index
+        o = route.get(sid, False)
         if o is False:
             o = out_for(pkt)
         if o is None:
             continue
         pos = pkt.pos
-        if pos is None or pos < 0:
-            pos = starts[k]
-        if k + 1 < len(starts) and pos >= starts[k + 1]:
+        if pos is None:
+            pos = here_start
+        if next_start == HUGE and k + 1 < len(starts):
+            next_start = starts[k + 1]
+        if pos >= next_start:
             while k + 1 < len(starts) and pos >= starts[k + 1]:
                 k += 1
+            here_start = starts[k]
+            next_start = starts[k + 1] if k + 1 < len(starts) else HUGE
             ref = dts
             here = dts + offset
             if not (end - BACK_TOLERANCE <= here <= end + MAX_GAP):
@@ -182,28 +194,25 @@ def _repaired(track: _Track, t: int, routes: dict[tuple[int, int], Any], stats: 
                     target = round(anchor * TS_HZ)
                 offset = target - dts
                 stats.resyncs.append((meta[k].label, target / TS_HZ))
-            placed.append((starts[k], offset, ref))
-        if pos >= starts[k]:
-            p_offset, p_ref = offset, ref
+            placed.append((here_start, offset, ref))
+        if pos >= here_start:
+            shift, delta = offset, dts - ref
         else:
             # The demuxer emits a slice's last PES only when the next one starts, i.e. after packets of
             # the next slice: such a late packet keeps the offset of the slice it came from.
-            _, p_offset, p_ref = placed[max(0, bisect.bisect_right(placed, (pos, HUGE, HUGE)) - 1)]
-        delta = dts - p_ref
+            _, shift, p_ref = placed[max(0, bisect.bisect_right(placed, (pos, HUGE, HUGE)) - 1)]
+            delta = dts - p_ref
         if delta > HALF_WRAP:
-            shift = p_offset - WRAP
+            shift -= WRAP
         elif delta < -HALF_WRAP:
-            shift = p_offset + WRAP
-        else:
-            shift = p_offset
+            shift += WRAP
         dts += shift
-        pts = pkt.pts
-        sid = pkt.stream_index
         prev = last.get(sid)
         if prev is not None and dts <= prev:
             shift += prev + 1 - dts
             dts = prev + 1
         last[sid] = dts
+        pts = pkt.pts
         pkt.dts = dts
         if pts is not None:
             pkt.pts = pts + shift
@@ -211,9 +220,28 @@ def _repaired(track: _Track, t: int, routes: dict[tuple[int, int], Any], stats: 
         if stop > end:
             end = stop
         pkt.stream = o
-        yield dts, next(seq), pkt
+        yield pkt
     stats.slices += len(starts)
     stats.duration_s = max(stats.duration_s, end / TS_HZ)
+
+
+@contextlib.contextmanager
+def _short_gil_slices(interval_s: float = GIL_SWITCH_S) -> Iterator[None]:
+    """Hand the GIL over more often while this thread runs the per-packet loop.
+
+    With the default 5 ms switch interval a busy remux loop makes every fetch thread wait up to 5 ms
+    for each step of an HTTP exchange, which starves the download pipeline feeding this very loop.
+    """
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(min(previous, interval_s))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
+
+
+def _dts(pkt: Any) -> int:
+    return int(pkt.dts)
 
 
 def _unwrap(dts: int, ref: int) -> int:
@@ -237,16 +265,16 @@ def remux_to_mp4(tracks: Sequence[Iterable[TrackSlice]], dst: str | Path, *, fas
         options = {"movflags": "+faststart"} if faststart else {}
         out = av.open(str(dst), "w", format="mp4", options=options)
         routes = _out_streams(out, opened)
-        seq = itertools.count()
-        streams = [_repaired(tr, t, routes, stats, seq) for t, tr in enumerate(opened)]
+        streams = [_repaired(tr, t, routes, stats) for t, tr in enumerate(opened)]
         # One track: demux order is already interleaved. Several: merge by output DTS so the muxer's
         # interleaving queue (and memory) stays small.
-        merged = streams[0] if len(streams) == 1 else heapq.merge(*streams)
+        merged = streams[0] if len(streams) == 1 else heapq.merge(*streams, key=_dts)
         mux = out.mux_one
         count = 0
-        for _, _, pkt in merged:
-            mux(pkt)
-            count += 1
+        with _short_gil_slices():
+            for pkt in merged:
+                mux(pkt)
+                count += 1
         stats.packets = count
         out.close()
         out = None

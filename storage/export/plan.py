@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from storage import hls
 from storage.catalog import Recording
@@ -121,8 +122,31 @@ def group_units(recordings: Iterable[Recording], fmt: str) -> list[tuple[str, st
     return [(name, folder, recs) for (folder, name), recs in units.items()]
 
 
+class _PlaylistMemo:
+    """Remembers playlist bytes read through it, so planning reads each playlist once, not twice (verify + plan).
+
+    Only `read` is used by verify and the planner; playlists are small (capped by hls.MAX_PLAYLIST_BYTES).
+    """
+
+    def __init__(self, store: ObjectStore) -> None:
+        self.store = store
+        self.url = store.url
+        self._texts: dict[str, bytes] = {}
+
+    def read(self, key: str, start: int = 0, end: int | None = None) -> bytes:
+        if start or end is not None or not key.lower().endswith(".m3u8"):
+            return self.store.read(key, start, end)
+        if key not in self._texts:
+            self._texts[key] = self.store.read(key)
+        return self._texts[key]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+
 def plan_track(store: ObjectStore, recording: Recording, report: Report | None = None) -> Track:
-    """Segments of one recording in play order, reading each used playlist once (plus verify's reads)."""
+    """Segments of one recording in play order; each playlist is read once (verify's read is reused)."""
+    store = _PlaylistMemo(store)  # type: ignore[assignment]
     report = report or verify(store, recording)
     track = Track(recording, report)
     listing = {o.key: o for part in recording.parts for o in (*part.slices, *part.playlists)}

@@ -90,7 +90,7 @@ def test_rerun_skips_what_is_done_and_verified(source: ObjectStore, tmp_path: Pa
     dest = Destination.for_folder(tmp_path / "out")
     assert [r.status for r in export(source, dest, "mp4")] == ["exported"]
     assert [r.status for r in export(source, dest, "mp4")] == ["skipped"]
-    # A damaged output is noticed (hash in the manifest) and made again.
+    # A changed output is noticed (size and mtime in the manifest) and made again.
     out = tmp_path / "out" / f"{NAME}.mp4"
     data = bytearray(out.read_bytes())
     data[-1] ^= 0xFF

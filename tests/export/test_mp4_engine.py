@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,13 @@ def test_separate_audio_and_video_tracks_are_aligned_by_anchor(tmp_path: Path, a
 def test_garbage_is_refused_naming_the_problem(tmp_path: Path) -> None:
     with pytest.raises(ExportError):
         remux_to_mp4([[TrackSlice(b"<html>no</html>" * 50, None, "bad.ts")]], tmp_path / "o.mp4")
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
+def test_ffmpeg_engine_joins_a_pts_reset_too(tmp_path: Path, av_slices: list) -> None:
+    from storage.export.mp4_ffmpeg import remux_with_ffmpeg
+
+    again = make_slices(3, 1.0)
+    duration = remux_with_ffmpeg(_track(list(av_slices) + again), tmp_path / "o.mp4")
+    assert duration == pytest.approx(9.0, abs=0.3)
+    assert float(ffprobe(tmp_path / "o.mp4")["format"]["duration"]) == pytest.approx(9.0, abs=0.3)

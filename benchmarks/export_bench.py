@@ -1,0 +1,343 @@
+"""Benchmark `recshelf export --format mp4` against ffmpeg on signed URLs and a raw parallel download.
+
+Setup (reference/playback.md §3.4 for the media recipe): a 1-hour Agora-style recording — 360 slices
+of 10 s, H.264 640×360 at 15 fps and ~500 kbps CBR plus 48 kbps AAC — generated once and cached in
+benchmarks/.cache/. It is served by moto's S3 server in its own process, behind a proxy (another
+process) that adds 40 ms to every request, like a cloud bucket a continent away.
+
+Measured, each as a fresh process so every contender pays interpreter start-up and listing:
+
+* (a) `ffmpeg -i <playlist of presigned slice URLs> -c copy out.mp4` — what users do by hand;
+* (b) a raw parallel download of every slice to disk (same worker count) — the floor for any export;
+* `recshelf export … --format mp4` with the in-process PyAV engine, and with `--engine ffmpeg`.
+
+Targets: recshelf ≥ 3× faster than (a) and within 1.3× of (b). Times are compared only with each
+other within one run (ratios), never with fixed numbers.
+
+    .venv/bin/python benchmarks/export_bench.py            # full hour (first run encodes ~1 min of media)
+    .venv/bin/python benchmarks/export_bench.py --small    # 30 slices, a quick check
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from storage.media import PlaylistItem, agora_playlist  # noqa: E402
+from storage.naming import RecordingKey, playlist_name, slice_name  # noqa: E402
+
+CACHE = Path(__file__).resolve().parent / ".cache"
+KEY = RecordingKey("0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e", "bench")
+START = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+FOLDER = "rec/"
+BUCKET = "bench"
+SLICE_S = 10
+BASE_SLICES = 6  # encode one minute, then repeat it on a continuous timeline
+WIDTH, HEIGHT, FPS = 640, 360, 15
+VIDEO_KBPS, AUDIO_KBPS = 500, 48
+SAMPLE_RATE = 48000
+ENV = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench-secret", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+# -- media ------------------------------------------------------------------------------------------
+
+
+def _encode_base(path: Path, seconds: int) -> None:
+    """One TS of `seconds` at the target bitrates (x264 CBR with filler, so the size is realistic)."""
+    out = av.open(str(path), "w", format="mpegts", options={"mpegts_copyts": "1"})
+    v = out.add_stream("libx264", rate=FPS)
+    v.width, v.height, v.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+    v.bit_rate = VIDEO_KBPS * 1000
+    gop = str(FPS * SLICE_S)
+    v.codec_context.options = {"preset": "ultrafast", "tune": "zerolatency", "g": gop, "keyint_min": gop,
+                               "sc_threshold": "0", "maxrate": f"{VIDEO_KBPS}k", "bufsize": f"{2 * VIDEO_KBPS}k",
+                               "x264-params": "nal-hrd=cbr:force-cfr=1"}
+    a = out.add_stream("aac", rate=SAMPLE_RATE)
+    a.layout = "mono"
+    a.bit_rate = AUDIO_KBPS * 1000
+    rng = np.random.default_rng(1)
+    vi = ai = 0
+    n_video, n_audio = seconds * FPS, seconds * SAMPLE_RATE
+    while vi < n_video or ai < n_audio:
+        if vi < n_video and (ai >= n_audio or vi / FPS <= ai / SAMPLE_RATE):
+            img = rng.integers(0, 40, (HEIGHT, WIDTH, 3), dtype=np.uint8)
+            img[:, (vi * 8) % WIDTH:(vi * 8) % WIDTH + 16] = 235
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts, frame.time_base = vi + 10 * FPS, Fraction(1, FPS)
+            out.mux(v.encode(frame))
+            vi += 1
+        else:
+            t = np.arange(ai, ai + 1024) / SAMPLE_RATE
+            frame = av.AudioFrame.from_ndarray((0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None],
+                                               format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = SAMPLE_RATE, ai + 10 * SAMPLE_RATE
+            frame.time_base = Fraction(1, SAMPLE_RATE)
+            out.mux(a.encode(frame))
+            ai += 1024
+    out.mux(v.encode(None))
+    out.mux(a.encode(None))
+    out.close()
+
+
+def _repeat_into_slices(base: Path, folder: Path, slices: int) -> list[tuple[str, float]]:
+    """Cut `slices` 10 s slices from the base minute played over and over on one continuous timeline."""
+    src = av.open(str(base))
+    streams = [s for s in src.streams if s.type in ("video", "audio")]
+    packets = [(bytes(p), p.pts, p.dts, p.duration, p.is_keyframe, p.stream.index)
+               for p in src.demux(*streams) if p.dts is not None]
+    tmp = folder / "tmp"
+    tmp.mkdir()
+    out = av.open(str(tmp / "x.m3u8"), "w", format="hls", options={
+        "hls_time": str(SLICE_S), "hls_list_size": "0", "hls_playlist_type": "vod",
+        "hls_segment_filename": str(tmp / "x_%05d.ts")})
+    omap = {s.index: out.add_stream_from_template(s) for s in streams}
+    tb = {s.index: s.time_base for s in streams}
+    period = BASE_SLICES * SLICE_S
+    reps = -(-slices // BASE_SLICES)
+    last: dict[int, int] = {}
+    for rep in range(reps):
+        for data, pts, dts, duration, key, idx in packets:
+            shift = int(rep * period / tb[idx])
+            if dts + shift - packets[0][2] >= slices * SLICE_S / tb[idx]:
+                continue
+            if dts + shift <= last.get(idx, -1):
+                continue  # AAC priming overlaps the previous round by a frame; drop it
+            last[idx] = dts + shift
+            p = av.Packet(data)
+            p.pts, p.dts, p.duration = pts + shift, dts + shift, duration
+            p.time_base, p.stream, p.is_keyframe = tb[idx], omap[idx], key
+            out.mux(p)
+    out.close()
+    src.close()
+    durations = [float(line.split(":")[1].rstrip(",")) for line in (tmp / "x.m3u8").read_text().splitlines()
+                 if line.startswith("#EXTINF:")]
+    items, when = [], START
+    for n, duration in enumerate(durations):
+        name = slice_name(KEY, when)
+        (tmp / f"x_{n:05d}.ts").rename(folder / name)
+        items.append((name, duration))
+        when += timedelta(seconds=duration)
+    shutil.rmtree(tmp)
+    return items
+
+
+def media(slices: int) -> Path:
+    """The cached recording folder (slices + Agora-style playlist), made on first use."""
+    folder = CACHE / f"rec-{slices}x{SLICE_S}s-{WIDTH}x{HEIGHT}-{VIDEO_KBPS}k"
+    if (folder / "done").exists():
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    started = time.perf_counter()
+    base = folder / "base.ts"
+    _encode_base(base, min(slices, BASE_SLICES) * SLICE_S)
+    items = _repeat_into_slices(base, folder, slices)
+    base.unlink()
+    text = agora_playlist([PlaylistItem(name, d) for name, d in items])
+    (folder / playlist_name(KEY)).write_text(text)
+    (folder / "done").write_text("")
+    print(f"media: {len(items)} slices made in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return folder
+
+
+# -- servers ----------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start_moto() -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.1):
+                return proc, url
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("moto server did not start")
+
+
+def _start_proxy(target: str, delay_ms: float) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).parent / "latency_proxy.py"), "--target",
+                             target.removeprefix("http://"), "--delay-ms", str(delay_ms)],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline().split()
+    if not line or line[0] != "listening":
+        proc.kill()
+        raise RuntimeError("latency proxy did not start")
+    return proc, f"http://127.0.0.1:{line[1]}"
+
+
+def _upload(folder: Path, endpoint: str) -> None:
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name=ENV["AWS_DEFAULT_REGION"],
+                      aws_access_key_id=ENV["AWS_ACCESS_KEY_ID"], aws_secret_access_key=ENV["AWS_SECRET_ACCESS_KEY"])
+    s3.create_bucket(Bucket=BUCKET)
+    files = [p for p in folder.iterdir() if p.suffix in (".ts", ".m3u8")]
+
+    def put(path: Path) -> None:
+        ctype = "video/mp2t" if path.suffix == ".ts" else "application/vnd.apple.mpegurl"
+        s3.put_object(Bucket=BUCKET, Key=FOLDER + path.name, Body=path.read_bytes(), ContentType=ctype)
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(put, files))
+
+
+# -- contenders -------------------------------------------------------------------------------------
+
+
+def _store_url(endpoint: str) -> str:
+    return f"s3://{BUCKET}/?endpoint={endpoint}&region={ENV['AWS_DEFAULT_REGION']}"
+
+
+def _timed(cmd: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[:4])} … failed ({done.returncode}): {done.stderr[-2000:]}")
+    return elapsed
+
+
+def raw_download(url: str, out: str, workers: int) -> None:
+    """Contender (b): list the recording's folder and download every slice in parallel to disk."""
+    from storage.stores.registry import open_store
+
+    store = open_store(url)
+    keys = [o.key for o in store.list(FOLDER) if o.key.endswith(".ts")]
+    Path(out).mkdir(parents=True, exist_ok=True)
+
+    def get(key: str) -> None:
+        Path(out, key.rsplit("/", 1)[-1]).write_bytes(store.read(key))
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(get, keys))
+
+
+def _signed_playlist(url: str, folder: Path, dest: Path) -> None:
+    from storage.hls import rewrite_for_playback
+    from storage.stores.registry import open_store
+
+    store = open_store(url)
+    text = (folder / playlist_name(KEY)).read_text()
+    dest.write_text(rewrite_for_playback(text, lambda name: store.signed_url(FOLDER + name)))
+
+
+def _duration(path: Path) -> float:
+    with av.open(str(path)) as c:
+        return (c.duration or 0) / av.time_base
+
+
+def _best(times: dict[str, float], name: str, elapsed: float) -> None:
+    times[name] = min(elapsed, times.get(name, elapsed))
+
+
+def run(slices: int, workers: int, delay_ms: float, engines: list[str], repeat: int) -> dict[str, float]:
+    folder = media(slices)
+    moto, moto_url = _start_moto()
+    proxy = None
+    work = Path(tempfile.mkdtemp(prefix="recshelf-bench-"))
+    env = {**os.environ, **ENV, "PYTHONPATH": str(ROOT)}
+    os.environ.update(ENV)
+    try:
+        _upload(folder, moto_url)
+        proxy, proxy_url = _start_proxy(moto_url, delay_ms)
+        url = _store_url(proxy_url)
+        times: dict[str, float] = {}
+        # Warm-up: moto builds its backends on first use; no contender should pay for that.
+        _timed([sys.executable, __file__, "--raw-download", url, str(work / "warm"), str(workers)], env)
+        ffmpeg = shutil.which("ffmpeg")
+        playlist = work / "signed.m3u8"
+        if ffmpeg:
+            _signed_playlist(url, folder, playlist)
+        for round_ in range(repeat):
+            # Best of `repeat` rounds, contenders interleaved so drift on a shared machine hits all alike.
+            raw = work / f"raw{round_}"
+            _best(times, "raw parallel download (b)", _timed(
+                [sys.executable, __file__, "--raw-download", url, str(raw), str(workers)], env))
+            for engine in engines:
+                out = work / f"recshelf-{engine}-{round_}"
+                _best(times, f"recshelf export mp4 ({engine})", _timed(
+                    [sys.executable, "-m", "storage.cli", "export", url, "--sid", KEY.sid, "--format", "mp4",
+                     "--to", str(out), "--workers", str(workers), "--engine", engine], env))
+                got = _duration(out / f"{KEY.base}.mp4")
+                if abs(got - slices * SLICE_S) > SLICE_S:
+                    raise RuntimeError(f"{engine}: MP4 lasts {got:.1f} s, expected {slices * SLICE_S} s")
+                shutil.rmtree(out)
+            if ffmpeg:
+                _best(times, "ffmpeg -i signed playlist -c copy (a)", _timed(
+                    [ffmpeg, "-v", "error", "-nostdin", "-protocol_whitelist", "file,http,tcp", "-i", str(playlist),
+                     "-c", "copy", "-y", str(work / "ffmpeg.mp4")], env))
+            shutil.rmtree(raw)
+        return times
+    finally:
+        for proc in (proxy, moto):
+            if proc is not None:
+                proc.terminate()
+                proc.wait(timeout=10)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def report(times: dict[str, float], slices: int, workers: int, delay_ms: float) -> None:
+    print(f"\n{slices} slices × {SLICE_S} s ({slices * SLICE_S / 60:.0f} min), {WIDTH}x{HEIGHT}@{FPS} "
+          f"{VIDEO_KBPS}+{AUDIO_KBPS} kbps, moto S3 + {delay_ms:.0f} ms/request, {workers} workers")
+    for name, t in times.items():
+        print(f"  {name:42s} {t:7.2f} s")
+    base_a = times.get("ffmpeg -i signed playlist -c copy (a)")
+    base_b = times["raw parallel download (b)"]
+    for name, t in times.items():
+        if not name.startswith("recshelf"):
+            continue
+        line = f"  {name}: {t / base_b:.2f}× the raw download (target ≤ 1.3)"
+        if base_a:
+            line += f", {base_a / t:.1f}× faster than ffmpeg (target ≥ 3)"
+        print(line)
+    print(json.dumps({"slices": slices, "workers": workers, "delay_ms": delay_ms,
+                      "seconds": {k: round(v, 3) for k, v in times.items()}}))
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--raw-download":
+        raw_download(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        return
+    parser = argparse.ArgumentParser(description="recshelf export benchmark (see module docstring)")
+    parser.add_argument("--small", action="store_true", help="30 slices (5 min) instead of 360 (1 h)")
+    parser.add_argument("--slices", type=int, default=None)
+    parser.add_argument("--workers", type=int, default=16)
+    parser.add_argument("--delay-ms", type=float, default=40.0)
+    parser.add_argument("--repeat", type=int, default=2, help="rounds; the best time of each contender counts")
+    parser.add_argument("--engines", default="pyav,ffmpeg", help="comma-separated recshelf MP4 engines to time")
+    args = parser.parse_args()
+    slices = args.slices or (30 if args.small else 360)
+    times = run(slices, args.workers, args.delay_ms, [e for e in args.engines.split(",") if e], args.repeat)
+    report(times, slices, args.workers, args.delay_ms)
+
+
+if __name__ == "__main__":
+    main()

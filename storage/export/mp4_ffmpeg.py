@@ -1,0 +1,68 @@
+"""Optional MP4 engine: pipe the slices into an `ffmpeg` binary (`-c copy`) instead of remuxing in process.
+
+The CLI repairs timestamp jumps across discontinuities itself (`-dts_delta_threshold`, playback.md
+§3.1) and runs in its own process, so remuxing never competes with the fetch threads for the GIL.
+It handles one track (composite recordings); individual-mode A/V merging stays with PyAV. The binary
+comes from RECSHELF_FFMPEG, the `imageio-ffmpeg` wheel when installed, or PATH.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterable
+from pathlib import Path
+
+import av
+
+from storage.export.errors import ExportError
+from storage.export.mp4 import TrackSlice
+
+FFMPEG_ENV = "RECSHELF_FFMPEG"
+
+
+def find_ffmpeg() -> str | None:
+    explicit = os.environ.get(FFMPEG_ENV)
+    if explicit:
+        return explicit
+    try:
+        import imageio_ffmpeg  # type: ignore[import-not-found]
+
+        return str(imageio_ffmpeg.get_ffmpeg_exe())
+    except (ImportError, RuntimeError):
+        return shutil.which("ffmpeg")
+
+
+def remux_with_ffmpeg(slices: Iterable[TrackSlice], dst: str | Path, binary: str | None = None) -> float:
+    """Remux the chained slices into `dst` (MP4, +faststart); returns the output's duration in seconds."""
+    exe = binary or find_ffmpeg()
+    if not exe:
+        raise ExportError(f"no ffmpeg binary found (set {FFMPEG_ENV}, pip install imageio-ffmpeg, or use "
+                          "--engine pyav)")
+    cmd = [exe, "-hide_banner", "-nostdin", "-loglevel", "error",
+           # A jump over 1 s between packets is a discontinuity or a hole: close it, as the PyAV engine does.
+           "-dts_delta_threshold", "1", "-f", "mpegts", "-i", "pipe:0",
+           "-map", "0:v?", "-map", "0:a?", "-c", "copy", "-movflags", "+faststart", "-f", "mp4", "-y", str(dst)]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stderr is not None
+    try:
+        try:
+            for piece in slices:
+                proc.stdin.write(piece.data)
+        except BrokenPipeError:
+            pass  # ffmpeg gave up; its stderr says why
+        finally:
+            proc.stdin.close()
+        err = proc.stderr.read().decode(errors="replace").strip()
+        code = proc.wait()
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    finally:
+        proc.stderr.close()
+    if code != 0:
+        raise ExportError(f"ffmpeg failed ({code}): {err.splitlines()[-1] if err else 'no message'}")
+    with av.open(str(dst)) as container:
+        return (container.duration or 0) / av.time_base
