@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from verify_requests import start_moto  # noqa: E402  (moto S3 server in its own process, shared with that bench)
 
 from storage.media import PlaylistItem, agora_playlist  # noqa: E402
 from storage.naming import RecordingKey, playlist_name, slice_name  # noqa: E402
@@ -160,27 +161,6 @@ def media(slices: int) -> Path:
 # -- servers ----------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start_moto() -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.1):
-                return proc, url
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("moto server did not start")
-
-
 def _start_proxy(target: str, delay_ms: float) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen([sys.executable, str(Path(__file__).parent / "latency_proxy.py"), "--target",
                              target.removeprefix("http://"), "--delay-ms", str(delay_ms)],
@@ -260,7 +240,7 @@ def _best(times: dict[str, float], name: str, elapsed: float) -> None:
 
 def run(slices: int, workers: int, delay_ms: float, engines: list[str], repeat: int) -> dict[str, float]:
     folder = media(slices)
-    moto, moto_url = _start_moto()
+    moto, moto_url = start_moto()
     proxy = None
     work = Path(tempfile.mkdtemp(prefix="recshelf-bench-"))
     env = {**os.environ, **ENV, "PYTHONPATH": str(ROOT)}
