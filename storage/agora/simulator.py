@@ -46,7 +46,7 @@ from storage import media
 from storage.agora.callbacks import CallbackSender, Notice
 from storage.agora.models import MODES, StorageConfig
 from storage.agora.storage_config import StorageConfigError, store_target
-from storage.naming import RecordingKey, playlist_name, redelivered_playlist_name, slice_name
+from storage.naming import RecordingKey, mp4_name, playlist_name, redelivered_playlist_name, slice_name
 from storage.stores.base import ObjectStore, StoreError
 
 log = logging.getLogger(__name__)
@@ -124,6 +124,8 @@ class Track:
     playlist_written: set[int | None] = field(default_factory=set)
     late: list[tuple[str, bytes]] = field(default_factory=list)
     first_utc: datetime | None = None
+    media: dict[int | None, list[bytes]] = field(default_factory=dict)  # slice bytes per part, for MP4
+    mp4s: list[str] = field(default_factory=list)  # MP4 names written at exit
 
     @property
     def track_type(self) -> str:
@@ -140,6 +142,7 @@ class Task:
     tracks: list[Track]
     faults: dict[str, Any]
     file_list_json: bool
+    mp4: bool  # avFileType ["hls", "mp4"] (composite and web only)
     started_utc: datetime
     max_idle_s: float = 30.0  # recordingConfig.maxIdleTime
     status: int = 4
@@ -261,8 +264,13 @@ class AgoraSimulator:
                 faults["no_publisher"] = True
             sid = secrets.token_hex(16)
             file_types = (request.get("recordingFileConfig") or {}).get("avFileType") or ["hls"]
+            if "hls" not in file_types or not set(file_types) <= {"hls", "mp4"}:
+                raise _fail(400, 2, "recordingFileConfig.avFileType must be [\"hls\"] or [\"hls\", \"mp4\"]")
+            mp4 = "mp4" in file_types
+            if mp4 and mode == "individual":
+                raise _fail(400, 2, "avFileType mp4 is for mix and web modes")
             task = Task(resource=resource, sid=sid, mode=mode, storage=storage, store=store, tracks=[],
-                        faults=faults, file_list_json=(mode == "individual" or "mp4" in file_types),
+                        faults=faults, file_list_json=(mode == "individual" or mp4), mp4=mp4,
                         started_utc=self.settings.now())
             recording_config = request.get("recordingConfig") or {}
             task.tracks = self._tracks(task, recording_config)
@@ -413,6 +421,7 @@ class AgoraSimulator:
                 "fileName": playlist_name(track.key, part), "trackType": track.track_type,
                 "uid": track.key.uid or "0", "mixedAllUser": track.key.uid is None, "isPlayable": True,
                 "sliceStartTime": int(track.first_utc.timestamp() * 1000) if track.first_utc else 0})
+            entries[:0] = [{**entries[-1], "fileName": name} for name in track.mp4s]  # MP4 first, as Agora lists
         return entries
 
     def _server_response(self, task: Task) -> dict[str, Any]:
@@ -516,6 +525,8 @@ class AgoraSimulator:
         prefix = task.storage.prefix_path
         with task.lock:
             track.entries.setdefault(task.failover, []).append(media.PlaylistItem(name, piece.duration_s))
+        if task.mp4:
+            track.media.setdefault(task.failover, []).append(piece.data)
         if index in _ints(task.faults.get("late_slices")):
             track.late.append((prefix + name, piece.data))
             self._notify(task, 2, {"module": 1, "warnCode": 32})
@@ -558,6 +569,8 @@ class AgoraSimulator:
         no_data = bool(task.faults.get("no_publisher"))
         self._notify(task, 41, {"leaveCode": leave_code})  # 2 = stopped on request, 4 = idle (no users)
         if not no_data:
+            if task.mp4:
+                self._write_mp4s(task)
             self._notify(task, 33, {"progress": self._progress(task)})
             task.backuped = task.has_late
             self._notify(task, 32 if task.backuped else 31, {"status": 0, "fileList": self._file_entries(task)})
@@ -569,6 +582,23 @@ class AgoraSimulator:
         task.status = 8
         task.exited = True
         self._notify(task, 11, {"exitStatus": 0})
+
+    def _write_mp4s(self, task: Task) -> None:
+        """`<sid>_<cname>_0.mp4` per part, remuxed from the slices (Agora rolls over after ~2 h; we never do)."""
+        import tempfile
+
+        from storage.export.mp4 import TrackSlice, remux_to_mp4  # PyAV remux, no re-encode
+
+        for track in task.tracks:
+            for part, datas in track.media.items():
+                name = mp4_name(track.key, 0, part)
+                with tempfile.TemporaryDirectory(prefix="recshelf-sim-") as tmp:
+                    path = f"{tmp}/{name}"
+                    remux_to_mp4([[TrackSlice(d) for d in datas]], path)
+                    with open(path, "rb") as f:
+                        written = self._write(task, task.storage.prefix_path + name, f.read())
+                if written:
+                    track.mp4s.append(name)
 
     def _deliver_late(self, task: Task, delay_s: float) -> None:
         time.sleep(delay_s)

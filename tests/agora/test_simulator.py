@@ -258,3 +258,29 @@ def test_failover_window_answers_404_then_recovers(simulator, tmp_path):
 
         assert eventually(answers)
         client.stop(rid, sid, CNAME, UID)
+
+
+@pytest.mark.parametrize("mode", ["mix", "web"])
+def test_hls_and_mp4(simulator, tmp_path, mode):
+    import av
+
+    running = simulator()
+    sid, stopped = record(running, local_storage(tmp_path), slices=3, mode=mode,
+                          recording_file_config={"avFileType": ["hls", "mp4"]})
+    names = [f.file_name for f in stopped.file_list]
+    assert names == [f"{sid}_{CNAME}_0.mp4", f"{sid}_{CNAME}.m3u8"]
+    if mode == "mix":
+        assert stopped.server_response.file_list_mode == "json"
+    (recording,) = catalog.find(LocalStore(tmp_path), "rec/", sid=sid)
+    assert [o.key for o in recording.extras] == [f"rec/{sid}_{CNAME}_0.mp4"]
+    with av.open(str(tmp_path / "rec" / names[0])) as container:
+        assert {s.type for s in container.streams} == {"audio", "video"}
+        assert container.duration / 1_000_000 >= 3 * 0.9  # at least the slices waited for
+
+
+def test_mp4_is_refused_in_individual_mode(simulator, tmp_path):
+    running = simulator()
+    with running.client() as client, pytest.raises(errors.InvalidParameter, match="mp4"):
+        rid = client.acquire(CNAME, UID).resource_id
+        client.start(rid, CNAME, UID, "individual", storage_config=local_storage(tmp_path),
+                     recording_file_config={"avFileType": ["hls", "mp4"]})
