@@ -46,3 +46,13 @@ def require_login() -> bool:
         time.sleep(FAILED_LOGIN_DELAY_S)
         st.error("Wrong password.")
     return False
+
+
+def logged_in() -> bool:
+    """True when no password is set or this session has logged in; renders nothing.
+
+    For pages that can be reached without app.py: Streamlit also serves the scripts in pages/ by
+    their URL path (/record), which skips app.py and `require_login`.
+    """
+    password = configured_password()
+    return password is None or st.session_state.get("_recshelf_authed") == _digest(password)

@@ -231,3 +231,12 @@ def test_record_in_the_browser_then_play(chromium: Any, demo: Demo):  # noqa: F8
         assert demo.customer_secret() not in _page_text(page)
     finally:
         page.close()
+
+
+def test_reached_by_url_without_login_starts_nothing(sim: Sim, monkeypatch: pytest.MonkeyPatch):
+    """Streamlit also serves pages/record.py at /record without app.py: the page keeps the password gate."""
+    monkeypatch.setenv("RECSHELF_UI_PASSWORD", "record-page-password")
+    at = AppTest.from_file(str(ROOT / "webui" / "pages" / "record.py"), default_timeout=60).run()
+    assert not at.exception
+    assert "Log in first." in at.warning[0].value
+    assert not at.button and not at.text_input

@@ -16,8 +16,8 @@ import streamlit as st
 from storage.agora.errors import AgoraError, WorkerNotFound
 from storage.agora.storage_config import StorageConfigError
 from storage.stores.base import StoreError
+from webui import auth, services, state
 from webui import recording_controls as rc
-from webui import services, state
 
 SESSION = "rec_ctl_session"  # RecordingSession as JSON data
 TARGET = "rec_ctl_target"  # {"store_ref", "folder"}: where to look for the files afterwards
@@ -28,6 +28,11 @@ FAILURES = (AgoraError, StorageConfigError, StoreError, ValueError)
 
 ss = st.session_state
 st.title("Record")
+if not auth.logged_in():
+    # Reached by URL without app.py's login gate: starting recordings must not be open to anyone.
+    st.warning("Log in first.")
+    st.markdown("[Log in on the main page](./)")
+    st.stop()
 conn = rc.connection_from_env()
 st.caption(conn.describe())
 if conn.problems():
