@@ -124,6 +124,8 @@ def connect(path: Path, synchronous: str = "FULL") -> sqlite3.Connection:
 
 def migrate(conn: sqlite3.Connection) -> int:
     """Run the migrations not yet applied; returns the schema version."""
+    if conn.execute("PRAGMA user_version").fetchone()[0] >= len(MIGRATIONS):
+        return len(MIGRATIONS)  # readers (CLI, web UI) open the database without taking the write lock
     with transaction(conn, immediate=True):
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
