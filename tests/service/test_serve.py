@@ -10,6 +10,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -28,10 +29,10 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
                           cwd=ROOT, timeout=60)
 
 
-def rules_toml(bucket: Path, **extra: float) -> str:
+def rules_toml(bucket: Path, **extra: float | str) -> str:
     lines = [f"store = {json.dumps(str(bucket))}", 'prefix = "rec/"', "backoff_initial_s = 0.3",
              "backoff_max_s = 1", "deadline_s = 120", "lease_s = 2", "poll_s = 0.2"]
-    lines += [f"{k} = {v}" for k, v in extra.items()]
+    lines += [f"{k} = {json.dumps(v)}" for k, v in extra.items()]
     return "[rules]\n" + "\n".join(lines) + "\n"
 
 
@@ -115,7 +116,8 @@ def test_simulator_backuped_recording_becomes_complete_by_itself(server, tmp_pat
     from tests.fixtures.local import serve_app
 
     bucket = _mkdir(tmp_path / "bucket")
-    srv = server(config=rules_toml(bucket)).start()
+    hook = _Webhook()
+    srv = server(config=rules_toml(bucket, webhook=hook.url)).start()
     settings = SimulatorSettings(customer_id="c", customer_secret="s", callback_url=srv.url + "/agora/events",
                                  callback_secret=SECRET, speed=4.0, callback_retry_delays=(0.1, 0.3, 1.0))
     sim = AgoraSimulator(settings)
@@ -140,6 +142,9 @@ def test_simulator_backuped_recording_becomes_complete_by_itself(server, tmp_pat
         statuses = [c["status"] for c in db.checks(sid)]
         assert statuses[0] == "incomplete" and statuses[-2:] == ["complete", "complete"]
         assert 32 in {e["eventType"] for e in db.events(sid=sid)}
+        assert eventually(lambda: [m for m in hook.messages if m["sid"] == sid])
+        (message,) = [m for m in hook.messages if m["sid"] == sid]
+        assert message["event"] == "complete" and message["reason"] == "backuped" and message["cname"] == "demo room"
 
         # The CLI reads the same data folder while the server runs.
         events = json.loads(cli("events", "--sid", sid, "--json", "--data", str(srv.data)).stdout)
@@ -153,6 +158,7 @@ def test_simulator_backuped_recording_becomes_complete_by_itself(server, tmp_pat
     finally:
         sim.close()
         stop_sim()
+        hook.close()
 
 
 def test_cli_json_shapes_and_missing_data(tmp_path: Path):
@@ -181,3 +187,27 @@ def test_cli_json_shapes_and_missing_data(tmp_path: Path):
 def _mkdir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+class _Webhook:
+    """An HTTP receiver on 127.0.0.1 keeping the JSON bodies POSTed to it."""
+
+    def __init__(self) -> None:
+        messages: list[dict] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                messages.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.messages = messages
+        self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._http.server_port}/hook"
+        threading.Thread(target=self._http.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._http.shutdown()
