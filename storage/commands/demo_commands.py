@@ -148,8 +148,8 @@ def demo_command(
     os.environ.update(env)
     console.print(f"[bold]Agora simulator[/] at {server_url} (demo App ID {env['AGORA_APP_ID']}): records into "
                   f"the demo store; its callbacks go to {server_url}/agora/events")
-    console.print(f"  record: open the Record page, http://{HOST}:{port}/record   ·   CLI: "
-                  f"set -a; . {shlex.quote(str(env_file))}; set +a; recshelf record start demo --store {store.url}")
+    console.print(f"  record: the web UI's Record page   ·   or the CLI: set -a; . {shlex.quote(str(env_file))}; "
+                  f"set +a; recshelf record start demo --store {store.url}")
     console.print("starting the server and the web UI… (Ctrl-C stops both)")
     signal.signal(signal.SIGTERM, _interrupt)
     # A SIGTERM before ui_command's own handler is in place: it has already stopped what it started.

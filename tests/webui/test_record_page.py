@@ -205,7 +205,8 @@ def test_record_in_the_browser_then_play(chromium: Any, demo: Demo):  # noqa: F8
     page = chromium.new_page(viewport={"width": 1400, "height": 1000})
     wait_ms = STARTUP_S * 1000
     try:
-        page.goto(demo.url + "/record")
+        page.goto(demo.url)
+        page.get_by_role("link", name="Record", exact=True).click()
         page.get_by_label("Channel name").fill("browser demo")
         page.get_by_label("Channel name").press("Enter")
         page.get_by_role("button", name="Start recording").click()
