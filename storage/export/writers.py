@@ -43,11 +43,10 @@ def export_mp4(ctx: UnitContext) -> list[dict[str, Any]]:
     workers = max(1, ctx.options.workers // len(tracks)) if tracks else 1
     with ctx.dest.temp_file(key) as tmp:
         sources = [_track_slices(ctx, t, a, workers) for t, a in zip(tracks, _anchors(tracks), strict=True)]
-        if ctx.options.engine == "ffmpeg":
+        if ctx.options.engine == "ffmpeg" and len(sources) == 1:
+            # Individual-mode A/V (two tracks aligned by UTC) always goes through PyAV.
             from storage.export.mp4_ffmpeg import remux_with_ffmpeg
 
-            if len(sources) != 1:
-                raise ExportError("the ffmpeg engine handles one track; individual-mode A/V needs engine 'pyav'")
             duration = remux_with_ffmpeg(sources[0], tmp)
         else:
             duration = remux_to_mp4(sources, tmp).duration_s

@@ -50,3 +50,16 @@ def test_interrupted_copy_resumes_without_recopying(local_store_factory: Callabl
     assert result.status == "exported", result.error
     assert not set(again.slice_reads()) & copied
     assert result.reused == len(copied)
+
+
+def test_copy_to_every_kind_of_store(store_factory: Callable[..., ObjectStore], store_kind: str,
+                                     local_store_factory: Callable[..., ObjectStore],
+                                     recording_factory: Callable[..., list[str]], tmp_path: Path) -> None:
+    source = local_store_factory()
+    keys = recording_factory(source, "rec/", KEY, slices=3)
+    target = store_factory()
+    [result] = export(source, Destination(target, work_root=tmp_path / "work"), "copy")
+    assert result.status == "exported", result.error
+    assert [verify(target, r).status for r in find(target, prefix="rec/")] == ["complete"]
+    for key in keys:
+        assert target.read(key) == source.read(key)

@@ -94,3 +94,20 @@ def test_resume_after_the_store_dies_refetches_nothing_finished(store: ObjectSto
     third = WatchedStore(store)
     assert [r.status for r in export(third, Destination.for_folder(out), fmt)] == ["skipped"]
     assert not third.slice_reads()
+
+
+def test_remux_overlaps_the_downloads(store: ObjectStore, out: Path, recording_factory: Callable) -> None:
+    """With a small read-ahead window, the MP4 is already growing when the last slice is fetched."""
+    keys = recording_factory(store, "rec/", KEY, slices=24)
+    last = sorted(k for k in keys if k.endswith(".ts"))[-1]
+    seen: list[int] = []
+
+    class Peeking(WatchedStore):
+        def read(self, key: str, start: int = 0, end: int | None = None) -> bytes:
+            if key == last:
+                seen.append(max((p.stat().st_size for p in out.glob(".*.mp4*") if p.is_file()), default=0))
+            return super().read(key, start, end)
+
+    [result] = export(Peeking(store), Destination.for_folder(out), "mp4", workers=2, window=2)
+    assert result.status == "exported", result.error
+    assert seen and seen[0] > 0
