@@ -11,6 +11,7 @@ server's own `/agora/events`, which stores them and verifies the recordings they
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import shlex
@@ -86,7 +87,7 @@ def _demo_config(data: Path, store_url: str) -> Path | None:
         return None  # `recshelf ui` reports it
     path = (data / "demo.toml").resolve()
     path.write_text("# Written by `recshelf demo`: verify what the Agora simulator records into the demo store.\n"
-                    f'[rules]\nstore = "{store_url}"\n', encoding="utf-8")
+                    f"[rules]\nstore = {json.dumps(store_url)}\n", encoding="utf-8")  # JSON escapes are TOML's
     return path
 
 

@@ -9,6 +9,7 @@ recording is safe; it holds the sid and resource ID, never a secret.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -24,6 +25,7 @@ TARGET = "rec_ctl_target"  # {"store_ref", "folder"}: where to look for the file
 RESULT = "rec_ctl_result"  # {"uploading_status", "files"} once stopped (or found gone)
 ERROR = "rec_ctl_error"  # ErrorView of the last failed call
 OTHER = "Other: type a store URL"
+EVENTS_PAGE = Path(__file__).resolve().parent / "events.py"  # the web UI's page of callbacks, when present
 FAILURES = (AgoraError, StorageConfigError, StoreError, ValueError)
 
 ss = st.session_state
@@ -198,6 +200,9 @@ def what_it_wrote(session_sid: str, target: dict[str, str]) -> None:
         if c3.button("Open in Recording page ▶", key=f"open-{rec.id}", help="Report, timeline and player"):
             open_recording(store_ref, rec.id)
     st.button("↻ Check the store again", help="List and verify again (backuped slices arrive later).")
+    if EVENTS_PAGE.exists():
+        st.page_link(EVENTS_PAGE, label="Agora's callbacks and the server's checks: Events page",
+                     icon=":material/notifications:")
 
 
 # -- page ----------------------------------------------------------------------------------------
@@ -213,6 +218,7 @@ st.subheader(f"Channel `{current.cname}`")
 st.markdown(f"sid `{current.sid}` · mode **{current.mode}** · recorder uid `{current.uid}` · store "
             f"`{where['store_ref']}`" + (f" · folder `{where['folder']}`" if where["folder"] else ""))
 st.markdown(f"resource ID `{current.resource_id}`")
+st.caption(f"started {current.started_at:%Y-%m-%d %H:%M:%S} UTC")
 if RESULT not in ss:
     live_status()
     if st.button("Stop recording", type="primary", icon=":material/stop_circle:"):
