@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from storage import media
 from storage.agora.callbacks import CallbackSender, Notice
@@ -56,7 +56,24 @@ FAULTS_FIELD = "recshelf_faults"
 _CNAME = re.compile(r"^[A-Za-z0-9 !#$%&()+\-:;<=.>?@\[\]^_{}|~,]+$")
 _MAX_UID = 2**32 - 1
 
+TIMELINE_START_S = 10.0  # media PTS of the first slice (positive, clear of AAC priming)
+
 StoreResolver = Callable[[StorageConfig], ObjectStore]
+
+
+class Faults(BaseModel):
+    """`recshelf_faults`: see the module docstring. An unknown name is an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    late_slices: frozenset[int] = frozenset()
+    late_delay_s: float | None = None  # None: SimulatorSettings.late_delay_s
+    late_playlist: bool = False
+    lost_slices: frozenset[int] = frozenset()
+    failover_after: int | None = None
+    failover_window_s: float = 0.0
+    upload_delay_s: float = 0.0
+    no_publisher: bool = False
 
 
 def default_store_resolver(sc: StorageConfig) -> ObjectStore:
@@ -140,7 +157,7 @@ class Task:
     storage: StorageConfig
     store: ObjectStore
     tracks: list[Track]
-    faults: dict[str, Any]
+    faults: Faults
     file_list_json: bool
     mp4: bool  # avFileType ["hls", "mp4"] (composite and web only)
     started_utc: datetime
@@ -259,9 +276,7 @@ class AgoraSimulator:
                 store = self.settings.store_resolver(storage)
             except (StorageConfigError, StoreError) as exc:
                 raise _fail(400, 2, f"invalid storageConfig: {exc}") from None
-            faults = {**self.settings.faults, **(request.get(FAULTS_FIELD) or {})}
-            if cname.startswith(NO_PUBLISHER_CNAME_PREFIX):
-                faults["no_publisher"] = True
+            faults = self._faults(request.get(FAULTS_FIELD), cname)
             sid = secrets.token_hex(16)
             file_types = (request.get("recordingFileConfig") or {}).get("avFileType") or ["hls"]
             if "hls" not in file_types or not set(file_types) <= {"hls", "mp4"}:
@@ -331,7 +346,7 @@ class AgoraSimulator:
         task.thread.join(timeout=self.settings.stop_upload_wait_s)
         if task.thread.is_alive():
             raise _fail(400, 50, "upload timeout")
-        if task.faults.get("no_publisher"):
+        if task.faults.no_publisher:
             raise SimulatorError(206, {"cname": task.resource.cname, "uid": task.resource.uid,
                                        "resourceId": resource_id, "sid": sid, "code": 435,
                                        "reason": "no recorded data"})
@@ -346,6 +361,16 @@ class AgoraSimulator:
         return self._answer(task, server)
 
     # ------------------------------------------------------------------------------------ validation
+
+    def _faults(self, requested: Any, cname: str) -> Faults:
+        merged = {**self.settings.faults, **(requested if isinstance(requested, dict) else {})}
+        if cname.startswith(NO_PUBLISHER_CNAME_PREFIX):
+            merged["no_publisher"] = True
+        try:
+            return Faults.model_validate(merged)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise _fail(400, 2, f"invalid {FAULTS_FIELD}: {problems}") from None
 
     def _check_app(self, app_id: str) -> None:
         if self.settings.app_ids is not None and app_id not in self.settings.app_ids:
@@ -448,7 +473,8 @@ class AgoraSimulator:
         opts = {"fps": self.settings.media_fps, "width": size[0], "height": size[1]}
 
         def stream(audio: bool, video: bool) -> Iterator[media.Slice]:
-            return media.iter_slices(self.settings.slice_seconds, audio=audio, video=video, **opts)
+            return media.iter_slices(self.settings.slice_seconds, audio=audio, video=video,
+                                     start_offset_s=TIMELINE_START_S, **opts)
 
         sid, cname = task.sid, task.resource.cname
         stream_types = config.get("streamTypes", 2)
@@ -474,7 +500,7 @@ class AgoraSimulator:
 
     def _record(self, task: Task) -> None:
         try:
-            if task.faults.get("no_publisher"):
+            if task.faults.no_publisher:
                 # Nobody to record: the bot idles until stop or until maxIdleTime makes it leave.
                 stopped = task.stop_event.wait(task.max_idle_s / self.settings.speed)
                 self._finish(task, leave_code=2 if stopped else 4)
@@ -489,14 +515,13 @@ class AgoraSimulator:
 
     def _record_slices(self, task: Task) -> None:
         faults = task.faults
-        failover_after = faults.get("failover_after")
         index = 0
         gap = timedelta(0)
         while True:
             # On stop the slice in progress is cut short and still uploaded, so the loop makes one more.
             stopping = task.stop_event.wait(self.settings.tick_s)
-            if failover_after is not None and index == int(failover_after) and task.failover is None:
-                window = float(faults.get("failover_window_s", 0)) / self.settings.speed
+            if index == faults.failover_after and task.failover is None:
+                window = faults.failover_window_s / self.settings.speed
                 task.unavailable_until = time.monotonic() + window  # before `failover`, which tests watch
                 task.failover = 0
                 # The new server needs a moment to take over: leave a hole in the timeline.
@@ -514,7 +539,7 @@ class AgoraSimulator:
 
     def _one_slice(self, task: Task, track: Track, index: int, gap: timedelta) -> None:
         piece = next(track.slices)
-        offset = piece.start_s - 10.0  # iter_slices starts its timeline at 10 s
+        offset = piece.start_s - TIMELINE_START_S
         utc = task.started_utc + timedelta(seconds=offset) + gap
         if track.first_utc is None:
             track.first_utc = utc
@@ -527,12 +552,12 @@ class AgoraSimulator:
             track.entries.setdefault(task.failover, []).append(media.PlaylistItem(name, piece.duration_s))
         if task.mp4:
             track.media.setdefault(task.failover, []).append(piece.data)
-        if index in _ints(task.faults.get("late_slices")):
+        if index in task.faults.late_slices:
             track.late.append((prefix + name, piece.data))
             self._notify(task, 2, {"module": 1, "warnCode": 32})
-        elif index not in _ints(task.faults.get("lost_slices")) and self._write(task, prefix + name, piece.data):
+        elif index not in task.faults.lost_slices and self._write(task, prefix + name, piece.data):
             task.uploaded += 1
-        if not (task.faults.get("late_playlist") and task.faults.get("late_slices")):
+        if not (task.faults.late_playlist and task.faults.late_slices):
             self._write_playlist(task, track, task.failover)
 
     def _playlist_text(self, track: Track, part: int | None) -> str:
@@ -549,9 +574,8 @@ class AgoraSimulator:
                 self._notify(task, 4, {"fileList": name})
 
     def _write(self, task: Task, key: str, data: bytes) -> bool:
-        delay = task.faults.get("upload_delay_s")
-        if delay:
-            time.sleep(float(delay))
+        if task.faults.upload_delay_s:
+            time.sleep(task.faults.upload_delay_s)
         try:
             task.store.write(key, data)
             return True
@@ -566,7 +590,7 @@ class AgoraSimulator:
         return min(10000, task.uploaded * 10000 // recorded)
 
     def _finish(self, task: Task, leave_code: int = 2) -> None:
-        no_data = bool(task.faults.get("no_publisher"))
+        no_data = task.faults.no_publisher
         self._notify(task, 41, {"leaveCode": leave_code})  # 2 = stopped on request, 4 = idle (no users)
         if not no_data:
             if task.mp4:
@@ -575,7 +599,8 @@ class AgoraSimulator:
             task.backuped = task.has_late
             self._notify(task, 32 if task.backuped else 31, {"status": 0, "fileList": self._file_entries(task)})
             if task.backuped:
-                delay = float(task.faults.get("late_delay_s", self.settings.late_delay_s))
+                delay = task.faults.late_delay_s
+                delay = self.settings.late_delay_s if delay is None else delay
                 task.late_thread = threading.Thread(target=self._deliver_late, args=(task, delay),
                                                     name=f"agora-sim-late-{task.sid[:8]}", daemon=True)
                 task.late_thread.start()
@@ -624,10 +649,3 @@ class AgoraSimulator:
             task.sequence += 1
         self._sender.send(Notice(event_type, task.resource.cname, task.resource.uid, task.sid, sequence, details))
 
-
-def _ints(value: Any) -> set[int]:
-    if value is None:
-        return set()
-    if isinstance(value, int):
-        return {value}
-    return {int(v) for v in value}

@@ -29,6 +29,14 @@ class Running:
     sim: AgoraSimulator
     url: str
 
+    def wait_for_slices(self, sid: str, count: int = 1, timeout_s: float = 30.0) -> None:
+        """Until the recorder of `sid` has made `count` slices per track (no fixed sleeps: CI is slow)."""
+        task = self.sim.task(sid)
+        assert task is not None
+        deadline = time.monotonic() + timeout_s
+        while task.slices_done < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+
     def client(self, **options: Any) -> AgoraClient:
         settings: dict[str, Any] = {"customer_id": CUSTOMER_ID, "customer_secret": CUSTOMER_SECRET,
                                     "base_url": self.url, "retry_delays": (0, 0, 0)}

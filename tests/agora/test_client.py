@@ -36,7 +36,7 @@ def test_acquire_start_query_stop(simulator, storage):
         rid, sid = _start(client, storage)
         assert len(sid) == 32 and int(sid, 16) >= 0
         assert client.query(rid, sid).status in RUNNING_STATUSES
-        running.sim.task(sid).stop_event.wait(0.6)  # let a slice or two land
+        running.wait_for_slices(sid)
         stopped = client.stop(rid, sid, "class1", "527841")
     assert stopped.uploading_status == "uploaded"
     assert stopped.server_response.file_list_mode == "string"
@@ -50,8 +50,7 @@ def test_individual_query_lists_each_uid_and_track(simulator, storage):
         rid, sid = _start(client, storage, mode="individual",
                           recording_config={"subscribeUidGroup": 0, "subscribeAudioUids": ["11", "22"],
                                             "subscribeVideoUids": ["11", "22"]})
-        assert running.sim.task(sid) is not None
-        running.sim.task(sid).stop_event.wait(0.6)
+        running.wait_for_slices(sid)
         answer = client.query(rid, sid, "individual")
         client.stop(rid, sid, "class1", "527841", "individual")
     server = answer.server_response

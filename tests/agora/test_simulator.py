@@ -38,11 +38,7 @@ def record(running: Running, storage: StorageConfig, *, slices: int = 3, mode: s
     with running.client() as client:
         rid = client.acquire(CNAME, UID).resource_id
         sid = client.start(rid, CNAME, UID, mode, storage_config=storage, extra=extra, **start).sid
-        task = running.sim.task(sid)
-        assert task is not None
-        deadline = time.monotonic() + 30
-        while task.slices_done < slices and time.monotonic() < deadline:
-            time.sleep(0.02)
+        running.wait_for_slices(sid, slices)
         return sid, client.stop(rid, sid, CNAME, UID, mode)
 
 
@@ -284,3 +280,11 @@ def test_mp4_is_refused_in_individual_mode(simulator, tmp_path):
         rid = client.acquire(CNAME, UID).resource_id
         client.start(rid, CNAME, UID, "individual", storage_config=local_storage(tmp_path),
                      recording_file_config={"avFileType": ["hls", "mp4"]})
+
+
+def test_unknown_fault_name_is_refused(simulator, tmp_path):
+    running = simulator()
+    with running.client() as client, pytest.raises(errors.InvalidParameter, match="late_slice"):
+        rid = client.acquire(CNAME, UID).resource_id
+        client.start(rid, CNAME, UID, storage_config=local_storage(tmp_path),
+                     extra={"recshelf_faults": {"late_slice": [1]}})
