@@ -94,6 +94,10 @@ def _everything(at: AppTest) -> str:
     return "\n".join(str(e.proto) for e in at.main) + "\n".join(str(e.proto) for e in at.sidebar)
 
 
+def _verification(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown if "verification:" in m.value)
+
+
 def _click(at: AppTest, label: str) -> AppTest:
     button = next((b for b in at.button if b.label.startswith(label)), None)
     assert button is not None, f"no button {label!r} in {[b.label for b in at.button]}"
@@ -130,13 +134,27 @@ def test_start_live_status_stop_and_open(sim: Sim):
     assert at.session_state["rec_ctl_result"]["uploading_status"] == "uploaded"
     assert "upload status **uploaded**" in at.success[0].value
     text = _everything(at)
-    assert "complete" in text and "class 1 · composite" in text
+    assert ">complete<" in _verification(at) and "class 1 · composite" in text
     assert CUSTOMER_SECRET not in text and MEDIA_SECRET not in text
 
     _click(at, "Open in Recording page")  # the catalog/verify view of what was just recorded
     assert not at.exception
     assert at.title[0].value == "class 1"
     assert any("Complete" in s.value for s in at.success)
+
+
+def test_backuped_upload_is_explained_and_checked_again(sim: Sim):
+    sim.sim.settings.faults = {"late_slices": [1]}  # slice 1 goes to Agora's backup cloud first
+    sim.sim.settings.late_delay_s = 2.0  # long enough for the page to see the hole first
+    at, session = _start(sim, "late one")
+    sim.wait_slices(session.sid, 3)
+    _click(at, "Stop recording")
+    assert at.session_state["rec_ctl_result"]["uploading_status"] == "backuped"
+    assert "upload status **backuped**" in at.warning[0].value and "backup cloud" in at.warning[0].value
+    assert ">incomplete<" in _verification(at)  # slice 1 is not in the store yet
+    assert sim.sim.wait_idle(30)  # the backup cloud delivers the slice and a re-delivered playlist
+    _click(at, "↻ Check the store again")
+    assert re.search(r">complete<", _verification(at)), _verification(at)
 
 
 def test_errors_show_the_meaning_and_advice(sim: Sim):
