@@ -102,3 +102,20 @@ def test_reverse_errors(monkeypatch):
         storage_config_for("s3://b?region=mars-1", access_key="AK", secret_key="SK")
     with pytest.raises(StorageConfigError, match="aliyuncs"):
         storage_config_for("oss://b?endpoint=http://127.0.0.1:1", access_key="AK", secret_key="SK")
+
+
+def test_profile_both_ways(tmp_path, monkeypatch):
+    config = tmp_path / "recshelf.toml"
+    config.write_text('[profiles.rec]\nurl = "oss://recbucket/agora/live"\n'
+                      'endpoint = "https://oss-cn-beijing.aliyuncs.com"\naccess_key = "AKP"\nsecret_key = "SKP"\n')
+    monkeypatch.setenv("RECSHELF_CONFIG", str(config))
+    sc = storage_config_for("rec", file_name_prefix=["day1"])
+    assert (sc.vendor, sc.region, sc.bucket, sc.file_name_prefix) == (2, 3, "recbucket", ["agora", "live", "day1"])
+    assert sc.secret_key.get_secret_value() == "SKP"
+    target = store_target(sc)
+    assert target.url == "oss://recbucket/agora/live/day1"
+    assert target.options == {"endpoint": "https://oss-cn-beijing.aliyuncs.com", "access_key": "AKP",
+                              "secret_key": "SKP"}
+    # The local-demo extension can name a profile too.
+    local = store_target({"vendor": 100, "bucket": "x", "extensionParams": {"storeUrl": "rec"}})
+    assert local.url == "oss://recbucket/agora/live" and local.options["secret_key"] == "SKP"
