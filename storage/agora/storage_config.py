@@ -197,8 +197,8 @@ def storage_config_for(url_or_profile: str, *, file_name_prefix: list[str] | Non
         return StorageConfig(vendor=VENDOR_RECSHELF, region=0, bucket="local",
                              fileNamePrefix=validate_prefix(list(file_name_prefix or [])),
                              extensionParams={"storeUrl": f"file://{location.prefix}"})
-    parts = prefix_to_parts(location.prefix) + validate_prefix(list(file_name_prefix or []))
-    validate_prefix(parts)
+    # The URL's folders first, then the extra ones; the 128-character limit applies to the whole path.
+    parts = validate_prefix([p for p in location.prefix.split("/") if p] + list(file_name_prefix or []))
     env = _ENV_KEYS.get(location.scheme)
     if env is None:
         raise StorageConfigError(f"store scheme {location.scheme!r} has no Agora vendor")
