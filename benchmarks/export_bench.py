@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -196,13 +197,31 @@ def _store_url(endpoint: str) -> str:
     return f"s3://{BUCKET}/?endpoint={endpoint}&region={ENV['AWS_DEFAULT_REGION']}"
 
 
-def _timed(cmd: list[str], env: dict[str, str]) -> float:
+Timing = tuple[float, float, float]  # wall seconds, CPU seconds of the contender, CPU seconds of moto + proxy
+
+
+def _cpu_of(pids: list[int]) -> float:
+    """User + system CPU seconds so far of some running processes (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _timed(cmd: list[str], env: dict[str, str], servers: list[int]) -> Timing:
+    cpu, server_cpu = _children_cpu(), _cpu_of(servers)
     started = time.perf_counter()
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd[:4])} … failed ({done.returncode}): {done.stderr[-2000:]}")
-    return elapsed
+    return elapsed, _children_cpu() - cpu, _cpu_of(servers) - server_cpu
 
 
 def raw_download(url: str, out: str, workers: int) -> None:
@@ -234,11 +253,12 @@ def _duration(path: Path) -> float:
         return (c.duration or 0) / av.time_base
 
 
-def _best(times: dict[str, float], name: str, elapsed: float) -> None:
-    times[name] = min(elapsed, times.get(name, elapsed))
+def _best(times: dict[str, Timing], name: str, timing: Timing) -> None:
+    if name not in times or timing[0] < times[name][0]:
+        times[name] = timing
 
 
-def run(slices: int, workers: int, delay_ms: float, engines: list[str], repeat: int) -> dict[str, float]:
+def run(slices: int, workers: int, delay_ms: float, engines: list[str], repeat: int) -> dict[str, Timing]:
     folder = media(slices)
     moto, moto_url = start_moto()
     proxy = None
@@ -249,9 +269,10 @@ def run(slices: int, workers: int, delay_ms: float, engines: list[str], repeat: 
         _upload(folder, moto_url)
         proxy, proxy_url = _start_proxy(moto_url, delay_ms)
         url = _store_url(proxy_url)
-        times: dict[str, float] = {}
+        times: dict[str, Timing] = {}
+        servers = [moto.pid, proxy.pid]
         # Warm-up: moto builds its backends on first use; no contender should pay for that.
-        _timed([sys.executable, __file__, "--raw-download", url, str(work / "warm"), str(workers)], env)
+        _timed([sys.executable, __file__, "--raw-download", url, str(work / "warm"), str(workers)], env, servers)
         ffmpeg = shutil.which("ffmpeg")
         playlist = work / "signed.m3u8"
         if ffmpeg:
@@ -260,12 +281,12 @@ def run(slices: int, workers: int, delay_ms: float, engines: list[str], repeat: 
             # Best of `repeat` rounds, contenders interleaved so drift on a shared machine hits all alike.
             raw = work / f"raw{round_}"
             _best(times, "raw parallel download (b)", _timed(
-                [sys.executable, __file__, "--raw-download", url, str(raw), str(workers)], env))
+                [sys.executable, __file__, "--raw-download", url, str(raw), str(workers)], env, servers))
             for engine in engines:
                 out = work / f"recshelf-{engine}-{round_}"
                 _best(times, f"recshelf export mp4 ({engine})", _timed(
                     [sys.executable, "-m", "storage.cli", "export", url, "--sid", KEY.sid, "--format", "mp4",
-                     "--to", str(out), "--workers", str(workers), "--engine", engine], env))
+                     "--to", str(out), "--workers", str(workers), "--engine", engine], env, servers))
                 got = _duration(out / f"{KEY.base}.mp4")
                 if abs(got - slices * SLICE_S) > SLICE_S:
                     raise RuntimeError(f"{engine}: MP4 lasts {got:.1f} s, expected {slices * SLICE_S} s")
@@ -273,7 +294,7 @@ def run(slices: int, workers: int, delay_ms: float, engines: list[str], repeat: 
             if ffmpeg:
                 _best(times, "ffmpeg -i signed playlist -c copy (a)", _timed(
                     [ffmpeg, "-v", "error", "-nostdin", "-protocol_whitelist", "file,http,tcp", "-i", str(playlist),
-                     "-c", "copy", "-y", str(work / "ffmpeg.mp4")], env))
+                     "-c", "copy", "-y", str(work / "ffmpeg.mp4")], env, servers))
             shutil.rmtree(raw)
         return times
     finally:
@@ -284,22 +305,24 @@ def run(slices: int, workers: int, delay_ms: float, engines: list[str], repeat: 
         shutil.rmtree(work, ignore_errors=True)
 
 
-def report(times: dict[str, float], slices: int, workers: int, delay_ms: float) -> None:
+def report(times: dict[str, Timing], slices: int, workers: int, delay_ms: float) -> None:
     print(f"\n{slices} slices × {SLICE_S} s ({slices * SLICE_S / 60:.0f} min), {WIDTH}x{HEIGHT}@{FPS} "
-          f"{VIDEO_KBPS}+{AUDIO_KBPS} kbps, moto S3 + {delay_ms:.0f} ms/request, {workers} workers")
-    for name, t in times.items():
-        print(f"  {name:42s} {t:7.2f} s")
+          f"{VIDEO_KBPS}+{AUDIO_KBPS} kbps, moto S3 + {delay_ms:.0f} ms/request, {workers} workers, "
+          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
+    print(f"  {'contender':42s} {'wall':>8s} {'its CPU':>8s} {'server CPU':>11s}")
+    for name, (wall, cpu, server) in times.items():
+        print(f"  {name:42s} {wall:7.2f}s {cpu:7.2f}s {server:10.2f}s")
     base_a = times.get("ffmpeg -i signed playlist -c copy (a)")
-    base_b = times["raw parallel download (b)"]
-    for name, t in times.items():
+    base_b = times["raw parallel download (b)"][0]
+    for name, (wall, _, _) in times.items():
         if not name.startswith("recshelf"):
             continue
-        line = f"  {name}: {t / base_b:.2f}× the raw download (target ≤ 1.3)"
+        line = f"  {name}: {wall / base_b:.2f}× the raw download (target ≤ 1.3)"
         if base_a:
-            line += f", {base_a / t:.1f}× faster than ffmpeg (target ≥ 3)"
+            line += f", {base_a[0] / wall:.1f}× faster than ffmpeg (target ≥ 3)"
         print(line)
     print(json.dumps({"slices": slices, "workers": workers, "delay_ms": delay_ms,
-                      "seconds": {k: round(v, 3) for k, v in times.items()}}))
+                      "seconds": {k: [round(x, 3) for x in v] for k, v in times.items()}}))
 
 
 def main() -> None:

@@ -96,12 +96,18 @@ def transfer(ctx: UnitContext, items: Sequence[Transfer]) -> list[dict[str, Any]
         return list(pool.map(one, items))
 
 
+def _resize(ctx: UnitContext, items: Sequence[Transfer]) -> None:
+    # Progress counts every object moved here (playlists, orphans, extras), not only the named slices.
+    ctx.tracker.resize(len(items), sum(i.source.size for i in items))
+
+
 def export_hls(ctx: UnitContext) -> list[dict[str, Any]]:
     """The playlist(s) as they are plus the slices they name, into `<name>/`; playlists written last."""
     folder = ctx.unit.name + "/"
     slices = [Transfer(s.info, folder + split_key(s.key)[1], True)
               for t in ctx.unit.tracks for s in t.present if s.info is not None]
     playlists = [Transfer(p, folder + split_key(p.key)[1], False) for t in ctx.unit.tracks for p in t.playlists]
+    _resize(ctx, slices + playlists)
     records = transfer(ctx, slices)
     return records + transfer(ctx, playlists)
 
@@ -120,6 +126,7 @@ def _recording_objects(ctx: UnitContext) -> tuple[list[Transfer], list[Transfer]
 def export_copy(ctx: UnitContext) -> list[dict[str, Any]]:
     """Every object of the recording to the same key in the target store, then verify the target."""
     slices, others = _recording_objects(ctx)
+    _resize(ctx, slices + others)
     records = transfer(ctx, slices) + transfer(ctx, others)
     ctx.tracker.stage("verify")
     check_target(ctx)

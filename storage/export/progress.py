@@ -80,6 +80,14 @@ class ProgressTracker:
                                   job_bytes_total=s.job_bytes_total + bytes_total)
         self._emit()
 
+    def resize(self, slices_total: int, bytes_total: int) -> None:
+        """Correct the current recording's totals once a writer knows exactly what it will move."""
+        with self._lock:
+            s = self._state
+            self._state = replace(s, slices_total=slices_total, bytes_total=bytes_total,
+                                  job_bytes_total=s.job_bytes_total - s.bytes_total + bytes_total)
+        self._emit()
+
     def advance(self, nbytes: int, slices: int = 1, stage: Stage = "fetch") -> None:
         with self._lock:
             s = self._state

@@ -31,3 +31,16 @@ def test_snapshots_count_slices_and_bytes_per_recording_and_job(local_store_fact
     assert last.job_bytes_done == last.job_bytes_total and last.job_fraction == 1.0
     fractions = [p.job_fraction for p in seen]
     assert fractions == sorted(fractions) and all(0.0 <= f <= 1.0 for f in fractions)
+
+
+def test_copy_progress_counts_every_object(local_store_factory: Callable[..., ObjectStore],
+                                           recording_factory: Callable[..., list[str]], tmp_path: Path) -> None:
+    store = local_store_factory()
+    keys = recording_factory(store, "a/", RecordingKey(SID, "one"), slices=3)
+    seen: list[Progress] = []
+    run_export(store, find(store), Destination.for_folder(tmp_path / "copy"), ExportOptions("copy"),
+               progress=seen.append)
+    done = seen[-1]
+    assert done.stage == "done" and done.slices_done == done.slices_total == len(keys)
+    assert done.bytes_done == done.bytes_total == sum(store.stat(k).size for k in keys)
+    assert done.job_fraction == 1.0
