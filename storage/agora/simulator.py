@@ -7,7 +7,14 @@ them through recshelf's store adapters to the store `storageConfig` names, overw
 after each slice (with `#EXT-X-ENDLIST` every time, as Agora does) and sends signed NCS callbacks.
 
 The clock is sped up: each slice holds `slice_seconds` of media and is produced every
-`slice_seconds / speed` real seconds; file names carry the simulated UTC time.
+`slice_seconds / speed` real seconds; file names carry the simulated UTC time. With
+`avFileType: ["hls", "mp4"]` (mix / web) a `<sid>_<cname>_0.mp4` per part is remuxed at exit.
+
+Callbacks (eventType): 40 recorder started, 30 uploader started, 42 first slice of each track,
+4 first playlist upload, 33 progress (every `progress_every` slices and at exit), 2 warning 32 when a
+slice goes to the backup cloud, 1 error 47 when an upload fails, 12 failover, 41 recorder left
+(leaveCode 2 on stop, 4 after `maxIdleTime` with nobody publishing), 31 uploaded or 32 backuped
+(with fileList), 11 session exit. Delivery is best effort on a background thread (see callbacks.py).
 
 Fault injection, per start via the recshelf extension field `clientRequest.recshelf_faults`
 (or `SimulatorSettings.faults` for every start); never send it to real Agora:
