@@ -62,7 +62,8 @@ def show_error() -> None:
 
 
 def fail(exc: Exception, action: str) -> None:
-    ss[ERROR] = rc.error_view(exc, action).to_dict()
+    # Redacted when kept, not only when shown: the token field that `safe` knows is gone on later runs.
+    ss[ERROR] = {k: safe(v) if isinstance(v, str) else v for k, v in rc.error_view(exc, action).to_dict().items()}
 
 
 # -- start ---------------------------------------------------------------------------------------
