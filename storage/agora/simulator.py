@@ -611,6 +611,9 @@ class AgoraSimulator:
                 task.late_thread = threading.Thread(target=self._deliver_late, args=(task, delay),
                                                     name=f"agora-sim-late-{task.sid[:8]}", daemon=True)
                 task.late_thread.start()
+        for track in task.tracks:  # finished tasks stay queryable for codes 49/1003; drop their media
+            track.media.clear()
+            track.slices = iter(())
         task.status = 8
         task.exited = True
         self._notify(task, 11, {"exitStatus": 0})
