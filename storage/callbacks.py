@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 PATH = "/agora/events"
 MAX_BODY = 1 << 20  # real NCS bodies are a few KB; anything near this is not Agora
 MAX_BATCH = 512
+CHECKPOINT_EVERY_S = 1.0
 ANSWER_WITHIN_S = 8.0  # Agora waits 10 s; answer 503 (it resends) rather than be cut off
 CLOUD_RECORDING = 3
 STATE_KEY = "agora_events"  # app.state attribute holding the EventIntake
@@ -127,6 +128,8 @@ class EventIntake:
         self.max_batch = max_batch
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._checkpointer: threading.Thread | None = None
+        self._stopping = threading.Event()
         self.batches = 0
         self.stored = 0
         self.duplicates = 0
@@ -139,14 +142,34 @@ class EventIntake:
 
     def start(self) -> None:
         if self._thread is None:
+            self._stopping.clear()
             self._thread = threading.Thread(target=self._run, name="recshelf-event-writer", daemon=True)
             self._thread.start()
+            self._checkpointer = threading.Thread(target=self._checkpoint, name="recshelf-wal-checkpoint",
+                                                  daemon=True)
+            self._checkpointer.start()
 
     def stop(self) -> None:
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join(10)
             self._thread = None
+        if self._checkpointer is not None:
+            self._stopping.set()
+            self._checkpointer.join(10)
+            self._checkpointer = None
+
+    def _checkpoint(self) -> None:
+        """Copy the WAL into the database file from this thread, so no acknowledgement waits for a checkpoint.
+
+        The writer's connection has automatic checkpoints off: otherwise, every ~1000 pages, one commit
+        (and every request in its batch) would also wait for the database file to be written and fsynced.
+        """
+        while not self._stopping.wait(CHECKPOINT_EVERY_S):
+            try:
+                self.db.conn().execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except Exception:  # a busy database is retried next time
+                log.debug("WAL checkpoint skipped", exc_info=True)
 
     def submit(self, envelope: Envelope, raw: bytes, waiter: _Waiter | None = None) -> _Waiter:
         """`waiter` (default: a new concurrent Future) gets True (stored) or False (duplicate) once the batch
@@ -156,6 +179,7 @@ class EventIntake:
         return done
 
     def _run(self) -> None:
+        self.db.conn().execute("PRAGMA wal_autocheckpoint=0")  # see _checkpoint
         while True:
             first = self._queue.get()
             if first is None:
