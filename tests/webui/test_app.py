@@ -162,3 +162,36 @@ def test_incomplete_export_needs_consent(seeded, monkeypatch, tmp_path):
     next(b for b in at.button if b.label == "Prepare download").click().run()
     assert any("not in the file" in w.value for w in at.warning)
     assert at.get("link_button")
+
+
+def test_individual_mode_plays_audio_and_video_of_one_uid(seeded, audio_slices, video_slices):
+    from tests.webui.conftest import seed_recording
+
+    ind = "abcd456789abcdef0123456789abcdef"
+    for stream, slices in (("audio", audio_slices), ("video", video_slices)):
+        seed_recording(seeded, slices, key=RecordingKey(ind, "ind", "1001", stream))
+    at = _app().run()
+    rows = _rows(at)
+    assert {r["uid / stream"] for r in rows if r["sid"] == ind} == {"1001 / audio", "1001 / video"}
+    at = _open_recording(at, f"rec/{ind}_ind__uid_s_1001__uid_e_video")
+    assert not at.exception
+    players = [json.loads(e.proto.json_args) for e in at.main if getattr(e, "type", None) == "component_instance"]
+    assert [p["kind"] for p in players] == ["video", "audio"]
+    assert all("#EXT-X-GAP" not in p["playlist"] for p in players)
+    at.radio(key="streams").set_value("audio").run()
+    players = [json.loads(e.proto.json_args) for e in at.main if getattr(e, "type", None) == "component_instance"]
+    assert [p["kind"] for p in players] == ["audio"]
+
+
+def test_store_errors_are_shown_without_secrets(tmp_path, monkeypatch, s3_server_url):
+    secret = "wrong-secret-key-value-123"
+    config = tmp_path / "recshelf.toml"
+    config.write_text(f'[profiles.bad]\nurl = "s3://no-such-bucket-here"\nendpoint = "{s3_server_url}"\n'
+                      f'region = "us-east-1"\naccess_key = "AKIAWRONG"\nsecret_key = "{secret}"\n')
+    monkeypatch.setenv("RECSHELF_CONFIG", str(config))
+    monkeypatch.setenv("RECSHELF_UI_STORE", "bad")
+    monkeypatch.delenv("RECSHELF_UI_PASSWORD", raising=False)
+    at = _app().run()
+    assert not at.exception
+    assert at.error and "no-such-bucket-here" in at.error[0].value
+    assert secret not in _everything(at)

@@ -154,6 +154,8 @@ def _check_plays(chromium: Any, url: str, kind: str, past: float, download: bool
     try:
         _open_first_row(page, url, f"browse-{kind}.png")
         page.get_by_text("the player plays what exists").wait_for()
+        page.wait_for_timeout(300)  # let the timeline chart paint
+        page.screenshot(path=str(ARTIFACTS / f"recording-{kind}-report.png"))
         frame = _player_frame(page)
         state = _play_until(frame, past)
         page.screenshot(path=str(ARTIFACTS / f"recording-{kind}.png"))

@@ -87,3 +87,25 @@ def test_unknown_recording_is_404(client, local_store_factory, seeder):
     rec.key = RecordingKey(SID, "gone")  # a recording that is not in the store any more
     url = make_share_url("http://testserver", MEDIA_SECRET, str(store.root), rec, 3600)
     assert client.get(url).status_code == 404
+
+
+def test_share_link_for_s3_profile_presigns_slices(client, s3_store_factory, s3_server_url, seeder, tmp_path,
+                                                    monkeypatch):
+    from tests.fixtures.s3 import S3_ACCESS_KEY, S3_REGION, S3_SECRET_KEY
+
+    store = s3_store_factory()
+    seeder(store, missing=[0])
+    bucket = store.url.removeprefix("s3://").split("/")[0]
+    config = tmp_path / "recshelf.toml"
+    config.write_text(f'[profiles.share-s3]\nurl = "s3://{bucket}"\nendpoint = "{s3_server_url}"\n'
+                      f'region = "{S3_REGION}"\naccess_key = "{S3_ACCESS_KEY}"\nsecret_key = "{S3_SECRET_KEY}"\n')
+    monkeypatch.setenv("RECSHELF_CONFIG", str(config))
+    (rec,) = find(store)
+    url = make_share_url("http://testserver", MEDIA_SECRET, "share-s3", rec, 600)
+    text = client.get(url).text
+    assert S3_SECRET_KEY not in text and "share-s3" not in text
+    lines = text.splitlines()
+    assert lines[lines.index("#EXT-X-GAP") + 1].endswith(".ts")  # the missing first slice stays a bare name
+    signed = [line for line in lines if line.startswith(s3_server_url)]
+    assert len(signed) == 5 and all("X-Amz-Signature=" in line for line in signed)
+    assert httpx.get(signed[0]).status_code == 200

@@ -61,6 +61,20 @@ def show_error() -> None:
     st.error("\n\n".join(lines), icon=":material/error:")
 
 
+@st.cache_resource(show_spinner=False)
+def started_here() -> dict[str, dict[str, Any]]:
+    """sid -> {session, target} of recordings started from this UI process and not stopped yet.
+
+    Process-wide, not per browser session: a reload or another tab can still find and stop a
+    recording (the entries hold the sid and resource ID, never a secret).
+    """
+    return {}
+
+
+def forget(sid: str) -> None:
+    started_here().pop(sid, None)
+
+
 def fail(exc: Exception, action: str) -> None:
     # Redacted when kept, not only when shown: the token field that `safe` knows is gone on later runs.
     ss[ERROR] = {k: safe(v) if isinstance(v, str) else v for k, v in rc.error_view(exc, action).to_dict().items()}
@@ -107,9 +121,28 @@ def start_form() -> None:
         else:
             ss[SESSION] = rc.session_to_state(session)
             ss[TARGET] = {"store_ref": target, "folder": "".join(f"{p}/" for p in parts)}
+            started_here()[session.sid] = {"session": ss[SESSION], "target": ss[TARGET]}
             ss.pop(RESULT, None)
             ss.pop(ERROR, None)
         st.rerun()
+
+
+def running_elsewhere() -> None:
+    """Recordings started from this UI in another tab or before a reload: pick one up again to stop it."""
+    entries = list(started_here().values())
+    if not entries:
+        return
+    st.subheader("Started from this UI, not stopped yet")
+    for entry in entries:
+        session = rc.session_from_state(entry["session"])
+        c1, c2 = st.columns([3, 1])
+        c1.markdown(f"`{session.cname}` · {session.mode} · sid `{session.sid}` · started "
+                    f"{session.started_at:%H:%M:%S} UTC")
+        if c2.button("Show", key=f"resume-{session.sid}"):
+            ss[SESSION], ss[TARGET] = entry["session"], entry["target"]
+            ss.pop(RESULT, None)
+            ss.pop(ERROR, None)
+            st.rerun()
 
 
 # -- while recording -----------------------------------------------------------------------------
@@ -129,6 +162,7 @@ def live_status() -> None:
         st.warning(f"The recorder does not answer: {view.meaning}. {view.advice}.", icon=":material/sync_problem:")
         if st.button("It has ended: show what it recorded"):
             ss[RESULT] = {"uploading_status": "unknown", "files": []}
+            forget(session.sid)
             st.rerun()
         return
     except AgoraError as exc:
@@ -152,10 +186,12 @@ def stop_recording() -> None:
         fail(exc, "stop")
         if exc.code in rc.ENDED_CODES:  # over anyway: show what reached the store
             ss[RESULT] = {"uploading_status": "unknown", "files": []}
+            forget(session.sid)
     else:
         ss[RESULT] = {"uploading_status": answer.uploading_status or "unknown",
                       "files": rc.file_names(answer.file_list)}
         ss.pop(ERROR, None)
+        forget(session.sid)
     st.rerun()
 
 
@@ -211,6 +247,7 @@ def what_it_wrote(session_sid: str, target: dict[str, str]) -> None:
 show_error()
 if SESSION not in ss:
     start_form()
+    running_elsewhere()
     st.stop()
 
 current = rc.session_from_state(ss[SESSION])

@@ -85,7 +85,7 @@ timeline = services.timeline_rows(rec, report, durations_for(store_ref, prefix, 
 if timeline:
     st.subheader("Timeline")
     chart = alt.Chart(pd.DataFrame(timeline)).mark_bar(height=28).encode(
-        x=alt.X("start:T", title="UTC time (from slice names)"),
+        x=alt.X("start:T", title="UTC time (from slice names)", axis=alt.Axis(format="%H:%M:%S")),
         x2="end:T",
         color=alt.Color("state:N", title="slice",
                         scale=alt.Scale(domain=list(STATE_COLOURS), range=list(STATE_COLOURS.values()))),
