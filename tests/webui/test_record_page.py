@@ -104,11 +104,16 @@ def _click(at: AppTest, label: str) -> AppTest:
     return button.click().run()
 
 
-def _start(sim: Sim, channel: str, mode: str = "mix") -> tuple[AppTest, RecordingSession]:
+def _record_page() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     at.switch_page("pages/record.py")
     at.run()
     assert not at.exception
+    return at
+
+
+def _start(sim: Sim, channel: str, mode: str = "mix") -> tuple[AppTest, RecordingSession]:
+    at = _record_page()
     at.text_input(key="rec_channel").set_value(channel)
     at.radio(key="rec_mode").set_value(mode)
     at.selectbox(key="rec_target").set_value(sim.store.url)
@@ -129,6 +134,10 @@ def test_start_live_status_stop_and_open(sim: Sim):
     at.run()  # the fragment queries again: the playlist is listed now
     assert f"{session.sid}_class 1.m3u8" in _everything(at)
 
+    # A reload (a new browser session) finds the running recording again and stops it.
+    at = _record_page()
+    at.button(key=f"resume-{session.sid}").click().run()
+    assert session.sid in _everything(at)
     _click(at, "Stop recording")
     assert not at.exception and not at.error
     assert at.session_state["rec_ctl_result"]["uploading_status"] == "uploaded"
@@ -172,6 +181,7 @@ def test_errors_show_the_meaning_and_advice(sim: Sim):
     assert "uid 1001 · audio" in _everything(at) and "uid 1001 · video" in _everything(at)
 
     _click(at, "New recording")
+    assert not [b for b in at.button if b.label == "Show"]  # stopped: nothing left to pick up again
     at.text_input(key="rec_channel").set_value("bad/name")  # Agora's channel-name rule: code 1013
     _click(at, "Start recording")
     error = at.error[0].value
