@@ -237,6 +237,8 @@ def test_record_in_the_browser_then_play(chromium: Any, demo: Demo):  # noqa: F8
         page.get_by_role("link", name="Record", exact=True).click()
         page.get_by_label("Channel name").fill("browser demo")
         page.get_by_label("Channel name").press("Enter")
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(ARTIFACTS / "record-form.png"))
         page.get_by_role("button", name="Start recording").click()
         page.get_by_text("Status (query)").wait_for(timeout=wait_ms)
         # The live status refreshes by itself: wait until the first slices are in the playlist it lists.
