@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -11,12 +10,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from storage.agora.client import AgoraClient
 from storage.agora.simulator import AgoraSimulator, SimulatorSettings
 from storage.agora.simulator_routes import simulator_router
+from tests.fixtures.local import serve_app
 
 CUSTOMER_ID = "test-customer"
 CUSTOMER_SECRET = "test-customer-secret"
@@ -44,24 +43,6 @@ class Running:
         return AgoraClient(APP_ID, **settings)
 
 
-def serve(app: FastAPI) -> tuple[str, Callable[[], None]]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started and thread.is_alive():
-        time.sleep(0.01)  # uvicorn sets `started` once it accepts connections
-
-    def stop() -> None:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-    return f"http://127.0.0.1:{port}", stop
-
-
 @pytest.fixture
 def simulator() -> Iterator[Callable[..., Running]]:
     """`simulator(**settings) -> Running`: a fresh simulator on its own port (fast clock by default)."""
@@ -77,7 +58,7 @@ def simulator() -> Iterator[Callable[..., Running]]:
         sim = AgoraSimulator(settings)
         app = FastAPI()
         app.include_router(simulator_router(sim))
-        url, stop = serve(app)
+        url, stop = serve_app(app)
         stops.append(stop)
         sims.append(sim)
         return Running(sim, url)
