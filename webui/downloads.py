@@ -17,7 +17,7 @@ from typing import Any
 import streamlit as st
 
 from storage.catalog import Recording
-from storage.share_routes import SHARE_EXPIRIES, make_share_url, media_secret, share_base
+from storage.share_routes import SHARE_EXPIRIES, make_share_url, media_secret, public_url, share_base
 from storage.signing import sign_media_url
 from storage.stores.base import ObjectStore, StoreError
 from webui import services
@@ -47,6 +47,9 @@ def render(store_ref: str, store: ObjectStore, rec: Recording, recordings: list[
     if url:
         st.code(url, language=None)  # the code block has a copy button
         st.caption(f"Valid for {expiry}. Opens in VLC, Safari or any HLS player.")
+        if not public_url():
+            st.caption("This link names this machine's server address; set `[server] public_url` in "
+                       "recshelf.toml (or RECSHELF_PUBLIC_URL) to share it beyond this network.")
     _render_exports(store, rec, recordings, report.get("status", "error"))
 
 

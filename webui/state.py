@@ -81,8 +81,9 @@ class VerifyCache:
         def one(rec: Recording) -> None:
             try:
                 report = services.verify_to_dict(store, rec)
-            except StoreError as exc:
-                report = {"status": "error", "problems": [{"message": services.safe_text(str(exc))}]}
+            except Exception as exc:  # noqa: BLE001 - one bad recording must not break the whole table
+                text = str(exc) if isinstance(exc, StoreError) else f"{type(exc).__name__}: {exc}"
+                report = {"status": "error", "problems": [{"message": services.safe_text(text)}]}
             self.put(store_ref, rec, report)
 
         with ThreadPoolExecutor(max_workers=VERIFY_WORKERS, thread_name_prefix="recshelf-verify") as pool:
