@@ -82,7 +82,7 @@ class CallbackSender:
         self._queue: queue.Queue[Notice | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="agora-ncs-sender", daemon=True)
         self._thread.start()
-        self.delivered = 0
+        self.delivered = 0  # counters for a status line; each notice counts once either way
         self.failed = 0
 
     def __repr__(self) -> str:

@@ -76,10 +76,6 @@ class StorageConfig(_Model):
         return "".join(f"{part}/" for part in self.file_name_prefix)
 
 
-class RecordingFileConfig(_Model):
-    av_file_type: list[str] = Field(default_factory=lambda: ["hls"], alias="avFileType")
-
-
 # ---------------------------------------------------------------------------------------------- responses
 
 

@@ -183,10 +183,6 @@ class Task:
     late_thread: threading.Thread | None = None  # delivers backuped slices after stop
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    @property
-    def has_late(self) -> bool:
-        return any(t.late for t in self.tracks)
-
 
 class AgoraSimulator:
     def __init__(self, settings: SimulatorSettings | None = None) -> None:
@@ -603,7 +599,7 @@ class AgoraSimulator:
             if task.mp4:
                 self._write_mp4s(task)
             self._notify(task, 33, {"progress": self._progress(task)})
-            task.backuped = task.has_late
+            task.backuped = any(t.late for t in task.tracks)
             self._notify(task, 32 if task.backuped else 31, {"status": 0, "fileList": self._file_entries(task)})
             if task.backuped:
                 delay = task.faults.late_delay_s
