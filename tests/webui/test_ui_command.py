@@ -1,0 +1,63 @@
+"""`recshelf ui` starts the server and Streamlit on 127.0.0.1 and stops both on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from storage.commands.ui_commands import free_port, is_loopback
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _wait(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "recshelf ui exited"
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"{url} did not answer")
+
+
+def test_ui_command_runs_server_and_app_and_stops_them(tmp_path):
+    config = tmp_path / "recshelf.toml"
+    config.write_text("")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RECSHELF_")}
+    env["RECSHELF_CONFIG"] = str(config)
+    ui_port, server_port = free_port("127.0.0.1"), free_port("127.0.0.1")
+    proc = subprocess.Popen([sys.executable, "-m", "storage.cli", "ui", str(tmp_path), "--port", str(ui_port),
+                             "--server-port", str(server_port)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        _wait(f"http://127.0.0.1:{ui_port}/_stcore/health", proc)
+        _wait(f"http://127.0.0.1:{server_port}/healthz", proc)
+        # The share route is mounted and refuses a forged link.
+        assert httpx.get(f"http://127.0.0.1:{server_port}/share/e30/00/x.m3u8").status_code == 403
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            out, _ = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, _ = proc.communicate()
+    text = out.decode(errors="replace")
+    assert f"http://127.0.0.1:{ui_port}" in text
+    for port in (ui_port, server_port):
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+
+
+def test_loopback_detection():
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("example.com")
