@@ -56,15 +56,13 @@ def render(store_ref: str, store: ObjectStore, rec: Recording, recordings: list[
 def data_dir() -> Path:
     """The data folder ($RECSHELF_DATA, else [server] data in recshelf.toml, else ./recshelf-data)."""
     from storage.config import load_config
+    from storage.db import data_dir as resolve
 
-    given = os.environ.get("RECSHELF_DATA")
-    if not given:
-        try:
-            configured = load_config().server.data
-        except StoreError:
-            configured = None
-        given = str(configured) if configured else "recshelf-data"
-    return Path(given).expanduser().absolute()
+    try:
+        configured = load_config().server.data
+    except StoreError:
+        configured = None
+    return resolve(None, configured).absolute()
 
 
 def export_dir() -> Path:
