@@ -116,6 +116,8 @@ def export_command(
             raise error_exit(f"{len(units)} recordings match ({names}{', …' if len(units) > 3 else ''}); narrow "
                              "with --cname/--uid/--prefix or pass --all")
         dest = _destination(to)
+        if fmt == "copy" and dest.url == source.url:
+            raise error_exit("--to is the source store itself; copy needs another store or folder")
         bars = _Bars(console)
         options = ExportOptions(fmt, workers=workers, allow_incomplete=allow_incomplete, engine=engine)
         try:

@@ -10,6 +10,7 @@ the slice names, and whether each one exists in the listing. Missing or empty on
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -178,7 +179,12 @@ def _segment(key: str, info: ObjectInfo | None, duration: float, discontinuity: 
 
 def plan_units(store: ObjectStore, recordings: Iterable[Recording], fmt: str) -> list[Unit]:
     units = []
-    for name, folder, recs in group_units(recordings, fmt):
+    grouped = group_units(recordings, fmt)
+    seen = Counter(name for name, _, _ in grouped)
+    for name, folder, recs in grouped:
+        if seen[name] > 1 and folder:
+            # The same recording name in two folders (copies of one recording): outputs must not collide.
+            name = folder.rstrip("/").replace("/", "_") + "__" + name
         tracks = [plan_track(store, rec) for rec in sorted(recs, key=lambda r: MEDIA_STREAMS.index(r.key.stream)
                                                               if r.key.stream in MEDIA_STREAMS else -1)]
         units.append(Unit(name, folder, tracks))

@@ -80,3 +80,8 @@ def test_json_output(src: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0
     payload = json.loads(result.stdout[: result.stdout.rindex("}") + 1])
     assert payload["results"][0]["status"] == "exported"
+
+
+def test_copy_onto_itself_is_refused(src: Path) -> None:
+    code, text = _run(str(src), "--sid", SID, "--format", "copy", "--to", str(src))
+    assert code == 2 and "source store itself" in text

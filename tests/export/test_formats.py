@@ -130,3 +130,14 @@ def test_individual_audio_and_video_merge_into_one_mp4(local_store_factory: Call
     assert set(streams) == {"audio", "video"}
     assert float(streams["video"]["start_time"]) - float(streams["audio"]["start_time"]) == pytest.approx(2.0, abs=0.2)
     assert float(ffprobe(path)["format"]["duration"]) == pytest.approx(6.0, abs=1.0)
+
+
+def test_same_recording_in_two_folders_gets_two_outputs(local_store_factory: Callable[..., ObjectStore],
+                                                        recording_factory: Callable[..., list[str]],
+                                                        tmp_path: Path) -> None:
+    store = local_store_factory()
+    recording_factory(store, "a/", KEY, slices=2)
+    recording_factory(store, "b/c/", KEY, slices=2)
+    results = export(store, Destination.for_folder(tmp_path / "out"), "ts")
+    assert sorted(r.name for r in results) == [f"a__{NAME}", f"b_c__{NAME}"]
+    assert visible_files(tmp_path / "out") == [f"a__{NAME}.ts", f"b_c__{NAME}.ts"]
