@@ -128,7 +128,7 @@ def _render_exports(store: ObjectStore, rec: Recording, recordings: list[Recordi
         try:
             results = run_with_progress(store, _same_uid(rec, recordings), fmt, status != "complete")
         except (StoreError, OSError, ValueError) as exc:
-            st.error(f"Export failed: {services.safe_text(str(exc))}")
+            st.error(f"Export failed: {services.safe_md(str(exc))}")
             return
         done = st.session_state.setdefault("exports", {})
         done[(rec.id, fmt)] = [r.to_dict() for r in results]
@@ -138,11 +138,11 @@ def _render_exports(store: ObjectStore, rec: Recording, recordings: list[Recordi
 
 def _render_result(result: dict[str, Any]) -> None:
     if result["status"] == "failed":
-        st.error(f"{result['name']}: {services.safe_text(result.get('error') or 'failed')}")
+        st.error(services.safe_md(f"{result['name']}: {result.get('error') or 'failed'}"))
         return
     path = Path(result["outputs"][0])
     size = path.stat().st_size if path.exists() else result.get("bytes_out", 0)
-    label = f"Download {path.name} ({size / 1e6:.1f} MB)"
+    label = f"Download {services.md_text(path.name)} ({size / 1e6:.1f} MB)"
     if result.get("gaps"):
         st.warning(f"{len(result['gaps'])} missing or empty slice(s) are not in the file.")
     url = download_url(path)
@@ -154,5 +154,5 @@ def _render_result(result: dict[str, Any]) -> None:
         with path.open("rb") as f:
             st.download_button(label, f.read(), file_name=path.name)
     else:
-        st.info(f"Written to `{path}` on the machine running recshelf. Start the UI with `recshelf ui` "
-                "to get a download link for large files.")
+        st.info(f"Written to {services.md_code(str(path))} on the machine running recshelf. Start the UI "
+                "with `recshelf ui` to get a download link for large files.")

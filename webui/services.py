@@ -7,6 +7,7 @@ playback playlist (slice URIs replaced by the store's signed URLs, holes marked 
 from __future__ import annotations
 
 import os
+import re
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -72,6 +73,27 @@ def safe_text(text: str) -> str:
     from storage.config import redact
 
     return redact(text, secret_values())
+
+
+# -- showing names safely ------------------------------------------------------------------------
+
+# Object names come from the bucket and may hold any character: escape them wherever Streamlit
+# reads markdown, so `[x](…)`, `:red[…]`, `$…$` or `#` in a channel name stay text.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
+
+
+def md_text(text: str) -> str:
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def md_code(text: str) -> str:
+    """A code span; backticks cannot be escaped inside one, so they are shown as a look-alike."""
+    return "`" + text.replace("`", "\u02cb") + "`"
+
+
+def safe_md(text: str) -> str:
+    """Error text for st.error & co: secrets redacted, markdown escaped."""
+    return md_text(safe_text(text))
 
 
 # -- table rows ----------------------------------------------------------------------------------
@@ -177,7 +199,7 @@ def explain(report: dict[str, Any]) -> tuple[str, list[str], list[str]]:
     for label, keys in (("missing", report.get("missing", [])), ("empty (0 bytes)", report.get("empty", [])),
                         ("orphaned (in the store, not in the playlist)", report.get("orphans", []))):
         if keys:
-            names = ", ".join(f"`{split_key(k)[1]}`" for k in keys[:5])
+            names = ", ".join(md_code(split_key(k)[1]) for k in keys[:5])
             more = f" and {len(keys) - 5} more" if len(keys) > 5 else ""
             details.append(f"{len(keys)} slice(s) {label}: {names}{more}.")
     listed = {*report.get("missing", []), *report.get("empty", []), *report.get("orphans", [])}
@@ -187,8 +209,8 @@ def explain(report: dict[str, Any]) -> tuple[str, list[str], list[str]]:
         if not isinstance(problem, dict):
             details.append(str(problem))
             continue
-        where = f"`{split_key(problem['key'])[1]}`: " if problem.get("key") else ""
-        details.append(f"{problem.get('severity', 'error')}: {where}{problem.get('message', '')}")
+        where = md_code(split_key(problem["key"])[1]) + ": " if problem.get("key") else ""
+        details.append(f"{problem.get('severity', 'error')}: {where}{md_text(str(problem.get('message', '')))}")
     advice = list(ADVICE.get(status, []))
     if report.get("orphans"):
         advice.append("Orphaned slices are not played; they may belong to a failover part or a newer playlist.")

@@ -113,7 +113,7 @@ def profile_names() -> list[str]:
     try:
         return sorted(load_config().profiles)
     except StoreError as exc:
-        st.error(f"recshelf.toml: {services.safe_text(exc.reason)}")
+        st.error(f"recshelf.toml: {services.safe_md(exc.reason)}")
         return []
 
 
@@ -156,7 +156,7 @@ def open_selected(store_ref: str, prefix: str) -> tuple[ObjectStore, list[Record
         store = get_store(store_ref)
         return store, load_catalog(store_ref, prefix)
     except StoreError as exc:
-        st.error(f"Cannot open the store: {services.safe_text(str(exc))}")
+        st.error(f"Cannot open the store: {services.safe_md(str(exc))}")
     except ValueError as exc:
-        st.error(f"Cannot open the store: {services.safe_text(str(exc))}")
+        st.error(f"Cannot open the store: {services.safe_md(str(exc))}")
     return None

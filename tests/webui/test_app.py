@@ -193,5 +193,13 @@ def test_store_errors_are_shown_without_secrets(tmp_path, monkeypatch, s3_server
     monkeypatch.delenv("RECSHELF_UI_PASSWORD", raising=False)
     at = _app().run()
     assert not at.exception
-    assert at.error and "no-such-bucket-here" in at.error[0].value
+    assert at.error and "no-such-bucket-here" in at.error[0].value.replace("\\", "")  # markdown-escaped
     assert secret not in _everything(at)
+
+
+def test_channel_names_are_text_not_markdown(seeded, seeder):
+    odd = "[x](javascript:go()) :red[y] $z$"
+    seeder(seeded, key=RecordingKey("eeee456789abcdef0123456789abcdef", odd))
+    at = _open_recording(_app().run(), f"rec/eeee456789abcdef0123456789abcdef_{odd}")
+    assert not at.exception
+    assert at.title[0].value == r"\[x\]\(javascript\:go\(\)\) \:red\[y\] \$z\$"

@@ -59,8 +59,8 @@ for rec in shown:
     kept.append(rec)
     rows.append(services.recording_row(rec, report))
 
-st.caption(f"{len(rows)} of {len(recordings)} recordings in `{store.url}`"
-           + (f" under `{prefix}`" if prefix else ""))
+st.caption(f"{len(rows)} of {len(recordings)} recordings in {services.md_code(store.url)}"
+           + (f" under {services.md_code(prefix)}" if prefix else ""))
 if not rows:
     st.warning("No recording matches." if recordings else "No Agora recordings found here.")
     st.stop()
@@ -85,8 +85,8 @@ selected = event.selection.rows if event is not None else []
 if selected:
     rec = kept[selected[0]]
     st.session_state["rec_id"] = rec.id
-    st.write(f"Selected: **{rec.key.cname}** · `{rec.key.sid}`"
-             + (f" · uid {rec.key.uid} {rec.key.stream or ''}" if rec.key.uid else ""))
+    st.markdown(f"Selected: **{services.md_text(rec.key.cname)}** · {services.md_code(rec.key.sid)}"
+                + (f" · uid {services.md_text(rec.key.uid)} {rec.key.stream or ''}" if rec.key.uid else ""))
     if st.button("Open recording ▶", type="primary"):
         st.switch_page("pages/recording.py",
                        query_params={"store": store_ref, "rec": rec.id})

@@ -40,14 +40,14 @@ if rec is None:
 st.query_params.update({"store": store_ref, "rec": rec.id})
 
 key = rec.key
-who = f"uid {key.uid} · {key.stream}" if key.uid is not None else "composite"
-st.title(f"{key.cname}")
-st.caption(f"sid `{key.sid}` · {who} · folder `{rec.folder or '/'}`")
+who = f"uid {services.md_text(key.uid)} · {key.stream}" if key.uid is not None else "composite"
+st.title(services.md_text(key.cname), anchor=False)
+st.caption(f"sid {services.md_code(key.sid)} · {who} · folder {services.md_code(rec.folder or '/')}")
 
 try:
     report = state.report_for(store_ref, store, rec)
 except StoreError as exc:
-    st.error(services.safe_text(str(exc)))
+    st.error(services.safe_md(str(exc)))
     st.stop()
 status = report.get("status", "error")
 
@@ -61,7 +61,8 @@ st.caption(f"Start (UTC): {rec.start:%Y-%m-%d %H:%M:%S}" if rec.start else "No s
 
 # -- report --------------------------------------------------------------------------------------
 headline, details, advice = services.explain(report) if status != "error" else (
-    "The recording could not be verified.", [p.get("message", "") for p in report.get("problems", [])], [])
+    "The recording could not be verified.",
+    [services.md_text(str(p.get("message", ""))) for p in report.get("problems", [])], [])
 {"complete": st.success, "unfinished": st.warning}.get(status, st.error)(headline)
 if details or advice:
     with st.expander("What is wrong and what to do", expanded=status != "complete"):
@@ -127,7 +128,7 @@ for target in playable:
     try:
         text, source_id, gaps = signed_playlist(target)
     except StoreError as exc:
-        st.error(f"Cannot prepare playback: {services.safe_text(str(exc))}")
+        st.error(f"Cannot prepare playback: {services.safe_md(str(exc))}")
         continue
     if target_report.get("status") != "complete" or gaps:
         missing = f" {gaps} missing or empty slice(s) are skipped." if gaps else ""
@@ -138,7 +139,7 @@ for target in playable:
         st.caption(f"{target.key.stream}")
     event = hls_player(text, source_id=source_id, kind=kind, key=f"player-{target.id}")
     if event and event.get("error") and event.get("sourceId") == source_id:
-        st.error(f"Playback stopped ({event['error']}). The signed links may have expired.")
+        st.error(f"Playback stopped ({services.md_text(str(event['error']))}). The signed links may have expired.")
         if st.button("Reload player", key=f"reload-{target.id}"):
             st.session_state["_playlists"] = {}
             st.rerun()
