@@ -1,0 +1,56 @@
+"""Page logic without Streamlit: rows, filters, report wording, timeline states."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+from storage.catalog import find
+from storage.naming import RecordingKey, slice_name
+from storage.stores.local import LocalStore
+from storage.verify import verify
+from tests.webui.conftest import SID, START
+from webui import services
+
+
+def _store(tmp_path: Path) -> LocalStore:
+    (tmp_path / "s").mkdir()
+    return LocalStore(tmp_path / "s")
+
+
+def test_timeline_states_and_plain_words(tmp_path, seeder):
+    store = _store(tmp_path)
+    keys = seeder(store, missing=[1])
+    store.write(keys[4], b"")  # slice 3 empty
+    key = RecordingKey(SID, "my_chan 1")
+    orphan = "rec/" + slice_name(key, START + timedelta(seconds=30))
+    store.write(orphan, store.read(keys[1]))
+    (rec,) = find(store)
+    report = verify(store, rec).to_dict()
+    rows = services.timeline_rows(rec, report)
+    states = {r["slice"]: r["state"] for r in rows}
+    assert states[keys[2].split("/")[1]] == "missing"
+    assert states[keys[4].split("/")[1]] == "empty"
+    assert states[orphan.split("/")[1]] == "orphan"
+    assert list(states.values()).count("present") == 4
+    assert all(r["end"] > r["start"] for r in rows)
+    headline, details, advice = services.explain(report)
+    assert headline.startswith("Incomplete")
+    assert any("missing" in d for d in details) and any("empty" in d for d in details)
+    assert any("orphaned" in d for d in details) and advice
+
+
+def test_rows_and_filters(tmp_path, seeder):
+    store = _store(tmp_path)
+    seeder(store)
+    seeder(store, key=RecordingKey("ffff456789abcdef0123456789abcdef", "other", "42", "video"))
+    recs = find(store)
+    row = services.recording_row(recs[0], None)
+    assert row["status"] == "not verified" and row["slices"] == 6 and row["duration_s"] == 6.0
+    individual = next(r for r in recs if r.key.uid)
+    assert services.recording_row(individual, None)["uid / stream"] == "42 / video"
+    f = services.Filters
+    assert [r.key.cname for r in recs if services.matches(r, "", f(uid="4"))] == ["other"]
+    assert not [r for r in recs if services.matches(r, "", f(start_from=date(2026, 1, 3)))]
+    assert len([r for r in recs if services.matches(r, "", f(start_to=date(2026, 1, 2)))]) == 2
+    assert not services.matches(recs[0], "not verified", f(statuses=("complete",)))
