@@ -181,6 +181,7 @@ class Task:
     stop_event: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None  # the recorder
     late_thread: threading.Thread | None = None  # delivers backuped slices after stop
+    late_release: threading.Event = field(default_factory=threading.Event)  # deliver now, don't wait
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -237,9 +238,16 @@ class AgoraSimulator:
             self._sender.flush(max(0.0, deadline - time.monotonic()))
         return time.monotonic() < deadline
 
+    def release_late(self, sid: str) -> None:
+        """Deliver the task's backuped slices now instead of after `late_delay_s` (tests, demos)."""
+        task = self._tasks.get(sid)
+        if task is not None:
+            task.late_release.set()
+
     def close(self) -> None:
         for task in self.tasks():
             task.stop_event.set()
+            task.late_release.set()
         self.wait_idle(10)
         if self._sender is not None:
             self._sender.close()
@@ -632,7 +640,7 @@ class AgoraSimulator:
                     track.mp4s.append(name)
 
     def _deliver_late(self, task: Task, delay_s: float) -> None:
-        time.sleep(delay_s)
+        task.late_release.wait(delay_s)
         tick = int(time.time())
         for track in task.tracks:
             if not track.late:

@@ -176,11 +176,12 @@ def test_rest_answers_do_not_wait_for_a_dead_callback_url(simulator, tmp_path):
 def test_late_slices_are_backuped_then_arrive(simulator, tmp_path, callback_receiver: CallbackReceiver):
     running = simulator(callback_url=callback_receiver.url)
     sid, stopped = record(running, local_storage(tmp_path), slices=4,
-                          faults={"late_slices": [1, 2], "late_delay_s": 1.0})
+                          faults={"late_slices": [1, 2], "late_delay_s": 600})
     store = LocalStore(tmp_path)
     assert stopped.uploading_status == "backuped"
     (report,) = reports(store, sid)
     assert report.status == "incomplete" and len(report.missing) == 2
+    running.sim.release_late(sid)  # rather than wait: a slow machine must not deliver before we look
     assert eventually(lambda: reports(store, sid)[0].status == "complete")
     playlists = sorted(o.key for o in store.list("rec/") if o.key.endswith(".m3u8"))
     assert len(playlists) == 2 and playlists[0] == f"rec/{sid}_{CNAME}.m3u8"
@@ -192,11 +193,19 @@ def test_late_slices_are_backuped_then_arrive(simulator, tmp_path, callback_rece
 def test_late_playlist_is_missing_then_redelivered(simulator, tmp_path):
     running = simulator()
     sid, stopped = record(running, local_storage(tmp_path), faults={"late_slices": [0], "late_playlist": True,
-                                                                   "late_delay_s": 1.0})
+                                                                   "late_delay_s": 600})
     store = LocalStore(tmp_path)
     assert stopped.uploading_status == "backuped"
     assert reports(store, sid)[0].status == "missing_playlist"
+    running.sim.release_late(sid)
     assert eventually(lambda: reports(store, sid)[0].status == "complete")
+
+
+def test_late_slices_arrive_by_themselves(simulator, tmp_path):
+    running = simulator()
+    sid, stopped = record(running, local_storage(tmp_path), faults={"late_slices": [0], "late_delay_s": 0.2})
+    assert stopped.uploading_status == "backuped"
+    assert eventually(lambda: reports(LocalStore(tmp_path), sid)[0].status == "complete")
 
 
 def test_lost_slice_stays_incomplete(simulator, tmp_path):
@@ -240,7 +249,7 @@ def test_failover_window_answers_404_then_recovers(simulator, tmp_path):
     with running.client() as client:
         rid = client.acquire(CNAME, UID).resource_id
         sid = client.start(rid, CNAME, UID, storage_config=local_storage(tmp_path),
-                           extra={"recshelf_faults": {"failover_after": 1, "failover_window_s": 4}}).sid
+                           extra={"recshelf_faults": {"failover_after": 1, "failover_window_s": 12}}).sid
         task = running.sim.task(sid)
         assert eventually(lambda: task.failover == 0)
         with pytest.raises(errors.WorkerNotFound):
