@@ -70,6 +70,13 @@ def is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
+def url_host(host: str) -> str:
+    """The host part of a URL reaching `host`: a wildcard address is reached through loopback."""
+    if host in ("0.0.0.0", "::", ""):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
 def wait_healthy(url: str, proc: subprocess.Popen[bytes], what: str) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -125,7 +132,7 @@ def ui_command(store: StoreArg = None, port: PortOpt = DEFAULT_UI_PORT, host: Ho
                 if server_port:
                     raise error_exit(f"port {sport} on {host} is already in use")
                 sport = free_port(host)
-            server_url = f"http://{host}:{sport}"
+            server_url = f"http://{url_host(host)}:{sport}"
             # `recshelf serve` adds the callback intake and job workers to the same app (`recshelf demo`).
             command = (["storage.cli", "serve"] if callbacks
                        else ["uvicorn", "storage.server:create_app", "--factory"])
@@ -144,8 +151,8 @@ def ui_command(store: StoreArg = None, port: PortOpt = DEFAULT_UI_PORT, host: Ho
              "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
              "--client.toolbarMode", "minimal"],
             env=env)
-        wait_healthy(f"http://{host}:{port}/_stcore/health", ui, "web UI")
-        print(f"recshelf UI: http://{host}:{port}" + (f"  (server {server_url})" if server_url else ""),
+        wait_healthy(f"http://{url_host(host)}:{port}/_stcore/health", ui, "web UI")
+        print(f"recshelf UI: http://{url_host(host)}:{port}" + (f"  (server {server_url})" if server_url else ""),
               flush=True)
         # Ctrl-C or SIGTERM ends both children, not just this process.
         signal.signal(signal.SIGTERM, _interrupt)
