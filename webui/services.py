@@ -114,25 +114,39 @@ def slice_time(key: str) -> datetime | None:
     return parsed.utc if parsed is not None else None
 
 
-def recording_row(rec: Recording, report: dict[str, Any] | None) -> dict[str, Any]:
-    """One table row. Duration is the playlist's when verified, else estimated from slice names."""
+def base_row(rec: Recording) -> dict[str, Any]:
+    """What the listing alone says about a recording: computed once per listing, not per rerun."""
     slices = rec.slices
-    status = report["status"] if report else NOT_VERIFIED
-    duration = report["duration_s"] if report and report.get("duration_s") else estimate_duration(slices)
+    duration = estimate_duration(slices)
     stream = rec.key.stream or ""
-    who = f"{rec.key.uid} / {stream}" if rec.key.uid is not None else "composite"
     return {
         "id": rec.id,
         "channel": rec.key.cname,
         "sid": rec.key.sid,
-        "uid / stream": who,
+        "uid / stream": f"{rec.key.uid} / {stream}" if rec.key.uid is not None else "composite",
         "start": rec.start.replace(tzinfo=None) if rec.start else None,  # shown as UTC
         "duration_s": round(duration, 1) if duration is not None else None,
         "slices": len(slices),
         "size_mb": round(sum(s.size for s in slices) / 1e6, 2),
-        "status": STATUS_BADGE.get(status, status),
+        "status": STATUS_BADGE[NOT_VERIFIED],
         "folder": rec.folder,
     }
+
+
+def with_report(row: dict[str, Any], report: dict[str, Any] | None) -> dict[str, Any]:
+    """The row with the verified status and, when known, the playlist's duration instead of the estimate."""
+    if not report:
+        return row
+    row = dict(row)
+    row["status"] = STATUS_BADGE.get(report["status"], report["status"])
+    if report.get("duration_s"):
+        row["duration_s"] = round(report["duration_s"], 1)
+    return row
+
+
+def recording_row(rec: Recording, report: dict[str, Any] | None) -> dict[str, Any]:
+    """One table row. Duration is the playlist's when verified, else estimated from slice names."""
+    return with_report(base_row(rec), report)
 
 
 @dataclass(frozen=True)

@@ -39,9 +39,16 @@ def load_catalog(store_ref: str, prefix: str) -> list[Recording]:
     return find(get_store(store_ref), prefix=prefix)
 
 
+@st.cache_data(show_spinner=False, ttl=LISTING_TTL_S, max_entries=16)
+def base_rows(store_ref: str, prefix: str) -> dict[str, dict[str, Any]]:
+    """Table rows by recording id from the listing alone, so a rerun (a filter typed) only merges statuses."""
+    return {rec.id: services.base_row(rec) for rec in load_catalog(store_ref, prefix)}
+
+
 def refresh(store_ref: str, prefix: str) -> None:
     """Forget the listing and the verification results of this store (objects may have changed)."""
     load_catalog.clear(store_ref, prefix)
+    base_rows.clear(store_ref, prefix)
     verify_cache().forget(store_ref)
 
 

@@ -49,6 +49,7 @@ if unverified:
             bar.empty()
             st.rerun()  # redraw the table with the statuses, without the button
 
+base = state.base_rows(store_ref, prefix)
 rows = []
 kept = []
 for rec in shown:
@@ -57,7 +58,8 @@ for rec in shown:
     if filters.statuses and status not in filters.statuses:
         continue
     kept.append(rec)
-    rows.append(services.recording_row(rec, report))
+    rows.append(services.with_report(base[rec.id], report) if rec.id in base
+                else services.recording_row(rec, report))
 
 st.caption(f"{len(rows)} of {len(recordings)} recordings in {services.md_code(store.url)}"
            + (f" under {services.md_code(prefix)}" if prefix else ""))
