@@ -496,6 +496,9 @@ class AgoraSimulator:
             if task.mode == "web":
                 audio = video = True
             return [Track(RecordingKey(sid, cname), audio, video, stream(audio, video))]
+        group = config.get("subscribeUidGroup")
+        if not isinstance(group, int) or not 0 <= group <= 5:
+            raise _fail(400, 2, "recordingConfig.subscribeUidGroup (0-5) is required in individual mode")
         tracks = []
         for uid in self._publishers(config):
             if audio:

@@ -378,3 +378,10 @@ def test_bad_json_is_code_8_and_unknown_mode_is_no_route(simulator):
                           auth=auth)
     assert isinstance(errors.error_from_response("start", no_route.status_code, no_route.json()),
                       errors.RouteNotFound)
+
+
+def test_individual_mode_needs_subscribe_uid_group(simulator, storage):
+    running = simulator()
+    with running.client() as client, pytest.raises(errors.InvalidParameter, match="subscribeUidGroup"):
+        rid = client.acquire("class1", "527841").resource_id
+        client.start(rid, "class1", "527841", "individual", storage_config=storage, recording_config={})
