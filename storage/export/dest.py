@@ -24,7 +24,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from storage.stores.base import ObjectInfo, ObjectStore, content_type_for
+from storage.stores.base import ObjectStore, content_type_for
 from storage.stores.local import TEMP_MARKER, LocalStore
 
 MANIFEST_DIR = ".recshelf"
@@ -105,9 +105,6 @@ class Destination:
             info = self.store.write(key, f, content_type_for(key))
         return {"key": key, "size": info.size, "etag": info.etag}
 
-    def record(self, info: ObjectInfo) -> dict[str, Any]:
-        return {"key": info.key, "size": info.size, "etag": info.etag}
-
     # -- manifests -------------------------------------------------------------------------------
 
     def manifest_key(self, output: str) -> str:
@@ -126,9 +123,6 @@ class Destination:
     def write_manifest(self, output: str, manifest: dict[str, Any]) -> None:
         body = json.dumps({"version": MANIFEST_VERSION, **manifest}, indent=1, sort_keys=True).encode()
         self.store.write(self.manifest_key(output), body, "application/json")
-
-    def drop_manifest(self, output: str) -> None:
-        self.store.delete(self.manifest_key(output))
 
     def outputs_match(self, outputs: list[dict[str, Any]]) -> bool:
         """True when every recorded output is still there, unchanged (size, and mtime or etag)."""

@@ -88,9 +88,6 @@ class SliceCache:
             if os.path.exists(tmp):
                 os.unlink(tmp)
 
-    def count(self) -> int:
-        return sum(1 for _ in self.folder.glob("*.slice")) if self.folder.is_dir() else 0
-
 
 def fetch_one(store: ObjectStore, ref: SliceRef, cache: SliceCache | None = None,
               check: Check = check_ts) -> tuple[bytes, bool]:
