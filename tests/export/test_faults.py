@@ -111,3 +111,17 @@ def test_remux_overlaps_the_downloads(store: ObjectStore, out: Path, recording_f
     [result] = export(Peeking(store), Destination.for_folder(out), "mp4", workers=2, window=2)
     assert result.status == "exported", result.error
     assert seen and seen[0] > 0
+
+
+@pytest.mark.parametrize(("fault", "status", "exported_with_flag"), [
+    ("no_endlist", "unfinished", True),
+    ("no_playlist", "missing_playlist", True),  # slices in name order, still in Agora's backup
+    ("hostile_uri", "invalid", False),  # never: such playlists are not trusted at all
+])
+def test_other_statuses(store: ObjectStore, out: Path, recording_factory: Callable, fault: str, status: str,
+                        exported_with_flag: bool) -> None:
+    recording_factory(store, "rec/", KEY, slices=3, faults={fault})
+    [refused] = export(store, Destination.for_folder(out), "ts")
+    assert refused.status == "failed" and refused.source_status == status
+    [result] = export(store, Destination.for_folder(out), "ts", allow_incomplete=True)
+    assert (result.status == "exported") is exported_with_flag, result.error

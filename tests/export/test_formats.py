@@ -141,3 +141,12 @@ def test_same_recording_in_two_folders_gets_two_outputs(local_store_factory: Cal
     results = export(store, Destination.for_folder(tmp_path / "out"), "ts")
     assert sorted(r.name for r in results) == [f"a__{NAME}", f"b_c__{NAME}"]
     assert visible_files(tmp_path / "out") == [f"a__{NAME}.ts", f"b_c__{NAME}.ts"]
+
+
+def test_ts_from_every_kind_of_store(store_factory: Callable[..., ObjectStore],
+                                     recording_factory: Callable[..., list[str]], tmp_path: Path) -> None:
+    store = store_factory()
+    recording_factory(store, "rec/", KEY, slices=3)
+    [result] = export(store, Destination.for_folder(tmp_path / "out"), "ts")
+    assert result.status == "exported", result.error
+    assert (tmp_path / "out" / f"{NAME}.ts").read_bytes() == b"".join(store.read(o.key) for o in _slices(store))
