@@ -74,6 +74,10 @@ def _report(console: Console, results: list[ExportResult]) -> None:
             console.print(f"  resumed: {r.reused} slice(s) reused, {r.downloaded} fetched", highlight=False)
         for gap in r.gaps:
             console.print(f"  [yellow]gap[/] {gap.describe()}", highlight=False)
+        if r.gaps and r.format in ("mp4", "ts"):
+            lost = sum(g.duration_s for g in r.gaps)
+            console.print(f"  [yellow]{len(r.gaps)} gap(s)[/]: the {r.format} runs straight across them, "
+                          f"{lost:.1f} s shorter than the recording", highlight=False)
 
 
 def export_command(
