@@ -106,7 +106,7 @@ def export_command(
     if sid is None and not all_:
         raise error_exit("give --sid SID for one recording, or --all for every recording under --prefix")
     source = open_store_or_exit(store)
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)  # whole lines when piped, so they stay greppable
     with fail_on_store_errors():
         from storage.catalog import find
 

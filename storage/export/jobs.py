@@ -68,7 +68,7 @@ def output_key(unit: Unit, fmt: str) -> str:
 def _refusal(unit: Unit, options: ExportOptions) -> str | None:
     status = unit.status
     if status == "invalid":
-        return "its playlist is invalid (see `recshelf verify`); it is not exported"
+        return "its playlist is invalid or names files outside its folder (see `recshelf verify`)"
     if not any(t.present for t in unit.tracks):
         return f"it is {status} and has no slice to export"
     if status != "complete" and not options.allow_incomplete:
@@ -85,7 +85,7 @@ def export_unit(store: ObjectStore, unit: Unit, dest: Destination, options: Expo
     tracker.begin(unit.name, unit.slices_total, unit.bytes_total)
     refusal = _refusal(unit, options)
     if refusal:
-        result.error = f"{unit.folder}{unit.name}: {refusal}"
+        result.error = f"this recording ({unit.folder}{unit.name}) is not exported: {refusal}"
         tracker.finish("failed")
         return result
     out = output_key(unit, fmt)
