@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from storage.commands.common import EXIT_NOT_OK, error_exit, fail_on_store_errors, open_store_or_exit
-from storage.export import FORMATS, Destination, ExportOptions, ExportResult
-from storage.export import Progress as ExportProgress
-from storage.export.fetch import DEFAULT_WORKERS
-from storage.export.jobs import run_export
-from storage.export.plan import group_units
+from storage.export.options import DEFAULT_WORKERS, ENGINES, FORMATS, ExportOptions
+
+if TYPE_CHECKING:  # the export machinery (PyAV, catalog, verify) loads only when `export` runs
+    from rich.progress import TaskID
+
+    from storage.export.dest import Destination
+    from storage.export.jobs import ExportResult
+    from storage.export.progress import Progress as ExportProgress
 
 StoreArg = Annotated[str, typer.Argument(help="Source store URL (file:///dir, s3://bucket/prefix, oss://…, "
                                               "qiniu://…) or a profile name from recshelf.toml.")]
@@ -27,6 +29,7 @@ StoreArg = Annotated[str, typer.Argument(help="Source store URL (file:///dir, s3
 
 def _destination(to: str) -> Destination:
     """A store URL or profile is a store; a plain path (or file://) is a local folder, created if needed."""
+    from storage.export.dest import Destination
     from storage.stores.local import LocalStore
 
     target = open_store_or_exit(to)
@@ -42,6 +45,8 @@ class _Bars:
     """rich bars for the job and the current recording, fed by export progress snapshots."""
 
     def __init__(self, console: Console) -> None:
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
         self.progress = Progress(TextColumn("{task.description}", markup=False), BarColumn(), DownloadColumn(),
                                  TextColumn("{task.fields[slices]}"), TimeRemainingColumn(), console=console,
                                  transient=True)
@@ -101,7 +106,7 @@ def export_command(
     """Export recordings as MP4, TS, HLS or zip, or copy them to another store, and verify the result."""
     if fmt not in FORMATS:
         raise error_exit(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
-    if engine not in ("pyav", "ffmpeg"):
+    if engine not in ENGINES:
         raise error_exit(f"unknown engine {engine!r}; use pyav or ffmpeg")
     if sid is None and not all_:
         raise error_exit("give --sid SID for one recording, or --all for every recording under --prefix")
@@ -109,6 +114,8 @@ def export_command(
     console = Console(stderr=True, soft_wrap=True)  # whole lines when piped, so they stay greppable
     with fail_on_store_errors():
         from storage.catalog import find
+        from storage.export.jobs import run_export
+        from storage.export.plan import group_units
 
         recordings = [r for r in find(source, prefix, sid, cname) if uid is None or r.key.uid == uid]
         if not recordings:

@@ -7,21 +7,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from storage.export.dest import Destination
-from storage.export.fetch import DEFAULT_WORKERS, Fetched, SliceCache, fetch_in_order
+from storage.export.fetch import Fetched, SliceCache, fetch_in_order
+from storage.export.options import ExportOptions
 from storage.export.plan import Segment, Unit
 from storage.export.progress import ProgressTracker
 from storage.stores.base import ObjectStore
-
-FORMATS = ("mp4", "ts", "hls", "zip", "copy")
-
-
-@dataclass(frozen=True)
-class ExportOptions:
-    format: str  # one of FORMATS
-    workers: int = DEFAULT_WORKERS  # parallel slice downloads (and uploads, for hls and copy)
-    window: int | None = None  # slices fetched ahead of the writer; default 2 × workers
-    allow_incomplete: bool = False  # export what exists of incomplete recordings; gaps are reported
-    engine: str = "pyav"  # mp4 only: "pyav" (in process) or "ffmpeg" (an ffmpeg binary, see mp4_ffmpeg)
 
 
 @dataclass

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from storage.export.errors import SliceError, SourceUnavailable
+from storage.export.options import DEFAULT_WORKERS
 from storage.stores.base import NotFound, ObjectStore, StoreError
 
-DEFAULT_WORKERS = 12  # enough parallel GETs to hide ~40-100 ms of cloud latency per slice
 TS_PACKET = 188
 TS_SYNC = 0x47
 

@@ -18,10 +18,11 @@ from typing import Any, Literal
 
 from storage.catalog import Recording
 from storage.export.archive import export_zip
-from storage.export.context import FORMATS, ExportOptions, UnitContext
+from storage.export.context import UnitContext
 from storage.export.copy import export_copy, export_hls
 from storage.export.dest import Destination
 from storage.export.errors import ExportError
+from storage.export.options import FORMATS, ExportOptions
 from storage.export.plan import Gap, Unit, plan_units
 from storage.export.progress import ProgressCallback, ProgressTracker
 from storage.export.writers import export_mp4, export_ts

@@ -1,0 +1,18 @@
+"""Export options and defaults. Kept free of heavy imports so the CLI can build its help without PyAV."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+FORMATS = ("mp4", "ts", "hls", "zip", "copy")
+DEFAULT_WORKERS = 12  # enough parallel GETs to hide ~40-100 ms of cloud latency per slice
+ENGINES = ("pyav", "ffmpeg")
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    format: str  # one of FORMATS
+    workers: int = DEFAULT_WORKERS  # parallel slice downloads (and uploads, for hls and copy)
+    window: int | None = None  # slices fetched ahead of the writer; default 2 × workers
+    allow_incomplete: bool = False  # export what exists of incomplete recordings; gaps are reported
+    engine: str = "pyav"  # mp4 only: one of ENGINES ("ffmpeg" = an ffmpeg binary, see mp4_ffmpeg)
