@@ -12,7 +12,11 @@ Measured, each as a fresh process so every contender pays interpreter start-up a
 * `recshelf export … --format mp4` with the in-process PyAV engine, and with `--engine ffmpeg`.
 
 Targets: recshelf ≥ 3× faster than (a) and within 1.3× of (b). Times are compared only with each
-other within one run (ratios), never with fixed numbers.
+other within one run (ratios), never with fixed numbers. Each line also shows the CPU seconds the
+contender used and those moto + the proxy used meanwhile: on a small shared machine the export is
+CPU-bound, and the remux's own CPU (libavformat demux + mux, the same in either engine) is what
+separates recshelf from a bare download. `--engines pyav,ffmpeg` times both MP4 engines
+(`--engine ffmpeg` finds its binary via RECSHELF_FFMPEG, imageio-ffmpeg or PATH).
 
     .venv/bin/python benchmarks/export_bench.py            # full hour (first run encodes ~1 min of media)
     .venv/bin/python benchmarks/export_bench.py --small    # 30 slices, a quick check
