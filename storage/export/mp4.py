@@ -26,7 +26,6 @@ import bisect
 import contextlib
 import heapq
 import itertools
-import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +43,6 @@ MAX_GAP = TS_HZ  # a forward jump over 1 s is a hole or a reset, not jitter
 PRIME_PACKETS = 64  # packets read before fixing t=0: audio may start a little before video
 READ_CHUNK = 1 << 20  # bytes per read callback: each one takes the GIL, so few and large
 HUGE = 1 << 62
-GIL_SWITCH_S = 0.0005
 
 
 @dataclass(frozen=True)
@@ -225,21 +223,6 @@ def _repaired(track: _Track, t: int, routes: dict[tuple[int, int], Any], stats: 
     stats.duration_s = max(stats.duration_s, end / TS_HZ)
 
 
-@contextlib.contextmanager
-def _short_gil_slices(interval_s: float = GIL_SWITCH_S) -> Iterator[None]:
-    """Hand the GIL over more often while this thread runs the per-packet loop.
-
-    With the default 5 ms switch interval a busy remux loop makes every fetch thread wait up to 5 ms
-    for each step of an HTTP exchange, which starves the download pipeline feeding this very loop.
-    """
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(min(previous, interval_s))
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(previous)
-
-
 def _dts(pkt: Any) -> int:
     return int(pkt.dts)
 
@@ -271,10 +254,9 @@ def remux_to_mp4(tracks: Sequence[Iterable[TrackSlice]], dst: str | Path, *, fas
         merged = streams[0] if len(streams) == 1 else heapq.merge(*streams, key=_dts)
         mux = out.mux_one
         count = 0
-        with _short_gil_slices():
-            for pkt in merged:
-                mux(pkt)
-                count += 1
+        for pkt in merged:
+            mux(pkt)
+            count += 1
         stats.packets = count
         out.close()
         out = None
