@@ -89,10 +89,7 @@ def _same_uid(rec: Recording, recordings: list[Recording]) -> list[Recording]:
 
 def run_with_progress(store: ObjectStore, recs: list[Recording], fmt: str, allow_incomplete: bool) -> list[Any]:
     """Run the export in a worker thread while this script thread moves an `st.progress` bar."""
-    from storage.export.context import ExportOptions
-    from storage.export.dest import Destination
-    from storage.export.jobs import run_export
-    from storage.export.progress import Progress
+    from storage.export import Destination, ExportOptions, Progress, run_export
 
     latest: list[Progress] = []
     bar = st.progress(0.0, text=f"Exporting {fmt.upper()}…")
@@ -114,7 +111,7 @@ def run_with_progress(store: ObjectStore, recs: list[Recording], fmt: str, allow
 def _render_exports(store: ObjectStore, rec: Recording, recordings: list[Recording], status: str) -> None:
     st.subheader("Download")
     try:
-        import storage.export.jobs  # noqa: F401 - only to know whether the engine is installed
+        from storage.export import run_export  # noqa: F401 - only to know whether the engine is installed
     except ImportError:
         st.caption("Downloads need the export engine (storage.export), which is not available here.")
         return
