@@ -99,15 +99,16 @@ def export_command(
                                                         "gaps are listed.")] = False,
     workers: Annotated[int, typer.Option("--workers", min=1, max=128,
                                          help="Slices fetched in parallel.")] = DEFAULT_WORKERS,
-    engine: Annotated[str, typer.Option("--engine", help="MP4 remuxer: pyav (in process) or ffmpeg (a binary "
-                                                         "from RECSHELF_FFMPEG, imageio-ffmpeg or PATH).")] = "pyav",
+    engine: Annotated[str, typer.Option("--engine", help="MP4 remuxer: pyav (PyAV in a helper process), "
+                                                         "pyav-inline (in this process) or ffmpeg (a binary from "
+                                                         "RECSHELF_FFMPEG, imageio-ffmpeg or PATH).")] = "pyav",
     json_out: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
 ) -> None:
     """Export recordings as MP4, TS, HLS or zip, or copy them to another store, and verify the result."""
     if fmt not in FORMATS:
         raise error_exit(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     if engine not in ENGINES:
-        raise error_exit(f"unknown engine {engine!r}; use pyav or ffmpeg")
+        raise error_exit(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
     if sid is None and not all_:
         raise error_exit("give --sid SID for one recording, or --all for every recording under --prefix")
     source = open_store_or_exit(store)

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 FORMATS = ("mp4", "ts", "hls", "zip", "copy")
 DEFAULT_WORKERS = 12  # enough parallel GETs to hide ~40-100 ms of cloud latency per slice
-ENGINES = ("pyav", "ffmpeg")
+# pyav: PyAV remux in a helper process (one track) or in this process (individual-mode A/V merges);
+# pyav-inline: always in this process; ffmpeg: an ffmpeg binary (one track). See benchmarks/export_bench.py.
+ENGINES = ("pyav", "pyav-inline", "ffmpeg")
 
 
 @dataclass(frozen=True)
@@ -15,4 +17,4 @@ class ExportOptions:
     workers: int = DEFAULT_WORKERS  # parallel slice downloads (and uploads, for hls and copy)
     window: int | None = None  # slices fetched ahead of the writer; default 2 × workers
     allow_incomplete: bool = False  # export what exists of incomplete recordings; gaps are reported
-    engine: str = "pyav"  # mp4 only: one of ENGINES ("ffmpeg" = an ffmpeg binary, see mp4_ffmpeg)
+    engine: str = "pyav"  # mp4 only: one of ENGINES

@@ -14,6 +14,7 @@ from storage.export.context import UnitContext
 from storage.export.errors import ExportError
 from storage.export.mp4 import TrackSlice, remux_to_mp4
 from storage.export.plan import Track
+from storage.export.remux_worker import remux_in_child
 
 
 def _anchors(tracks: list[Track]) -> list[list[float | None]]:
@@ -48,6 +49,8 @@ def export_mp4(ctx: UnitContext) -> list[dict[str, Any]]:
             from storage.export.mp4_ffmpeg import remux_with_ffmpeg
 
             duration = remux_with_ffmpeg(sources[0], tmp)
+        elif len(sources) == 1 and ctx.options.engine == "pyav":
+            duration = remux_in_child(sources[0], tmp).duration_s
         else:
             duration = remux_to_mp4(sources, tmp).duration_s
         ctx.tracker.stage("write")

@@ -150,3 +150,19 @@ def test_ts_from_every_kind_of_store(store_factory: Callable[..., ObjectStore],
     [result] = export(store, Destination.for_folder(tmp_path / "out"), "ts")
     assert result.status == "exported", result.error
     assert (tmp_path / "out" / f"{NAME}.ts").read_bytes() == b"".join(store.read(o.key) for o in _slices(store))
+
+
+@needs_ffprobe
+@pytest.mark.parametrize("engine", ["pyav-inline", "ffmpeg"])
+def test_other_mp4_engines(engine: str, local_store_factory: Callable[..., ObjectStore],
+                           recording_factory: Callable[..., list[str]], tmp_path: Path) -> None:
+    if engine == "ffmpeg":
+        from storage.export.mp4_ffmpeg import find_ffmpeg
+
+        if find_ffmpeg() is None:
+            pytest.skip("no ffmpeg binary")
+    store = local_store_factory()
+    recording_factory(store, "rec/", KEY, slices=4, failover_parts=1)
+    [result] = export(store, Destination.for_folder(tmp_path / "out"), "mp4", engine=engine)
+    assert result.status == "exported", result.error
+    assert float(ffprobe(tmp_path / "out" / f"{NAME}.mp4")["format"]["duration"]) == pytest.approx(8.0, abs=1.0)

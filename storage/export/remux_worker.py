@@ -1,0 +1,96 @@
+"""Run the PyAV remux of one track in a child process, fed slice by slice through a pipe.
+
+Why a process: PyAV releases the GIL inside every demux and mux call, so the remux loop hands the
+GIL over twice per packet (~220,000 packets per hour of recording). With the fetch threads busy
+in the same interpreter, each handover waits for another thread, and the remux crawls. In its own
+process the loop keeps its interpreter to itself and runs on another core, as the ffmpeg binary
+would, with the same PyAV code and timestamp repair.
+
+Protocol on the child's stdin: frames of ``<u32 data length><f64 anchor (NaN = none)><u16 label
+length>`` + label (UTF-8) + data, ended by EOF. The child answers one JSON line on stdout:
+``{"duration_s", "packets", "slices", "resyncs"}`` or ``{"error": message}`` (exit status 1).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import struct
+import subprocess
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from storage.export.errors import ExportError
+from storage.export.mp4 import RemuxStats, TrackSlice, remux_to_mp4
+
+_HEADER = struct.Struct("<IdH")
+
+
+def _frames(stream: BinaryIO) -> Iterator[TrackSlice]:
+    while True:
+        head = stream.read(_HEADER.size)
+        if len(head) < _HEADER.size:
+            return
+        size, anchor, label_size = _HEADER.unpack(head)
+        label = stream.read(label_size).decode()
+        data = stream.read(size)
+        if len(data) != size:
+            return  # the parent went away mid-frame; the remux sees a short stream and the parent an error
+        yield TrackSlice(data, None if math.isnan(anchor) else anchor, label)
+
+
+def remux_in_child(slices: Iterable[TrackSlice], dst: str | Path, *, faststart: bool = True) -> RemuxStats:
+    """Like `remux_to_mp4` for one track, with the remux in a child Python process."""
+    cmd = [sys.executable, "-m", "storage.export.remux_worker", str(dst)] + ([] if faststart else ["--no-faststart"])
+    # The child imports this very package, installed or not (tests and benchmarks run from a checkout).
+    root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    try:
+        try:
+            for piece in slices:
+                label = piece.label.encode()
+                anchor = math.nan if piece.anchor_s is None else piece.anchor_s
+                proc.stdin.write(_HEADER.pack(len(piece.data), anchor, len(label)) + label)
+                proc.stdin.write(piece.data)
+        except BrokenPipeError:
+            pass  # the child stopped early; its answer says why
+        finally:
+            proc.stdin.close()
+        answer, err = proc.stdout.read(), proc.stderr.read()
+        code = proc.wait()
+    except BaseException:
+        proc.kill()  # a fetch failed or we were interrupted: the partial output is the caller's to delete
+        proc.wait()
+        raise
+    finally:
+        proc.stdout.close()
+        proc.stderr.close()
+    try:
+        result = json.loads(answer.decode().strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        tail = err.decode(errors="replace").strip().splitlines()
+        raise ExportError(f"the remux process failed ({code}): {tail[-1] if tail else 'no message'}") from None
+    if "error" in result or code != 0:
+        raise ExportError(result.get("error", f"the remux process failed ({code})"))
+    return RemuxStats(result["duration_s"], result["packets"], result["slices"],
+                      [(label, at) for label, at in result["resyncs"]])
+
+
+def main() -> None:
+    dst, faststart = sys.argv[1], "--no-faststart" not in sys.argv[2:]
+    try:
+        stats = remux_to_mp4([_frames(sys.stdin.buffer)], dst, faststart=faststart)
+    except ExportError as exc:
+        print(json.dumps({"error": str(exc)}), flush=True)
+        sys.exit(1)
+    print(json.dumps({"duration_s": stats.duration_s, "packets": stats.packets, "slices": stats.slices,
+                      "resyncs": stats.resyncs}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
