@@ -1,6 +1,6 @@
 """recshelf web UI: `streamlit run webui/app.py` (or `recshelf ui`).
 
-A multipage app: each page is a script in webui/pages/, listed once in PAGES.
+A multipage app: each page is a script in webui/views/, listed once in PAGES.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ if str(ROOT) not in sys.path:
 
 from webui import auth  # noqa: E402
 
-PAGE_DIR = Path(__file__).resolve().parent / "pages"
+PAGE_DIR = Path(__file__).resolve().parent / "views"
 
 st.set_page_config(page_title="recshelf", page_icon=":material/movie:", layout="wide")
 
@@ -30,10 +30,7 @@ PAGES = [
             default=True),
     st.Page(PAGE_DIR / "recording.py", title="Recording", icon=":material/play_circle:", url_path="recording"),
     st.Page(PAGE_DIR / "events.py", title="Events", icon=":material/notifications:", url_path="events"),
+    st.Page(PAGE_DIR / "record.py", title="Record", icon=":material/radio_button_checked:", url_path="record"),
 ]
-# Optional pages appear when their script exists (the Agora "Record" page lands later).
-if (PAGE_DIR / "record.py").exists():
-    PAGES.append(st.Page(PAGE_DIR / "record.py", title="Record", icon=":material/radio_button_checked:",
-                         url_path="record"))
 
 st.navigation(PAGES).run()

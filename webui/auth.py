@@ -51,8 +51,8 @@ def require_login() -> bool:
 def logged_in() -> bool:
     """True when no password is set or this session has logged in; renders nothing.
 
-    For pages that can be reached without app.py: Streamlit also serves the scripts in pages/ by
-    their URL path (/record), which skips app.py and `require_login`.
+    A second lock for pages that change things (Record): app.py's gate covers every page as long as
+    the page scripts stay out of a folder named pages/, which Streamlit would serve without app.py.
     """
     password = configured_password()
     return password is None or st.session_state.get("_recshelf_authed") == _digest(password)

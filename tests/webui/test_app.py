@@ -56,7 +56,7 @@ def _everything(at: AppTest) -> str:
 
 
 def _open_recording(at: AppTest, rec_id: str) -> AppTest:
-    at.switch_page("pages/recording.py")
+    at.switch_page("views/recording.py")
     at.query_params["rec"] = rec_id
     return at.run()
 

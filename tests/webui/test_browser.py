@@ -217,6 +217,14 @@ def test_login_page_hides_everything(chromium, start_ui, tmp_path, seeder):
         page.screenshot(path=str(ARTIFACTS / "login.png"))
         assert page.locator('[data-testid="stDataFrame"]').count() == 0
         assert "my_chan" not in page.content()
+        # A deep link to a page must meet the same gate, not run the page script on its own.
+        for path in ("browse", "recording", "events", "record"):
+            page.goto(f"{url.rstrip('/')}/{path}")
+            page.get_by_label("Password", exact=True).wait_for(timeout=STARTUP_S * 1000)
+            assert page.locator('[data-testid="stDataFrame"]').count() == 0, path
+            assert "my_chan" not in page.content(), path
+        page.goto(url)
+        page.get_by_label("Password", exact=True).wait_for(timeout=STARTUP_S * 1000)
         page.get_by_label("Password", exact=True).fill(UI_PASSWORD)
         page.get_by_role("button", name="Log in").click()
         page.locator('[data-testid="stDataFrame"]').wait_for(timeout=STARTUP_S * 1000)

@@ -106,7 +106,7 @@ def _click(at: AppTest, label: str) -> AppTest:
 
 def _record_page() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
-    at.switch_page("pages/record.py")
+    at.switch_page("views/record.py")
     at.run()
     assert not at.exception
     return at
@@ -265,9 +265,9 @@ def test_record_in_the_browser_then_play(chromium: Any, demo: Demo):  # noqa: F8
 
 
 def test_reached_by_url_without_login_starts_nothing(sim: Sim, monkeypatch: pytest.MonkeyPatch):
-    """Streamlit also serves pages/record.py at /record without app.py: the page keeps the password gate."""
+    """Run on its own (as Streamlit would if it were ever served without app.py), the page keeps its gate."""
     monkeypatch.setenv("RECSHELF_UI_PASSWORD", "record-page-password")
-    at = AppTest.from_file(str(ROOT / "webui" / "pages" / "record.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(ROOT / "webui" / "views" / "record.py"), default_timeout=60).run()
     assert not at.exception
     assert "Log in first." in at.warning[0].value
     assert not at.button and not at.text_input

@@ -204,7 +204,7 @@ def open_recording(store_ref: str, rec_id: str) -> None:
     ss["prefix"] = ""
     ss["rec_id"] = rec_id
     state.refresh(store_ref, "")  # its cached listing predates this recording
-    st.switch_page("pages/recording.py", query_params={"store": store_ref, "rec": rec_id})
+    st.switch_page("views/recording.py", query_params={"store": store_ref, "rec": rec_id})
 
 
 def what_it_wrote(session_sid: str, target: dict[str, str]) -> None:

@@ -34,7 +34,7 @@ rec: Recording | None = by_id.get(rec_id) if rec_id else None
 if rec is None:
     st.title("Recording")
     st.info("No recording selected: choose one on the Recordings page.")
-    st.page_link("pages/browse.py", label="← Recordings")
+    st.page_link("views/browse.py", label="← Recordings")
     st.stop()
 # Keep the URL shareable within the team: it names the store and recording, never a secret.
 st.query_params.update({"store": store_ref, "rec": rec.id})

@@ -90,7 +90,7 @@ if selected:
     st.markdown(f"Selected: **{services.md_text(rec.key.cname)}** · {services.md_code(rec.key.sid)}"
                 + (f" · uid {services.md_text(rec.key.uid)} {rec.key.stream or ''}" if rec.key.uid else ""))
     if st.button("Open recording ▶", type="primary"):
-        st.switch_page("pages/recording.py",
+        st.switch_page("views/recording.py",
                        query_params={"store": store_ref, "rec": rec.id})
 else:
     st.caption("Select a row to open its report, timeline and player.")

@@ -1,0 +1,1 @@
+"""The web UI's pages, run by webui/app.py through st.navigation (never served on their own)."""
