@@ -65,23 +65,28 @@ class _ChainedReader:
 
     def __init__(self, slices: Iterator[TrackSlice]) -> None:
         self._slices = slices
-        self._buf = memoryview(b"")
+        self._data = b""
+        self._at = 0  # bytes of `_data` already handed out
         self._total = 0
         self.starts: list[int] = []  # byte offset of each slice in the chained stream
         self.meta: list[TrackSlice] = []
 
     def read(self, size: int = -1) -> bytes:
-        while not self._buf:
+        while self._at >= len(self._data):
             nxt = next(self._slices, None)
             if nxt is None:
                 return b""
             self.starts.append(self._total)
             self.meta.append(TrackSlice(b"", nxt.anchor_s, nxt.label))  # keep no bytes once consumed
             self._total += len(nxt.data)
-            self._buf = memoryview(nxt.data)
-        n = len(self._buf) if size is None or size < 0 else min(size, len(self._buf))
-        out = self._buf[:n].tobytes()
-        self._buf = self._buf[n:]
+            self._data, self._at = nxt.data, 0
+        left = len(self._data) - self._at
+        if self._at == 0 and (size is None or size < 0 or left <= size):
+            self._at = left
+            return self._data  # a whole slice fits the demuxer's buffer: hand it over without a copy
+        n = left if size is None or size < 0 else min(size, left)
+        out = self._data[self._at:self._at + n]
+        self._at += n
         return out
 
     def seekable(self) -> bool:

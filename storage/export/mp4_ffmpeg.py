@@ -5,10 +5,11 @@ The CLI repairs timestamp jumps across discontinuities itself (`-dts_delta_thres
 It handles one track (composite recordings); individual-mode A/V merging stays with PyAV. The binary
 comes from RECSHELF_FFMPEG, the `imageio-ffmpeg` wheel when installed, or PATH.
 
-Why PyAV stays the default (benchmarks/export_bench.py): both engines spend the same CPU in
-libavformat's demuxer and muxer; the binary finished a 1-hour export somewhat sooner on a busy
-2-core machine (no GIL shared with the fetch threads) but used more CPU in total, handles only one
-track, and the wheel that ships it (imageio-ffmpeg) is ~165 MB, against PyAV, which recshelf needs anyway.
+Why PyAV stays the default (benchmarks/export_bench.py, 1-hour recording on 2 shared cores): PyAV in
+its helper process (remux_worker.py) finished within ~10 % of this engine, both far ahead of
+PyAV sharing the interpreter with the fetch threads; the rest is libavformat demux + mux CPU, which
+both pay. The binary handles one track only, and the wheel that ships one (imageio-ffmpeg) is ~165 MB,
+against PyAV, which recshelf needs anyway.
 """
 
 from __future__ import annotations
