@@ -6,9 +6,9 @@ It handles one track (composite recordings); individual-mode A/V merging stays w
 comes from RECSHELF_FFMPEG, the `imageio-ffmpeg` wheel when installed, or PATH.
 
 Why PyAV stays the default (benchmarks/export_bench.py, 1-hour recording on 2 shared cores): PyAV in
-its helper process (remux_worker.py) finished within ~10 % of this engine, both far ahead of
-PyAV sharing the interpreter with the fetch threads; the rest is libavformat demux + mux CPU, which
-both pay. The binary handles one track only, and the wheel that ships one (imageio-ffmpeg) is ~165 MB,
+its helper process (remux_worker.py) finished within ~10 % of this engine, and both ~15-20 % ahead
+of PyAV sharing the interpreter with the fetch threads; what remains is libavformat demux + mux
+CPU, which both pay. The binary handles one track only, and the wheel that ships one (imageio-ffmpeg) is ~165 MB,
 against PyAV, which recshelf needs anyway.
 """
 
