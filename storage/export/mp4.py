@@ -1,7 +1,7 @@
 """MPEG-TS slices → one MP4 with PyAV: packet copy, no re-encoding.
 
-Exports run this in a helper process for one track (remux_worker.py) and here for an
-individual-mode A/V merge; the code is the same.
+Exports run this in a helper process (remux_worker.py) so the per-packet loop does not share the
+GIL with the fetch threads; `--engine pyav-inline` runs it in the exporting process.
 
 Each track (a composite recording, or one of an individual-mode uid's audio and video playlists)
 is fed to ONE mpegts demuxer through a chained, non-seekable reader that pulls slices from the

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 FORMATS = ("mp4", "ts", "hls", "zip", "copy")
 DEFAULT_WORKERS = 12  # enough parallel GETs to hide ~40-100 ms of cloud latency per slice
-# pyav: PyAV remux in a helper process (one track) or in this process (individual-mode A/V merges);
-# pyav-inline: always in this process; ffmpeg: an ffmpeg binary (one track). See benchmarks/export_bench.py.
+# pyav: PyAV remux in a helper process (remux_worker.py); pyav-inline: the same in this process;
+# ffmpeg: an ffmpeg binary (one track; A/V merges fall back to pyav). See benchmarks/export_bench.py.
 ENGINES = ("pyav", "pyav-inline", "ffmpeg")
 
 

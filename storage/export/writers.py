@@ -49,10 +49,10 @@ def export_mp4(ctx: UnitContext) -> list[dict[str, Any]]:
             from storage.export.mp4_ffmpeg import remux_with_ffmpeg
 
             duration = remux_with_ffmpeg(sources[0], tmp)
-        elif len(sources) == 1 and ctx.options.engine == "pyav":
-            duration = remux_in_child(sources[0], tmp).duration_s
-        else:
+        elif ctx.options.engine == "pyav-inline":
             duration = remux_to_mp4(sources, tmp).duration_s
+        else:
+            duration = remux_in_child(sources, tmp).duration_s
         ctx.tracker.stage("write")
         record = ctx.dest.commit_file(tmp, key)
     record["duration_s"] = round(duration, 3)

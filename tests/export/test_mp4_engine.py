@@ -77,9 +77,9 @@ def test_helper_process_gives_the_same_result_and_reports_errors(tmp_path: Path,
     from storage.export.remux_worker import remux_in_child
 
     again = make_slices(3, 1.0)
-    stats = remux_in_child(_track(list(av_slices) + again), tmp_path / "o.mp4")
+    stats = remux_in_child([_track(list(av_slices) + again)], tmp_path / "o.mp4")
     assert stats.duration_s == pytest.approx(9.0, abs=0.2) and [s for s, _ in stats.resyncs] == ["s6.ts"]
     assert float(ffprobe(tmp_path / "o.mp4")["format"]["duration"]) == pytest.approx(9.0, abs=0.2)
     null_packets = (b"\x47\x1f\xff\x10" + b"\xff" * 184) * 100  # valid TS, but no audio or video in it
     with pytest.raises(ExportError, match="no audio or video|cannot read"):
-        remux_in_child([TrackSlice(null_packets, None, "null.ts")], tmp_path / "bad.mp4")
+        remux_in_child([[TrackSlice(null_packets, None, "null.ts")]], tmp_path / "bad.mp4")
