@@ -92,18 +92,23 @@ def remux_in_child(tracks: Sequence[Iterable[TrackSlice]], dst: str | Path, *,
                       [(label, at) for label, at in result["resyncs"]])
 
 
-def _read_frames(stream: BinaryIO, queues: list[queue.SimpleQueue[TrackSlice | None]]) -> None:
+def _frames(stream: BinaryIO) -> Iterator[tuple[int, TrackSlice]]:
+    while True:
+        head = stream.read(_HEADER.size)
+        if len(head) < _HEADER.size:
+            return
+        track, size, anchor, label_size = _HEADER.unpack(head)
+        label = stream.read(label_size).decode()
+        data = stream.read(size)
+        if len(data) != size:
+            return  # the parent went away mid-frame; the remux sees a short stream, the parent an error
+        yield track, TrackSlice(data, None if math.isnan(anchor) else anchor, label)
+
+
+def _sort_frames(stream: BinaryIO, queues: list[queue.SimpleQueue[TrackSlice | None]]) -> None:
     try:
-        while True:
-            head = stream.read(_HEADER.size)
-            if len(head) < _HEADER.size:
-                return
-            track, size, anchor, label_size = _HEADER.unpack(head)
-            label = stream.read(label_size).decode()
-            data = stream.read(size)
-            if len(data) != size:
-                return  # the parent went away mid-frame; the remux sees a short stream, the parent an error
-            queues[track].put(TrackSlice(data, None if math.isnan(anchor) else anchor, label))
+        for track, piece in _frames(stream):
+            queues[track].put(piece)
     finally:
         for q in queues:
             q.put(None)
@@ -111,10 +116,16 @@ def _read_frames(stream: BinaryIO, queues: list[queue.SimpleQueue[TrackSlice | N
 
 def main() -> None:
     dst, n_tracks, faststart = sys.argv[1], int(sys.argv[2]), "--no-faststart" not in sys.argv[3:]
-    queues: list[queue.SimpleQueue[TrackSlice | None]] = [queue.SimpleQueue() for _ in range(n_tracks)]
-    threading.Thread(target=_read_frames, args=(sys.stdin.buffer, queues), daemon=True).start()
+    tracks: list[Iterator[TrackSlice]]
+    if n_tracks == 1:
+        # One track needs no sorting thread (which would compete with the remux loop for the GIL).
+        tracks = [(piece for _, piece in _frames(sys.stdin.buffer))]
+    else:
+        queues: list[queue.SimpleQueue[TrackSlice | None]] = [queue.SimpleQueue() for _ in range(n_tracks)]
+        threading.Thread(target=_sort_frames, args=(sys.stdin.buffer, queues), daemon=True).start()
+        tracks = [iter(q.get, None) for q in queues]
     try:
-        stats = remux_to_mp4([iter(q.get, None) for q in queues], dst, faststart=faststart)
+        stats = remux_to_mp4(tracks, dst, faststart=faststart)
     except ExportError as exc:
         print(json.dumps({"error": str(exc)}), flush=True)
         sys.exit(1)
