@@ -74,6 +74,8 @@ class Destination:
         if self.local_root is not None:
             final = self.local_root.joinpath(*key.split("/"))
             final.parent.mkdir(parents=True, exist_ok=True)
+            for stale in final.parent.glob(f".{final.name}{TEMP_MARKER}*"):
+                stale.unlink(missing_ok=True)  # left by a run that was killed outright (no cleanup ran)
             # LocalStore listings skip names with this marker, so a half-built output is never listed.
             fd, tmp = tempfile.mkstemp(prefix=f".{final.name}{TEMP_MARKER}", dir=final.parent)
         else:

@@ -125,3 +125,14 @@ def test_other_statuses(store: ObjectStore, out: Path, recording_factory: Callab
     assert refused.status == "failed" and refused.source_status == status
     [result] = export(store, Destination.for_folder(out), "ts", allow_incomplete=True)
     assert (result.status == "exported") is exported_with_flag, result.error
+
+
+def test_temp_files_of_a_killed_run_are_removed(store: ObjectStore, out: Path, recording_factory: Callable) -> None:
+    from storage.stores.local import TEMP_MARKER
+
+    recording_factory(store, "rec/", KEY, slices=2)
+    out.mkdir()
+    stale = out / f".{NAME}.mp4{TEMP_MARKER}abc123"
+    stale.write_bytes(b"half an mp4")
+    [result] = export(store, Destination.for_folder(out), "mp4")
+    assert result.status == "exported" and not stale.exists()
