@@ -26,7 +26,6 @@ from rich.console import Console
 from storage.catalog import find
 from storage.commands.common import fail_on_store_errors
 from storage.commands.ui_commands import DEFAULT_UI_PORT, free_port, port_taken, ui_command
-from storage.samples import seed_demo
 from storage.stores.local import LocalStore
 from storage.verify import verify
 
@@ -46,6 +45,9 @@ def demo_store(data: Path) -> LocalStore:
     if next(iter(store.list()), None) is None:
         console = Console(stderr=True)
         with console.status("generating sample recordings (real H.264/AAC slices)…"):
+            # Imported here: PyAV and numpy cost every other `recshelf` command ~0.3 s at start-up.
+            from storage.samples import seed_demo
+
             seed_demo(store)
     return store
 

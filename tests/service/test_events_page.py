@@ -1,4 +1,4 @@
-"""webui/pages/events.py with AppTest: per-recording timeline, waiting and overdue recordings highlighted."""
+"""webui/views/events.py with AppTest: per-recording timeline, waiting and overdue recordings highlighted."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def _events_page() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
-    at.switch_page("pages/events.py")
+    at.switch_page("views/events.py")
     at.run()
     assert not at.exception, at.exception
     return at
