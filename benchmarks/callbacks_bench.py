@@ -20,7 +20,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,17 +34,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from storage.agora.signature import signature_headers  # noqa: E402
-from storage.commands.ui_commands import wait_healthy  # noqa: E402
+from storage.commands.ui_commands import free_port, wait_healthy  # noqa: E402
 from storage.db import Database, transaction  # noqa: E402
 
 SECRET = "bench-ncs-secret"
 EVENT_MIX = (33, 33, 42, 31, 4, 40, 41, 30)  # mostly the frequent ones; 31 also queues a job
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def body(n: int) -> tuple[str, bytes]:

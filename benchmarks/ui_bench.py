@@ -23,7 +23,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,6 +37,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from storage.commands.ui_commands import free_port  # noqa: E402
 from storage.media import agora_playlist, make_slices  # noqa: E402
 from storage.naming import RecordingKey, playlist_name, slice_name  # noqa: E402
 from storage.stores.local import LocalStore  # noqa: E402
@@ -67,12 +67,6 @@ def seed(root: Path, count: int) -> str:
         store.write(folder + playlist_name(key), agora_playlist(names).encode())
         first = first or folder + key.base
     return first
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_ui(store: Path, work: Path) -> tuple[subprocess.Popen[bytes], str]:

@@ -11,7 +11,6 @@ Requests are counted on the boto3 client (every HTTP request it sends, retries i
 from __future__ import annotations
 
 import argparse
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from storage.catalog import find  # noqa: E402
+from storage.commands.ui_commands import free_port  # noqa: E402
 from storage.hls import parse  # noqa: E402
 from storage.naming import RecordingKey  # noqa: E402
 from storage.samples import write_recording  # noqa: E402
@@ -34,12 +34,6 @@ from storage.stores.s3 import S3Store  # noqa: E402
 from storage.verify import verify  # noqa: E402
 
 CREDENTIALS = {"access_key": "bench", "secret_key": "bench-secret", "region": "us-east-1"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_moto() -> tuple[subprocess.Popen[bytes], str]:

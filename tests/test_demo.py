@@ -62,7 +62,7 @@ def _answers(url: str) -> bool:
 def demo(tmp_path: Path) -> Iterator[Demo]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RECSHELF_", "AGORA_"))}
     env["HOME"] = str(tmp_path / "home")  # no recshelf.toml of the machine's user: the demo writes its own
-    ui_port, server_port = free_port("127.0.0.1"), free_port("127.0.0.1")
+    ui_port, server_port = free_port(), free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "storage.cli", "demo", "--data", str(tmp_path / "data"), "--port", str(ui_port),
          "--server-port", str(server_port)],

@@ -51,7 +51,8 @@ def app_script() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "app.py"
 
 
-def free_port(host: str) -> int:
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on right now (the kernel's pick); tests and benchmarks use it too."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
@@ -77,8 +78,9 @@ def url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def wait_healthy(url: str, proc: subprocess.Popen[bytes], what: str) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], what: str, timeout_s: float = STARTUP_TIMEOUT_S) -> None:
+    """Return once `url` answers 200; exit with one line when `proc` dies first or `timeout_s` passes."""
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise error_exit(f"the {what} exited during start-up (code {proc.returncode})")
@@ -88,7 +90,7 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], what: str) -> None:
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    raise error_exit(f"the {what} did not answer at {url} within {STARTUP_TIMEOUT_S:.0f} s")
+    raise error_exit(f"the {what} did not answer at {url} within {timeout_s:.0f} s")
 
 
 def stop(proc: subprocess.Popen[bytes] | None) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 from storage.agora import errors
 from storage.agora.client import AgoraClient
 from storage.agora.models import RUNNING_STATUSES, StorageConfig
+from storage.commands.ui_commands import free_port
 from tests.agora.conftest import APP_ID, CUSTOMER_ID, CUSTOMER_SECRET
 
 STORAGE_SECRET = "storage-secret-never-shown"
@@ -331,11 +331,7 @@ def test_query_read_timeout_is_retried(simulator, storage):
 
 
 def _closed_port_url() -> str:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()  # nothing listens there now: connections are refused
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{free_port()}"  # nothing listens there: connections are refused
 
 
 def test_connect_errors_retry_same_domain_then_fall_back(simulator):

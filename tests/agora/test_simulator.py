@@ -16,6 +16,7 @@ from storage import catalog
 from storage.agora import errors
 from storage.agora.models import StopResponse, StorageConfig
 from storage.agora.signature import signature_ok
+from storage.commands.ui_commands import free_port
 from storage.naming import parse_name
 from storage.stores.base import ObjectStore
 from storage.stores.local import LocalStore
@@ -159,12 +160,7 @@ def test_signed_callbacks_for_a_recording(simulator, tmp_path, callback_receiver
 
 
 def test_rest_answers_do_not_wait_for_a_dead_callback_url(simulator, tmp_path):
-    import socket
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    dead = f"http://127.0.0.1:{sock.getsockname()[1]}/cb"
-    sock.close()
+    dead = f"http://127.0.0.1:{free_port()}/cb"
     running = simulator(callback_url=dead, callback_retry_delays=(0.0,))
     sid, stopped = record(running, local_storage(tmp_path), slices=1)
     assert stopped.uploading_status == "uploaded"

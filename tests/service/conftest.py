@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ from fastapi.testclient import TestClient
 
 from storage.agora.signature import signature_headers
 from storage.callbacks import EventIntake, attach
-from storage.commands.ui_commands import wait_healthy
+from storage.commands.ui_commands import free_port, wait_healthy
 from storage.db import Database
 from storage.jobs import Rules
 from storage.server import create_app
@@ -86,12 +85,6 @@ def app(db: Database) -> Iterator[App]:
     with TestClient(application) as client:
         yield App(client, intake, db)
     intake.stop()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -16,7 +16,6 @@ Agreed behaviour this suite pins down (the ObjectStore docstrings leave it open)
 from __future__ import annotations
 
 import io
-import socket
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from storage.commands.ui_commands import free_port
 from storage.stores.base import AccessDenied, NotFound, ObjectStore, Unavailable
 
 # Behaviour a test server cannot show, per (kind, case), with the reason.
@@ -55,10 +55,7 @@ def _get(url: str, **headers: str) -> httpx.Response:
 
 
 def _closed_port_url() -> str:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{free_port()}"  # nothing listens there: connections are refused
 
 
 # -- listing ---------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from storage.commands.ui_commands import free_port
 from storage.stores.base import AccessDenied, InvalidConfig, NotFound, ObjectStore, Unavailable
 from storage.stores.oss import OssStore, region_from_endpoint
 from tests.fixtures.oss import OssEmulator
@@ -202,12 +203,8 @@ def test_persistent_server_errors_are_unavailable(oss_store_factory: Factory, os
 
 
 def test_dead_endpoint_is_unavailable_fast(oss_store_factory: Factory) -> None:
-    import socket
-
-    with socket.socket() as sock:  # a port that was free a moment ago: nothing listens there
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    store = oss_store_factory(endpoint=f"http://127.0.0.1:{port}")
+    # A port that was free a moment ago: nothing listens there.
+    store = oss_store_factory(endpoint=f"http://127.0.0.1:{free_port()}")
     started = time.monotonic()
     with pytest.raises(Unavailable, match="cannot reach"):
         list(store.list())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import socket
 import time
 from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
@@ -16,6 +15,7 @@ import requests
 from qiniu.http import regions_provider
 from qiniu.http.region import ServiceName
 
+from storage.commands.ui_commands import free_port
 from storage.stores.base import AccessDenied, InvalidConfig, NotFound, Unavailable
 from storage.stores.qiniu import QiniuStore
 from tests.fixtures.qiniu import QiniuEmulator
@@ -306,10 +306,7 @@ def test_permanent_errors_are_not_retried(qiniu_store_factory: Factory, qiniu_em
 
 
 def test_dead_server_is_unavailable_within_seconds(qiniu_store_factory: Factory):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    store = qiniu_store_factory(endpoint=f"http://127.0.0.1:{port}")
+    store = qiniu_store_factory(endpoint=f"http://127.0.0.1:{free_port()}")
     started = time.monotonic()
     for call in (lambda: store.stat("a.ts"), lambda: store.read("a.ts"), lambda: store.write("a.ts", b"1")):
         with pytest.raises(Unavailable) as caught:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
+from storage.commands.ui_commands import free_port, wait_healthy
 from storage.naming import RecordingKey
 from storage.stores.local import LocalStore
 from tests.fixtures.s3 import S3_ACCESS_KEY, S3_REGION, S3_SECRET_KEY
@@ -39,12 +39,6 @@ MEDIA_SECRET = "browser-test-media-secret"
 UI_PASSWORD = "browser-test-password"
 STARTUP_S = 60.0
 PLAY_TIMEOUT_S = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -80,16 +74,8 @@ def start_ui(tmp_path: Path) -> Iterator[UiStarter]:
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         procs.append(proc)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + STARTUP_S
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, "recshelf ui exited during start-up"
-            try:
-                if httpx.get(url + "/_stcore/health", timeout=1).status_code == 200:
-                    return url
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        pytest.fail("recshelf ui did not start")
+        wait_healthy(url + "/_stcore/health", proc, "recshelf ui", timeout_s=STARTUP_S)
+        return url
 
     yield start
     for proc in procs:

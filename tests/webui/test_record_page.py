@@ -23,7 +23,7 @@ from storage.agora.controller import RecordingSession
 from storage.agora.errors import CODES
 from storage.agora.simulator import AgoraSimulator, SimulatorSettings
 from storage.agora.simulator_routes import simulator_router
-from storage.commands.ui_commands import wait_healthy
+from storage.commands.ui_commands import free_port, wait_healthy
 from storage.stores.local import LocalStore
 from tests.fixtures.local import serve_app
 from tests.webui.test_browser import (
@@ -34,7 +34,6 @@ from tests.webui.test_browser import (
     _play_until,
     _player_frame,
     chromium,  # noqa: F401 - the module-scoped browser fixture
-    free_port,
 )
 
 APP = str(ROOT / "webui" / "app.py")

@@ -6,28 +6,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from storage.commands.ui_commands import free_port, is_loopback
+from storage.commands.ui_commands import free_port, is_loopback, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _wait(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "recshelf ui exited"
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"{url} did not answer")
 
 
 def test_ui_command_runs_server_and_app_and_stops_them(tmp_path):
@@ -35,13 +21,13 @@ def test_ui_command_runs_server_and_app_and_stops_them(tmp_path):
     config.write_text("")
     env = {k: v for k, v in os.environ.items() if not k.startswith("RECSHELF_")}
     env["RECSHELF_CONFIG"] = str(config)
-    ui_port, server_port = free_port("127.0.0.1"), free_port("127.0.0.1")
+    ui_port, server_port = free_port(), free_port()
     proc = subprocess.Popen([sys.executable, "-m", "storage.cli", "ui", str(tmp_path), "--port", str(ui_port),
                              "--server-port", str(server_port)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        _wait(f"http://127.0.0.1:{ui_port}/_stcore/health", proc)
-        _wait(f"http://127.0.0.1:{server_port}/healthz", proc)
+        wait_healthy(f"http://127.0.0.1:{ui_port}/_stcore/health", proc, "recshelf ui", timeout_s=60)
+        wait_healthy(f"http://127.0.0.1:{server_port}/healthz", proc, "recshelf ui", timeout_s=60)
         # The share route is mounted and refuses a forged link.
         assert httpx.get(f"http://127.0.0.1:{server_port}/share/e30/00/x.m3u8").status_code == 403
     finally:
