@@ -28,9 +28,8 @@ from fastapi import APIRouter, HTTPException, Response
 from storage.catalog import Recording, find
 from storage.naming import split_key
 from storage.stores.base import ObjectStore, StoreError
+from storage.stores.local import MEDIA_SECRET_ENV
 
-MEDIA_SECRET_ENV = "RECSHELF_MEDIA_SECRET"
-MEDIA_URL_ENV = "RECSHELF_MEDIA_URL"
 PUBLIC_URL_ENV = "RECSHELF_PUBLIC_URL"
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 MIN_SLICE_EXPIRY_S = 3600

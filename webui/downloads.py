@@ -20,6 +20,7 @@ from storage.catalog import Recording
 from storage.share_routes import SHARE_EXPIRIES, make_share_url, media_secret, public_url, share_base
 from storage.signing import sign_media_url
 from storage.stores.base import ObjectStore, StoreError
+from storage.stores.local import MEDIA_URL_ENV
 from webui import services
 
 FORMATS = {"mp4": "MP4 (one file, no re-encode)", "ts": "TS (slices joined)", "zip": "zip (playlist + slices)"}
@@ -71,7 +72,7 @@ def export_dir() -> Path:
 
 def download_url(path: Path, expires_s: int = DOWNLOAD_EXPIRY_S) -> str | None:
     """A signed, expiring link to an exported file on the server's media route, or None without a server."""
-    base = os.environ.get("RECSHELF_MEDIA_URL") or share_base(os.environ.get(services.SERVER_URL_ENV))
+    base = os.environ.get(MEDIA_URL_ENV) or share_base(os.environ.get(services.SERVER_URL_ENV))
     secret = media_secret()
     if not (base and secret):
         return None

@@ -20,12 +20,12 @@ from storage.agora.models import STATUS_NAMES, FileInfo
 from storage.agora.storage_config import StorageConfigError, prefix_to_parts
 from storage.catalog import Recording, find
 from storage.stores.base import ObjectStore, StoreError
+from webui.services import SERVER_URL_ENV
 
 APP_ID_ENV = "AGORA_APP_ID"
 BASE_URL_ENV = "AGORA_BASE_URL"  # the variable `recshelf record --base-url` reads
 CUSTOMER_ID_ENV = "AGORA_CUSTOMER_ID"
 CUSTOMER_SECRET_ENV = "AGORA_CUSTOMER_SECRET"
-SERVER_URL_ENV = "RECSHELF_SERVER_URL"  # the recshelf server; when it is the base URL, that is the simulator
 
 MODES = ("mix", "individual", "web")
 MODE_LABELS = {"mix": "mix (composite: one mixed recording)", "individual": "individual (one per uid and stream)",
@@ -67,6 +67,7 @@ class Connection:
 def connection_from_env(env: Mapping[str, str] | None = None) -> Connection:
     env = os.environ if env is None else env
     base = (env.get(BASE_URL_ENV) or "").strip().rstrip("/") or None
+    # The recshelf server: when it is also the REST base URL, that is its Agora simulator.
     server = (env.get(SERVER_URL_ENV) or "").strip().rstrip("/")
     return Connection(app_id=(env.get(APP_ID_ENV) or "").strip(), base_url=base,
                       customer_id=(env.get(CUSTOMER_ID_ENV) or "").strip(),

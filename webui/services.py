@@ -20,7 +20,6 @@ from storage.stores.base import ObjectInfo, ObjectStore
 from storage.verify import Report
 
 UI_PASSWORD_ENV = "RECSHELF_UI_PASSWORD"
-PUBLIC_URL_ENV = "RECSHELF_PUBLIC_URL"
 SERVER_URL_ENV = "RECSHELF_SERVER_URL"  # where `recshelf ui` started storage/server.py (may be internal)
 STORE_ENV = "RECSHELF_UI_STORE"  # store preselected by `recshelf ui STORE`
 
