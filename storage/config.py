@@ -35,6 +35,7 @@ from storage.stores.base import InvalidConfig
 
 CONFIG_ENV = "RECSHELF_CONFIG"
 CONFIG_NAME = "recshelf.toml"
+DEFAULT_SERVER_PORT = 8765  # `recshelf serve`, `recshelf ui` and `recshelf demo` all start from this one
 
 # Options a profile (or a store URL's query) may set. Each adapter accepts the subset it uses and
 # rejects the rest; a new backend option must be added here so profiles can carry it.
@@ -99,7 +100,7 @@ class Profile:
 @dataclass(frozen=True)
 class ServerConfig:
     host: str = "127.0.0.1"
-    port: int = 8765  # the `recshelf serve` default
+    port: int = DEFAULT_SERVER_PORT
     public_url: str | None = None  # what share links and signed media URLs point at
     data: Path | None = None  # folder for SQLite state; None = the caller's default
     ncs_secret: str | None = field(default=None, repr=False)  # Agora callback signing secret

@@ -26,6 +26,7 @@ from rich.console import Console
 from storage.catalog import find
 from storage.commands.common import fail_on_store_errors
 from storage.commands.ui_commands import DEFAULT_UI_PORT, free_port, port_taken, ui_command
+from storage.db import DATA_ENV, DEFAULT_DATA
 from storage.stores.local import LocalStore
 from storage.verify import verify
 
@@ -33,7 +34,7 @@ HOST = "127.0.0.1"  # the demo's credentials are throw-away; never listen beyond
 DEMO_CUSTOMER_ID = "recshelf-demo"
 ENV_FILE = "agora-demo.env"  # in the data folder: lets `recshelf record` reach the same simulator
 
-DataOpt = Annotated[Path, typer.Option("--data", envvar="RECSHELF_DATA",
+DataOpt = Annotated[Path, typer.Option("--data", envvar=DATA_ENV,
                                        help="Data folder: the sample store, events and jobs live here.")]
 
 
@@ -125,7 +126,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def demo_command(
-    data: DataOpt = Path("recshelf-data"),
+    data: DataOpt = Path(DEFAULT_DATA),
     port: Annotated[int, typer.Option("--port", help="Port of the web UI.")] = DEFAULT_UI_PORT,
     server_port: Annotated[int | None, typer.Option(
         "--server-port", help="Port of the server (Agora simulator, callbacks, media); default: \\[server] "

@@ -17,10 +17,10 @@ from rich.console import Console
 from rich.table import Table
 
 from storage.commands.common import error_exit
+from storage.config import DEFAULT_SERVER_PORT
 from storage.stores.base import InvalidConfig
 
 NCS_SECRET_ENV = "AGORA_NCS_SECRET"
-DEFAULT_PORT = 8765
 
 DataOpt = Annotated[Path | None, typer.Option("--data", help="Data folder (default: $RECSHELF_DATA, \\[server] data "
                                                                "in recshelf.toml, else ./recshelf-data).")]
@@ -45,8 +45,8 @@ def _data_folder(given: Path | None, config: Any) -> Path:
 
 def serve_command(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int | None, typer.Option("--port", help=f"Port (default {DEFAULT_PORT}, or \\[server] port).")]
-    = None,
+    port: Annotated[int | None, typer.Option(
+        "--port", help=f"Port (default: \\[server] port, else {DEFAULT_SERVER_PORT}).")] = None,
     data: DataOpt = None,
     no_callbacks: Annotated[bool, typer.Option("--no-callbacks", help="Serve without the Agora callback "
                                                                        "endpoint (no NCS secret needed).")] = False,
@@ -60,7 +60,6 @@ def serve_command(
     import uvicorn
 
     from storage.callbacks import EventIntake, attach
-    from storage.config import ServerConfig
     from storage.db import Database
     from storage.jobs import JobRunner, Rules
     from storage.server import create_app
@@ -77,7 +76,7 @@ def serve_command(
         raise error_exit(f"no Agora NCS secret: set {NCS_SECRET_ENV} or [server] ncs_secret in recshelf.toml "
                          "(the secret Agora Console shows for your notification service), or pass --no-callbacks")
     if port is None:
-        port = config.server.port if config.server.port != ServerConfig().port else DEFAULT_PORT
+        port = config.server.port  # ServerConfig's default is DEFAULT_SERVER_PORT
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     db = Database(_data_folder(data, config))
     runner = JobRunner(db, rules)
