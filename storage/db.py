@@ -105,6 +105,21 @@ def data_dir(given: str | Path | None = None, configured: str | Path | None = No
     return Path(given or os.environ.get(DATA_ENV) or configured or DEFAULT_DATA).expanduser()
 
 
+def configured_data_dir() -> Path:
+    """`data_dir()` with recshelf.toml's [server] data, for readers that do not load the configuration otherwise.
+
+    A configuration that does not load counts as none here: whoever needs the rest of it reports the error.
+    """
+    from storage.config import load_config
+    from storage.stores.base import StoreError
+
+    try:
+        configured = load_config().server.data
+    except StoreError:
+        configured = None
+    return data_dir(None, configured)
+
+
 def sync_mode(given: str | None = None) -> str:
     mode = (given or os.environ.get(SYNC_ENV) or "FULL").upper()
     if mode not in SYNC_MODES:

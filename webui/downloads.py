@@ -56,14 +56,9 @@ def render(store_ref: str, store: ObjectStore, rec: Recording, recordings: list[
 
 def data_dir() -> Path:
     """The data folder ($RECSHELF_DATA, else [server] data in recshelf.toml, else ./recshelf-data)."""
-    from storage.config import load_config
-    from storage.db import data_dir as resolve
+    from storage.db import configured_data_dir
 
-    try:
-        configured = load_config().server.data
-    except StoreError:
-        configured = None
-    return resolve(None, configured).absolute()
+    return configured_data_dir().absolute()
 
 
 def export_dir() -> Path:

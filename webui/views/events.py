@@ -12,9 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from storage.agora.callbacks import EVENTS
-from storage.config import load_config
-from storage.db import DB_NAME, Database, data_dir
-from storage.stores.base import InvalidConfig
+from storage.db import DB_NAME, Database, configured_data_dir
 
 HIGHLIGHT = {"overdue": "background-color: #f8d7da", "waiting_backup": "background-color: #fff3cd",
              "incomplete": "background-color: #f8d7da", "error": "background-color: #f8d7da"}
@@ -29,14 +27,6 @@ STATE_WORDS = {
 }
 
 
-def _default_folder() -> str:
-    try:
-        configured = load_config().server.data
-    except InvalidConfig:
-        configured = None
-    return str(data_dir(None, configured))
-
-
 def event_name(event_type: int) -> str:
     name = EVENTS.get(event_type, (0, ""))[1]
     return f"{event_type} {name}".strip()
@@ -47,7 +37,7 @@ def _row_style(row: pd.Series) -> list[str]:
 
 
 st.title("Events")
-folder = Path(st.sidebar.text_input("Data folder of `recshelf serve`", value=_default_folder(), key="ev_data"))
+folder = Path(st.sidebar.text_input("Data folder of `recshelf serve`", value=str(configured_data_dir()), key="ev_data"))
 if not (folder / DB_NAME).is_file():
     st.info(f"No callbacks received in {folder} yet. Start `recshelf serve` (it stores Agora's callbacks "
             "there) or pick its data folder in the sidebar.")
