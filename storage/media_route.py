@@ -19,7 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
 from storage.signing import check_media_signature, decode_root
-from storage.stores.base import content_type_for
+from storage.stores.base import StoreError, content_type_for
 from storage.stores.local import MEDIA_SECRET_ENV, file_info, resolve_inside
 
 _CHUNK = 256 * 1024
@@ -65,23 +65,38 @@ def _file_chunks(path: Path, start: int, length: int) -> Iterator[bytes]:
             yield chunk
 
 
+def media_secret() -> str | None:
+    """The HMAC key of signed media URLs and share links: $RECSHELF_MEDIA_SECRET, else [server] media_secret.
+
+    One order for every route and for the UI that signs the URLs, so a secret in both places cannot
+    make the server check slices with one and share links with the other.
+    """
+    from_env = os.environ.get(MEDIA_SECRET_ENV)
+    if from_env:
+        return from_env  # recshelf.toml is not read on every slice request
+    from storage.config import load_config
+
+    try:
+        return load_config().server.media_secret
+    except StoreError:
+        return None
+
+
 def media_router(secret: str | Callable[[], str | None] | None = None) -> APIRouter:
-    """The media routes. Secret: given here, else ``app.state.media_secret``, else $RECSHELF_MEDIA_SECRET."""
+    """The media routes. Secret: given here (a value or a callable), else `media_secret()`."""
     router = APIRouter()
 
-    def current_secret(request: Request) -> str | None:
+    def current_secret() -> str | None:
         if callable(secret):
             return secret()
-        if secret:
-            return secret
-        return getattr(request.app.state, "media_secret", None) or os.environ.get(MEDIA_SECRET_ENV)
+        return secret or media_secret()
 
     @router.api_route("/media/{root_id}/{key:path}", methods=["GET", "HEAD"], include_in_schema=False)
     def get_media(request: Request, root_id: str, key: str, exp: int = 0, sig: str = "") -> Response:
-        media_secret = current_secret(request)
-        if not media_secret:
+        secret_now = current_secret()
+        if not secret_now:
             return _plain(503, "media serving is not configured (no media secret)")
-        if not sig or not check_media_signature(media_secret, root_id, key, exp, sig):
+        if not sig or not check_media_signature(secret_now, root_id, key, exp, sig):
             return _plain(403, "invalid or expired signature")
         try:
             root = Path(decode_root(root_id))

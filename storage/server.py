@@ -15,7 +15,7 @@ from storage.share_routes import router as share_router
 
 def create_app() -> FastAPI:
     app = FastAPI(title="recshelf")
-    app.include_router(media_router())  # secret: app.state.media_secret, else $RECSHELF_MEDIA_SECRET
+    app.include_router(media_router())  # secret: $RECSHELF_MEDIA_SECRET, else [server] media_secret
     app.include_router(share_router)  # signed share links (playlist re-signed on each request)
     app.include_router(agora_simulator_router())  # Agora REST paths, only when $RECSHELF_SIMULATOR=1
     app.include_router(callbacks_router())  # POST /agora/events; needs storage.callbacks.attach(app, intake)

@@ -26,9 +26,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Response
 
 from storage.catalog import Recording, find
+from storage.media_route import media_secret  # share links are signed with the media secret
 from storage.naming import split_key
 from storage.stores.base import ObjectStore, StoreError
-from storage.stores.local import MEDIA_SECRET_ENV
 
 PUBLIC_URL_ENV = "RECSHELF_PUBLIC_URL"
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
@@ -49,12 +49,6 @@ def _server_config() -> Any:
         return load_config().server
     except StoreError:
         return None
-
-
-def media_secret() -> str | None:
-    """The HMAC key of share links: the same secret as signed media URLs (env wins over recshelf.toml)."""
-    server = _server_config()
-    return os.environ.get(MEDIA_SECRET_ENV) or (server.media_secret if server else None)
 
 
 def public_url() -> str | None:

@@ -80,9 +80,7 @@ def serve_command(
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     db = Database(_data_folder(data, config))
     runner = JobRunner(db, rules)
-    app = create_app()
-    if config.server.media_secret:
-        app.state.media_secret = config.server.media_secret
+    app = create_app()  # its media and share routes read the media secret themselves (env, then config)
     intake = None
     if not no_callbacks:
         intake = EventIntake(db, str(secret), rules, on_jobs=runner.wake)

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
-from storage.media_route import parse_range
+from storage.media_route import media_router, parse_range
 from storage.signing import encode_root, media_signature, sign_media_url
 from storage.stores.base import InvalidConfig, NotFound, StoreError
-from storage.stores.local import TEMP_MARKER, LocalStore
+from storage.stores.local import MEDIA_SECRET_ENV, TEMP_MARKER, LocalStore
 from tests.fixtures.local import MEDIA_SECRET
 
 BAD_KEYS = ["../outside.ts", "a/../../outside.ts", "/etc/passwd", "a\\b.ts", "a\x00b.ts", "a//b.ts",
@@ -207,6 +209,27 @@ def test_media_serves_a_large_file_in_chunks(served: LocalStore):
     assert response.status_code == 200 and response.content == data
     part = httpx.get(served.signed_url("big.ts"), headers={"Range": "bytes=300000-600000"})
     assert part.content == data[300000:600001]
+
+
+def test_media_secret_from_env_else_config_as_share_links_use_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    # `recshelf serve` once pinned recshelf.toml's secret on the app, so with the env var set too the
+    # UI (env first) signed slice URLs the media route refused, while share links took the env's.
+    config = tmp_path / "recshelf.toml"
+    config.write_text('[server]\nmedia_secret = "from-config"\n')
+    monkeypatch.setenv("RECSHELF_CONFIG", str(config))
+    monkeypatch.delenv(MEDIA_SECRET_ENV, raising=False)
+    (tmp_path / "a.ts").write_bytes(b"x")
+    app = FastAPI()
+    app.include_router(media_router())
+    client = TestClient(app)
+
+    def status(secret: str) -> int:
+        return client.get(sign_media_url("http://testserver", secret, str(tmp_path), "a.ts", 60)).status_code
+
+    assert status("from-config") == 200
+    monkeypatch.setenv(MEDIA_SECRET_ENV, "from-env")
+    assert status("from-env") == 200
+    assert status("from-config") == 403
 
 
 @pytest.mark.parametrize(("header", "size", "expected"), [
