@@ -110,14 +110,15 @@ def run_export(runner: JobRunner, conn: sqlite3.Connection, job: sqlite3.Row) ->
     from storage.export.jobs import ExportOptions
     from storage.export.jobs import run_export as export_recordings
     from storage.jobs import Outcome
+    from storage.stores.local import LocalStore
 
     options = json.loads(job["options"] or "{}")
     try:
         store = runner.open_store(runner.rules.store or "")
         recordings = find(store, runner.rules.prefix_for(job["sid"], job["cname"]), sid=job["sid"])
-        dest_name = str(options["dest"])
-        dest = Destination(runner.open_store(dest_name)) if "://" in dest_name or _is_profile(dest_name) \
-            else Destination.for_folder(dest_name)
+        # As `recshelf export --to`: the registry tells a profile or store URL from a folder path.
+        target = runner.open_store(str(options["dest"]))
+        dest = Destination.for_folder(target.root) if isinstance(target, LocalStore) else Destination(target)
         results = export_recordings(store, recordings, dest, ExportOptions(
             format=str(options["format"]), allow_incomplete=bool(options.get("allow_incomplete"))))
     except StoreError as exc:
@@ -131,9 +132,3 @@ def run_export(runner: JobRunner, conn: sqlite3.Connection, job: sqlite3.Row) ->
     if failed:
         return Outcome("failed", result=summary, error="; ".join(r.error or r.name for r in failed))
     return Outcome("done", result=summary)
-
-
-def _is_profile(name: str) -> bool:
-    from storage.config import is_profile_name, load_config
-
-    return is_profile_name(name) and name in load_config().profiles
