@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from storage.agora.client import AgoraClient
 from storage.agora.simulator import AgoraSimulator, SimulatorSettings
 from storage.agora.simulator_routes import simulator_router
+from tests.emulators.base import serve_in_thread
 from tests.fixtures.local import serve_app
 
 CUSTOMER_ID = "test-customer"
@@ -116,10 +117,7 @@ def callback_receiver() -> Iterator[CallbackReceiver]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/agora/callback"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    base, stop = serve_in_thread(ThreadingHTTPServer(("127.0.0.1", 0), Handler))
+    receiver.url = base + "/agora/callback"
     yield receiver
-    server.shutdown()
-    server.server_close()
+    stop()

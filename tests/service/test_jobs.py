@@ -20,6 +20,7 @@ from storage.notify import Notifier
 from storage.samples import write_recording
 from storage.stores.base import InvalidConfig
 from storage.stores.local import LocalStore
+from tests.emulators.base import serve_in_thread
 from tests.service.conftest import SECRET, FakeClock, envelope
 
 SID = "0123456789abcdef0123456789abcdef"
@@ -310,13 +311,12 @@ def test_webhook_notifier_posts_json():
         def log_message(self, *args: Any) -> None:
             pass
 
-    http = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=http.serve_forever, daemon=True).start()
+    base, stop = serve_in_thread(ThreadingHTTPServer(("127.0.0.1", 0), Hook))
     try:
-        notifier = Notifier(f"http://127.0.0.1:{http.server_port}/hook?token=t", retry_delays=(0,))
+        notifier = Notifier(f"{base}/hook?token=t", retry_delays=(0,))
         assert notifier.send({"event": "complete", "sid": SID})
         assert received == [{"event": "complete", "sid": SID}] * 2 and notifier.sent == 1
         assert "token" not in repr(notifier)
     finally:
-        http.shutdown()
+        stop()
     assert not Notifier(None).send({"event": "complete"})

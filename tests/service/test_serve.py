@@ -20,6 +20,7 @@ from storage.jobs import insert_job
 from storage.naming import RecordingKey
 from storage.samples import write_recording
 from storage.stores.local import LocalStore
+from tests.emulators.base import serve_in_thread
 from tests.service.conftest import ROOT, SECRET, envelope, eventually, signed
 from tests.service.test_jobs import CNAME, SID, START
 
@@ -205,9 +206,5 @@ class _Webhook:
                 pass
 
         self.messages = messages
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._http.server_port}/hook"
-        threading.Thread(target=self._http.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self._http.shutdown()
+        base, self.close = serve_in_thread(ThreadingHTTPServer(("127.0.0.1", 0), Handler))
+        self.url = base + "/hook"
