@@ -111,6 +111,12 @@ def export_command(
         raise error_exit(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
     if sid is None and not all_:
         raise error_exit("give --sid SID for one recording, or --all for every recording under --prefix")
+    if fmt == "mp4" and engine == "pyav":
+        from storage.export.remux_worker import prestart
+
+        # The remux helper's start-up (Python + PyAV import) overlaps opening the store, listing and
+        # planning, which mostly wait on the network, instead of the download it would slow down.
+        prestart()
     source = open_store_or_exit(store)
     console = Console(stderr=True, soft_wrap=True)  # whole lines when piped, so they stay greppable
     with fail_on_store_errors():

@@ -30,13 +30,13 @@ import contextlib
 import heapq
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import av
 
 from storage.export.errors import ExportError
+from storage.export.tracks import RemuxStats, TrackSlice
 
 TS_HZ = 90_000  # MPEG-TS timestamps are always in 1/90000 s
 WRAP = 1 << 33
@@ -47,20 +47,7 @@ PRIME_PACKETS = 64  # packets read before fixing t=0: audio may start a little b
 READ_CHUNK = 1 << 20  # bytes per read callback: each one takes the GIL, so few and large
 HUGE = 1 << 62
 
-
-@dataclass(frozen=True)
-class TrackSlice:
-    data: bytes
-    anchor_s: float | None = None  # where the slice starts on the output timeline, if known
-    label: str = ""  # for error messages (the slice key)
-
-
-@dataclass
-class RemuxStats:
-    duration_s: float = 0.0  # end of the last packet on the output timeline
-    packets: int = 0
-    slices: int = 0
-    resyncs: list[tuple[str, float]] = field(default_factory=list)  # (slice, output time) where offsets moved
+__all__ = ["RemuxStats", "TrackSlice", "remux_to_mp4"]  # the types live in tracks.py (no PyAV import)
 
 
 class _ChainedReader:

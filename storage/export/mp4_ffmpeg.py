@@ -20,10 +20,8 @@ import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
-import av
-
 from storage.export.errors import ExportError
-from storage.export.mp4 import TrackSlice
+from storage.export.tracks import TrackSlice
 
 FFMPEG_ENV = "RECSHELF_FFMPEG"
 
@@ -70,5 +68,7 @@ def remux_with_ffmpeg(slices: Iterable[TrackSlice], dst: str | Path, binary: str
         proc.stderr.close()
     if code != 0:
         raise ExportError(f"ffmpeg failed ({code}): {err.splitlines()[-1] if err else 'no message'}")
+    import av  # only to read the duration back; the exporting process never needs PyAV otherwise
+
     with av.open(str(dst)) as container:
         return (container.duration or 0) / av.time_base

@@ -12,9 +12,9 @@ from typing import Any
 
 from storage.export.context import UnitContext
 from storage.export.errors import ExportError
-from storage.export.mp4 import TrackSlice, remux_to_mp4
 from storage.export.plan import Track
 from storage.export.remux_worker import remux_in_child
+from storage.export.tracks import TrackSlice
 
 
 def _anchors(tracks: list[Track]) -> list[list[float | None]]:
@@ -50,6 +50,8 @@ def export_mp4(ctx: UnitContext) -> list[dict[str, Any]]:
 
             duration = remux_with_ffmpeg(sources[0], tmp)
         elif ctx.options.engine == "pyav-inline":
+            from storage.export.mp4 import remux_to_mp4  # PyAV loads here only; the helper imports its own
+
             duration = remux_to_mp4(sources, tmp).duration_s
         else:
             duration = remux_in_child(sources, tmp).duration_s

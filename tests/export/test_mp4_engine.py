@@ -83,3 +83,22 @@ def test_helper_process_gives_the_same_result_and_reports_errors(tmp_path: Path,
     null_packets = (b"\x47\x1f\xff\x10" + b"\xff" * 184) * 100  # valid TS, but no audio or video in it
     with pytest.raises(ExportError, match="no audio or video|cannot read"):
         remux_in_child([[TrackSlice(null_packets, None, "null.ts")]], tmp_path / "bad.mp4")
+
+
+def test_prestarted_helper_does_the_next_remux_and_an_unused_one_leaves_quietly(tmp_path: Path,
+                                                                               av_slices: list) -> None:
+    from storage.export import remux_worker
+
+    remux_worker.prestart()
+    spare = remux_worker._spare
+    assert spare is not None
+    stats = remux_worker.remux_in_child([_track(list(av_slices))], tmp_path / "o.mp4")
+    assert remux_worker._spare is None and spare.returncode == 0  # that very process did the job
+    assert stats.duration_s == pytest.approx(6.0, abs=0.2) and stats.slices == 6
+
+    remux_worker.prestart()  # e.g. the export was skipped: its helper must exit without output
+    unused = remux_worker._spare
+    assert unused is not None
+    remux_worker._retire_spare()
+    assert unused.returncode == 0 and remux_worker._spare is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.mp4"]
