@@ -28,7 +28,6 @@ from storage.commands.common import fail_on_store_errors
 from storage.commands.ui_commands import DEFAULT_UI_PORT, free_port, port_taken, ui_command
 from storage.db import DATA_ENV, DEFAULT_DATA
 from storage.stores.local import LocalStore
-from storage.verify import verify
 
 HOST = "127.0.0.1"  # the demo's credentials are throw-away; never listen beyond this machine
 DEMO_CUSTOMER_ID = "recshelf-demo"
@@ -134,6 +133,8 @@ def demo_command(
     no_ui: Annotated[bool, typer.Option("--no-ui", help="Seed and verify the samples, then exit.")] = False,
 ) -> None:
     """Run recshelf on a local folder of sample recordings, with the web UI and an Agora simulator to record."""
+    from storage.verify import verify  # here: the playlist parser slows every other command's start
+
     data.mkdir(parents=True, exist_ok=True)
     with fail_on_store_errors():
         store = demo_store(data)

@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 from typing import Annotated
 
-import httpx
 import typer
 
 from storage.commands.common import error_exit
@@ -80,6 +79,8 @@ def url_host(host: str) -> str:
 
 def wait_healthy(url: str, proc: subprocess.Popen[bytes], what: str, timeout_s: float = STARTUP_TIMEOUT_S) -> None:
     """Return once `url` answers 200; exit with one line when `proc` dies first or `timeout_s` passes."""
+    import httpx  # here, not at the top: importing it costs every `recshelf` command ~0.07 s
+
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
