@@ -8,7 +8,7 @@ Everything above this module is backend-blind.
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO, Protocol, runtime_checkable
@@ -74,6 +74,14 @@ class Unavailable(StoreError):
 
 class InvalidConfig(StoreError):
     """The store URL, profile or options are wrong or incomplete."""
+
+
+def reject_unknown_options(options: Iterable[str], known: frozenset[str], what: str, url: str) -> None:
+    """Every adapter's `from_options` check: an option it does not use is an error, not ignored."""
+    for name in options:
+        if name not in known:
+            raise InvalidConfig(f"option {name!r} does not apply to {what} (known: {', '.join(sorted(known))})",
+                                url=url)
 
 
 @runtime_checkable

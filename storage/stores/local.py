@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import BinaryIO, Self
 
 from storage.signing import sign_media_url
-from storage.stores.base import InvalidConfig, NotFound, ObjectInfo, StoreError
+from storage.stores.base import InvalidConfig, NotFound, ObjectInfo, StoreError, reject_unknown_options
 
 MEDIA_URL_ENV = "RECSHELF_MEDIA_URL"
 MEDIA_SECRET_ENV = "RECSHELF_MEDIA_SECRET"
@@ -79,10 +79,7 @@ class LocalStore:
             raise InvalidConfig(f"a local folder has no bucket (got {bucket!r})")
         if not prefix:
             raise InvalidConfig("no folder path given for a local store")
-        for name in options:
-            if name not in OPTIONS:
-                raise InvalidConfig(f"option {name!r} does not apply to a local folder store",
-                                    url=Path(prefix).absolute().as_uri())
+        reject_unknown_options(options, OPTIONS, "a local folder store", Path(prefix).absolute().as_uri())
         return cls(prefix, media_url=options.get("media_url"), media_secret=options.get("media_secret"))
 
     def __repr__(self) -> str:

@@ -46,6 +46,7 @@ from storage.stores.base import (
     StoreError,
     Unavailable,
     content_type_for,
+    reject_unknown_options,
 )
 from storage.stores.retry import with_retries
 from storage.stores.streams import streaming_reader
@@ -147,12 +148,7 @@ class OssStore:
 
     @classmethod
     def from_options(cls, bucket: str, prefix: str, options: Mapping[str, str]) -> Self:
-        for name in options:
-            if name not in OPTIONS:
-                raise InvalidConfig(
-                    f"option {name!r} does not apply to an OSS store (known: {', '.join(sorted(OPTIONS))})",
-                    url=f"oss://{bucket}/{prefix}".rstrip("/"),
-                )
+        reject_unknown_options(options, OPTIONS, "an OSS store", f"oss://{bucket}/{prefix}".rstrip("/"))
         return cls(bucket, prefix, **{name: options.get(name) or None for name in OPTIONS})
 
     def __repr__(self) -> str:

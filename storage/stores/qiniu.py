@@ -66,6 +66,7 @@ from storage.stores.base import (
     StoreError,
     Unavailable,
     content_type_for,
+    reject_unknown_options,
 )
 from storage.stores.retry import with_retries
 from storage.stores.streams import streaming_reader
@@ -184,10 +185,7 @@ class QiniuStore:
     @classmethod
     def from_options(cls, bucket: str, prefix: str, options: Mapping[str, str]) -> Self:
         url = f"qiniu://{bucket}/{prefix}".rstrip("/")
-        for name in options:
-            if name not in OPTIONS:
-                raise InvalidConfig(f"option {name!r} does not apply to a Qiniu store (known: "
-                                    f"{', '.join(sorted(OPTIONS))})", url=url)
+        reject_unknown_options(options, OPTIONS, "a Qiniu store", url)
 
         def pick(name: str, env: str) -> str | None:
             value = options.get(name)

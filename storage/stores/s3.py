@@ -46,6 +46,7 @@ from storage.stores.base import (
     StoreError,
     Unavailable,
     content_type_for,
+    reject_unknown_options,
 )
 from storage.stores.streams import streaming_reader
 
@@ -121,10 +122,7 @@ class S3Store:
 
     @classmethod
     def from_options(cls, bucket: str, prefix: str, options: Mapping[str, str]) -> Self:
-        for name in options:
-            if name not in OPTIONS:
-                raise InvalidConfig(f"option {name!r} does not apply to an S3 store (known: "
-                                    f"{', '.join(sorted(OPTIONS))})", url=f"s3://{bucket}/{prefix}")
+        reject_unknown_options(options, OPTIONS, "an S3 store", f"s3://{bucket}/{prefix}")
         return cls(bucket, prefix, **{name: options.get(name) for name in OPTIONS})
 
     def __repr__(self) -> str:
