@@ -157,9 +157,6 @@ class Filters:
     start_to: date | None = None  # inclusive
     statuses: tuple[str, ...] = ()
 
-    def active(self) -> bool:
-        return bool(self.channel or self.sid or self.uid or self.start_from or self.start_to or self.statuses)
-
 
 def matches(rec: Recording, status: str, f: Filters) -> bool:
     """Channel and uid match as substrings (case-insensitive), sid as a prefix, dates on the first slice (UTC)."""

@@ -162,8 +162,6 @@ def open_selected(store_ref: str, prefix: str) -> tuple[ObjectStore, list[Record
     try:
         store = get_store(store_ref)
         return store, load_catalog(store_ref, prefix)
-    except StoreError as exc:
-        st.error(f"Cannot open the store: {services.safe_md(str(exc))}")
-    except ValueError as exc:
+    except (StoreError, ValueError) as exc:
         st.error(f"Cannot open the store: {services.safe_md(str(exc))}")
     return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import streamlit as st
 
@@ -32,9 +34,8 @@ filters = services.Filters(channel=channel.strip(), sid=sid.strip(), uid=uid.str
 
 # Filters on names first: they cost nothing; status needs verification.
 cache = state.verify_cache()
-shown = [r for r in recordings if services.matches(r, "", services.Filters(
-    channel=filters.channel, sid=filters.sid, uid=filters.uid,
-    start_from=filters.start_from, start_to=filters.start_to))]
+by_name = dataclasses.replace(filters, statuses=())
+shown = [r for r in recordings if services.matches(r, "", by_name)]
 unverified = [r for r in shown if cache.get(store_ref, r) is None]
 if unverified:
     if len(unverified) <= AUTO_VERIFY_MAX:
