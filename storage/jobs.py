@@ -47,7 +47,6 @@ EVENT_UPLOADED = 31
 EVENT_BACKUPED = 32
 JOB_EVENTS = frozenset({EVENT_SESSION_EXIT, EVENT_UPLOADED, EVENT_BACKUPED})
 MAX_LEASE_LOSSES = 5  # a job whose process died this many times is failed, not re-run forever
-FINAL_STATES = ("done", "failed", "overdue", "skipped")
 
 
 @dataclass(frozen=True)
