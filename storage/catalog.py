@@ -65,7 +65,7 @@ class Recording:
     @property
     def start(self) -> datetime | None:
         """The earliest slice UTC time from slice names, or None when there are no slices."""
-        times = [_slice_utc(obj) for obj in self.slices]
+        times = [slice_time(obj.key) for obj in self.slices]
         return min((t for t in times if t is not None), default=None)
 
 
@@ -270,8 +270,9 @@ def _sort_key(rec: Recording) -> tuple[str, str, str, str, str]:
     return (rec.folder, key.sid, key.cname, key.uid or "", key.stream or "")
 
 
-def _slice_utc(obj: ObjectInfo) -> datetime | None:
-    name = parse_name(split_key(obj.key)[1])
+def slice_time(key: str) -> datetime | None:
+    """The UTC time in a slice's name, or None when the key is not a timed Agora name."""
+    name = parse_name(split_key(key)[1])
     return name.utc if name is not None else None
 
 

@@ -11,10 +11,10 @@ import re
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, timedelta
 from typing import Any
 
-from storage.catalog import Recording
+from storage.catalog import Recording, slice_time
 from storage.naming import parse_name, split_key
 from storage.stores.base import ObjectInfo, ObjectStore
 from storage.verify import Report
@@ -106,11 +106,6 @@ def estimate_duration(slices: Sequence[ObjectInfo]) -> float | None:
     gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)]
     typical = statistics.median(gaps) if gaps else DEFAULT_SLICE_S
     return (times[-1] - times[0]).total_seconds() + typical
-
-
-def slice_time(key: str) -> datetime | None:
-    parsed = parse_name(split_key(key)[1])
-    return parsed.utc if parsed is not None else None
 
 
 def base_row(rec: Recording) -> dict[str, Any]:
