@@ -305,8 +305,10 @@ def run(slices: int, workers: int, delay_ms: float, engines: list[str], repeat: 
                 fmt = "ts" if engine == "ts" else "mp4"
                 name = "recshelf export ts (no remux)" if engine == "ts" else f"recshelf export mp4 ({engine})"
                 _add(times, name, _timed(
-                    [sys.executable, "-m", "storage.cli", "export", url, "--sid", KEY.sid, "--format", fmt,
-                     "--to", str(out), "--workers", str(workers)] + ([] if engine == "ts" else ["--engine", engine]),
+                    # --prefix: the export knows the recording's folder, as the raw download does.
+                    [sys.executable, "-m", "storage.cli", "export", url, "--prefix", FOLDER, "--sid", KEY.sid,
+                     "--format", fmt, "--to", str(out), "--workers", str(workers)]
+                    + ([] if engine == "ts" else ["--engine", engine]),
                     env, servers))
                 if fmt == "mp4":
                     got = _duration(out / f"{KEY.base}.mp4")
