@@ -23,7 +23,7 @@ from storage.agora.errors import AgoraAuthError
 from storage.agora.storage_config import storage_config_for
 from storage.commands.ui_commands import free_port
 from storage.db import Database
-from tests.service.conftest import eventually
+from tests.fixtures.wait import eventually
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTUP_S = 60.0

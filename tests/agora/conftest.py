@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +16,7 @@ from storage.agora.simulator import AgoraSimulator, SimulatorSettings
 from storage.agora.simulator_routes import simulator_router
 from tests.emulators.base import serve_in_thread
 from tests.fixtures.local import serve_app
+from tests.fixtures.wait import eventually
 
 CUSTOMER_ID = "test-customer"
 CUSTOMER_SECRET = "test-customer-secret"
@@ -33,9 +33,7 @@ class Running:
         """Until the recorder of `sid` has made `count` slices per track (no fixed sleeps: CI is slow)."""
         task = self.sim.task(sid)
         assert task is not None
-        deadline = time.monotonic() + timeout_s
-        while task.slices_done < count and time.monotonic() < deadline:
-            time.sleep(0.02)
+        eventually(lambda: task.slices_done >= count, timeout_s, every_s=0.02)
 
     def client(self, **options: Any) -> AgoraClient:
         settings: dict[str, Any] = {"customer_id": CUSTOMER_ID, "customer_secret": CUSTOMER_SECRET,
@@ -89,12 +87,7 @@ class CallbackReceiver:
         return [json.loads(r.body) for r in self.received]
 
     def wait_for(self, predicate: Callable[[list[dict[str, Any]]], bool], timeout_s: float = 20.0) -> bool:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if predicate(self.events()):
-                return True
-            time.sleep(0.05)
-        return predicate(self.events())
+        return bool(eventually(lambda: predicate(self.events()), timeout_s))
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import httpx
@@ -13,6 +12,7 @@ from storage.agora.client import AgoraClient
 from storage.agora.models import RUNNING_STATUSES, StorageConfig
 from storage.commands.ui_commands import free_port
 from tests.agora.conftest import APP_ID, CUSTOMER_ID, CUSTOMER_SECRET
+from tests.fixtures.wait import eventually
 
 STORAGE_SECRET = "storage-secret-never-shown"
 
@@ -313,9 +313,7 @@ def test_start_read_timeout_is_not_repeated_because_it_may_have_worked(simulator
             impatient.start(rid, "class1", "527841", storage_config=storage)
         assert caught.value.sent
         assert running.sim.requests["start"] == 1
-        deadline = time.monotonic() + 10
-        while not running.sim.tasks() and time.monotonic() < deadline:
-            time.sleep(0.02)  # the delayed start completes server-side
+        eventually(running.sim.tasks, 10, every_s=0.02)  # the delayed start completes server-side
         with pytest.raises(errors.AlreadyStarted):  # …which is why it was not repeated blindly
             client.start(rid, "class1", "527841", storage_config=storage)
 

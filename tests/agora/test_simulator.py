@@ -6,8 +6,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -22,6 +20,7 @@ from storage.stores.base import ObjectStore
 from storage.stores.local import LocalStore
 from storage.verify import Report, verify
 from tests.agora.conftest import NCS_SECRET, CallbackReceiver, Running
+from tests.fixtures.wait import eventually
 
 CNAME = "room 1_demo"
 UID = "527841"
@@ -45,15 +44,6 @@ def record(running: Running, storage: StorageConfig, *, slices: int = 3, mode: s
 
 def reports(store: ObjectStore, sid: str, deep: bool = False) -> list[Report]:
     return [verify(store, rec, deep=deep) for rec in catalog.find(store, "rec/", sid=sid)]
-
-
-def eventually(check: Callable[[], bool], timeout_s: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return check()
 
 
 def test_composite_recording_is_complete_and_deep_sound(simulator, tmp_path):

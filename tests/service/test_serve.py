@@ -21,7 +21,8 @@ from storage.naming import RecordingKey
 from storage.samples import write_recording
 from storage.stores.local import LocalStore
 from tests.emulators.base import serve_in_thread
-from tests.service.conftest import ROOT, SECRET, envelope, eventually, signed
+from tests.fixtures.wait import eventually
+from tests.service.conftest import ROOT, SECRET, envelope, signed
 from tests.service.test_jobs import CNAME, SID, START
 
 

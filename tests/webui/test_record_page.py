@@ -8,7 +8,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from storage.agora.simulator_routes import simulator_router
 from storage.commands.ui_commands import free_port, wait_healthy
 from storage.stores.local import LocalStore
 from tests.fixtures.local import serve_app
+from tests.fixtures.wait import eventually
 from tests.webui.test_browser import (
     ARTIFACTS,
     ROOT,
@@ -53,13 +53,8 @@ class Sim:
         return AgoraClient(APP_ID, CUSTOMER_ID, CUSTOMER_SECRET, base_url=self.url, retry_delays=(0, 0, 0))
 
     def wait_slices(self, sid: str, n: int, timeout_s: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            task = self.sim.task(sid)
-            if task is not None and task.slices_done >= n:
-                return
-            time.sleep(0.05)
-        pytest.fail(f"the simulator did not record {n} slices")
+        if not eventually(lambda: (task := self.sim.task(sid)) is not None and task.slices_done >= n, timeout_s):
+            pytest.fail(f"the simulator did not record {n} slices")
 
 
 @pytest.fixture
