@@ -5,10 +5,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import typer
 
 from storage.stores.base import InvalidConfig, ObjectStore, StoreError
+
+if TYPE_CHECKING:
+    from storage.config import Config
 
 # Exit codes shared by every command (DESIGN.md): 1 = the data is not as wanted, 2 = usage/config/store errors.
 EXIT_NOT_OK = 1
@@ -27,6 +31,14 @@ def open_store_or_exit(url_or_profile: str) -> ObjectStore:
         return open_store(url_or_profile)
     except StoreError as exc:
         raise error_exit(str(exc)) from None
+
+
+def load_config_or_exit() -> Config:
+    """recshelf.toml (see storage/config.py), or exit 2 with one line saying what is wrong in it."""
+    from storage.config import load_config
+
+    with fail_on_store_errors():
+        return load_config()
 
 
 @contextmanager

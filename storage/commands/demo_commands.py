@@ -25,7 +25,7 @@ from rich.console import Console
 
 from storage.catalog import find
 from storage.commands.common import fail_on_store_errors
-from storage.commands.ui_commands import DEFAULT_UI_PORT, free_port, port_taken, ui_command
+from storage.commands.ui_commands import DEFAULT_UI_PORT, free_port, interrupt, port_taken, ui_command
 from storage.db import DATA_ENV, DEFAULT_DATA
 from storage.stores.local import LocalStore
 
@@ -119,11 +119,6 @@ def _server_port(wanted: int | None) -> int:
     return port if port and not port_taken(HOST, port) else free_port(HOST)
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    # Installed before the children start, so a SIGTERM during start-up still stops both of them.
-    raise KeyboardInterrupt
-
-
 def demo_command(
     data: DataOpt = Path(DEFAULT_DATA),
     port: Annotated[int, typer.Option("--port", help="Port of the web UI.")] = DEFAULT_UI_PORT,
@@ -156,7 +151,7 @@ def demo_command(
     console.print(f"  record: the web UI's Record page   ·   or the CLI: set -a; . {shlex.quote(str(env_file))}; "
                   f"set +a; recshelf record start demo --store {store.url}")
     console.print("starting the server and the web UI… (Ctrl-C stops both)")
-    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGTERM, interrupt)  # before the children start: a SIGTERM in start-up stops both
     # A SIGTERM before ui_command's own handler is in place: it has already stopped what it started.
     with contextlib.suppress(KeyboardInterrupt):
         ui_command(store=store.url, port=port, host=HOST, server_port=sport, callbacks=True)

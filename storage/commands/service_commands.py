@@ -16,9 +16,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from storage.commands.common import error_exit
+from storage.commands.common import error_exit, fail_on_store_errors, load_config_or_exit
 from storage.config import DEFAULT_SERVER_PORT
-from storage.stores.base import InvalidConfig
 
 NCS_SECRET_ENV = "AGORA_NCS_SECRET"
 
@@ -26,15 +25,6 @@ DataOpt = Annotated[Path | None, typer.Option("--data", help="Data folder (defau
                                                                "in recshelf.toml, else ./recshelf-data).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 SidOpt = Annotated[str | None, typer.Option("--sid", help="Only this recording (Agora sid).")]
-
-
-def _config() -> Any:
-    from storage.config import load_config
-
-    try:
-        return load_config()
-    except InvalidConfig as exc:
-        raise error_exit(f"configuration: {exc}") from None
 
 
 def _data_folder(given: Path | None, config: Any) -> Path:
@@ -64,11 +54,9 @@ def serve_command(
     from storage.jobs import JobRunner, Rules
     from storage.server import create_app
 
-    config = _config()
-    try:
+    config = load_config_or_exit()
+    with fail_on_store_errors():
         rules = Rules.from_table(config.rules, f"{config.path or 'configuration'}: [rules]")
-    except InvalidConfig as exc:
-        raise error_exit(f"configuration: {exc}") from None
     if workers is not None:
         rules = dataclasses.replace(rules, workers=workers)
     secret = os.environ.get(NCS_SECRET_ENV) or config.server.ncs_secret
@@ -104,7 +92,7 @@ def serve_command(
 def _open_db(data: Path | None) -> Any:
     from storage.db import DB_NAME, Database
 
-    folder = _data_folder(data, _config())
+    folder = _data_folder(data, load_config_or_exit())
     if not (folder / DB_NAME).is_file():
         raise error_exit(f"no recshelf data in {str(folder)!r} (run `recshelf serve` first, or pass --data)")
     return Database(folder)

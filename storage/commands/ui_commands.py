@@ -21,8 +21,7 @@ from typing import Annotated
 
 import typer
 
-from storage.commands.common import error_exit
-from storage.stores.base import StoreError
+from storage.commands.common import error_exit, load_config_or_exit
 
 DEFAULT_UI_PORT = 8501
 STARTUP_TIMEOUT_S = 30.0
@@ -104,7 +103,8 @@ def stop(proc: subprocess.Popen[bytes] | None) -> None:
         proc.kill()
 
 
-def _interrupt(signum: int, frame: object) -> None:
+def interrupt(signum: int, frame: object) -> None:
+    """A signal handler that stops like Ctrl-C, so `finally` blocks stop the children."""
     raise KeyboardInterrupt
 
 
@@ -112,12 +112,7 @@ def ui_command(store: StoreArg = None, port: PortOpt = DEFAULT_UI_PORT, host: Ho
                server_port: ServerPortOpt = None, no_server: NoServerOpt = False,
                callbacks: CallbacksOpt = False) -> None:
     """Open the web UI: browse, verify, play, download and share recordings."""
-    from storage.config import load_config
-
-    try:
-        config = load_config()
-    except StoreError as exc:
-        raise error_exit(f"configuration: {exc}") from None
+    config = load_config_or_exit()
     if not is_loopback(host) and not os.environ.get("RECSHELF_UI_PASSWORD"):
         print(f"recshelf: warning: the UI listens on {host} without a password; set RECSHELF_UI_PASSWORD",
               file=sys.stderr)
@@ -158,7 +153,7 @@ def ui_command(store: StoreArg = None, port: PortOpt = DEFAULT_UI_PORT, host: Ho
         print(f"recshelf UI: http://{url_host(host)}:{port}" + (f"  (server {server_url})" if server_url else ""),
               flush=True)
         # Ctrl-C or SIGTERM ends both children, not just this process.
-        signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGTERM, interrupt)
         ui.wait()
     except KeyboardInterrupt:
         pass
