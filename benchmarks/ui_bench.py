@@ -38,9 +38,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from storage.commands.ui_commands import free_port  # noqa: E402
-from storage.media import agora_playlist, make_slices  # noqa: E402
-from storage.naming import RecordingKey, playlist_name, slice_name  # noqa: E402
+from storage.media import make_slices  # noqa: E402
+from storage.naming import RecordingKey  # noqa: E402
 from storage.stores.local import LocalStore  # noqa: E402
+from tests.webui.conftest import seed_recording  # noqa: E402 - the UI tests' seeding, so both see the same data
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic",
@@ -57,14 +58,7 @@ def seed(root: Path, count: int) -> str:
     for n in range(count):
         key = RecordingKey(f"{n:032x}", f"channel_{n % 37}")
         folder = f"day{n % 10}/"
-        at = START + timedelta(minutes=n)
-        names = []
-        for piece in slices:
-            name = slice_name(key, at)
-            store.write(folder + name, piece.data)
-            names.append((name, piece.duration_s))
-            at += timedelta(seconds=piece.duration_s)
-        store.write(folder + playlist_name(key), agora_playlist(names).encode())
+        seed_recording(store, slices, folder=folder, key=key, start=START + timedelta(minutes=n))
         first = first or folder + key.base
     return first
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from storage.media import Slice, agora_playlist
 from storage.naming import RecordingKey, playlist_name, slice_name
 from storage.stores.base import ObjectStore
+from tests.fixtures.media import SAMPLE_START
 
-START = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+START = SAMPLE_START
 SID = "0123456789abcdef0123456789abcdef"
 
 Seeder = Callable[..., list[str]]
