@@ -228,8 +228,7 @@ def storage_config_for(url_or_profile: str, *, file_name_prefix: list[str] | Non
         return StorageConfig(vendor=VENDOR_S3, region=_reverse(S3_REGIONS, region, "AWS region"), **common)
     # oss
     endpoint = endpoint or os.environ.get("OSS_ENDPOINT", "")
-    host = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}").hostname or ""
-    match = _OSS_HOST.match(host)
+    match = _OSS_HOST.match(_host(endpoint))
     if not match:
         raise StorageConfigError(f"oss://{location.bucket}: endpoint {endpoint!r} is not an "
                                  "oss-<region>.aliyuncs.com endpoint, so it has no Agora region")
@@ -243,6 +242,11 @@ def _reverse(table: dict[int, str], value: str, what: str) -> int:
     raise StorageConfigError(f"{what} {value!r} has no Agora region code")
 
 
+def _host(endpoint: str) -> str:
+    """The host of an endpoint given as a URL or as a bare host[:port]."""
+    return urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}").hostname or ""
+
+
 def _is_aws(endpoint: str) -> bool:
-    host = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}").hostname or ""
+    host = _host(endpoint)
     return host.endswith(".amazonaws.com") or host.endswith(".amazonaws.com.cn")
