@@ -150,3 +150,9 @@ def test_parse_envelope_accepts_the_old_v12_shape():
     assert env.notice_id == "old-1" and env.notify_ms == 5 and env.sid == "s"
     with pytest.raises(EnvelopeError):
         parse_envelope(b'{"noticeId": "", "eventType": 1}')
+
+
+def test_parse_envelope_refuses_json_that_is_not_utf8():
+    # json.loads(bytes) reads UTF-16 too; the intake stores the body as UTF-8 text, so it must be that.
+    with pytest.raises(EnvelopeError, match="not JSON"):
+        parse_envelope('{"noticeId": "n", "eventType": 31}'.encode("utf-16"))
