@@ -25,7 +25,7 @@ from rich.console import Console
 
 from storage.catalog import find
 from storage.commands.common import fail_on_store_errors
-from storage.commands.ui_commands import DEFAULT_UI_PORT, free_port, interrupt, port_taken, ui_command
+from storage.commands.ui_commands import DEFAULT_UI_PORT, interrupt, server_port_for, ui_command
 from storage.db import DATA_ENV, DEFAULT_DATA
 from storage.stores.local import LocalStore
 
@@ -107,16 +107,14 @@ def write_env_file(data: Path, env: dict[str, str]) -> Path:
 
 def _server_port(wanted: int | None) -> int:
     """The given port, else recshelf.toml's [server] port when free, else any free port."""
-    if wanted:
-        return wanted
     from storage.config import load_config
     from storage.stores.base import InvalidConfig
 
     try:
-        port = load_config().server.port
+        configured = load_config().server.port
     except InvalidConfig:
-        port = 0
-    return port if port and not port_taken(HOST, port) else free_port(HOST)
+        configured = 0  # `recshelf ui` reports the broken file
+    return server_port_for(HOST, wanted, configured)
 
 
 def demo_command(

@@ -62,6 +62,20 @@ def port_taken(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+def server_port_for(host: str, wanted: int | None, configured: int) -> int:
+    """`wanted` (which must be free), else the configured port when free, else any free port.
+
+    A configured 0 means "any": the server must listen on a real port, since the UI is told its URL.
+    """
+    if wanted:
+        if port_taken(host, wanted):
+            raise error_exit(f"port {wanted} on {host} is already in use")
+        return wanted
+    if configured and not port_taken(host, configured):
+        return configured
+    return free_port(host)
+
+
 def is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -125,11 +139,7 @@ def ui_command(store: StoreArg = None, port: PortOpt = DEFAULT_UI_PORT, host: Ho
     ui: subprocess.Popen[bytes] | None = None
     try:
         if not no_server:
-            sport = server_port or config.server.port
-            if port_taken(host, sport):
-                if server_port:
-                    raise error_exit(f"port {sport} on {host} is already in use")
-                sport = free_port(host)
+            sport = server_port_for(host, server_port, config.server.port)
             server_url = f"http://{url_host(host)}:{sport}"
             # `recshelf serve` adds the callback intake and job workers to the same app (`recshelf demo`).
             command = (["storage.cli", "serve"] if callbacks

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 import pytest
+import typer
 
-from storage.commands.ui_commands import free_port, is_loopback, wait_healthy
+from storage.commands.ui_commands import free_port, is_loopback, server_port_for, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,6 +44,21 @@ def test_ui_command_runs_server_and_app_and_stops_them(tmp_path):
     for port in (ui_port, server_port):
         with pytest.raises(httpx.HTTPError):
             httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+
+
+def test_server_port_choice():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        busy = taken.getsockname()[1]
+        free = free_port()
+        assert server_port_for("127.0.0.1", free, busy) == free
+        with pytest.raises(typer.Exit):
+            server_port_for("127.0.0.1", busy, 0)  # a port asked for on the command line must be free
+        assert server_port_for("127.0.0.1", None, free) == free
+        assert server_port_for("127.0.0.1", None, busy) not in (busy, 0)
+        # [server] port = 0 (valid in recshelf.toml) once gave the UI a server URL ending in ":0".
+        assert server_port_for("127.0.0.1", None, 0) != 0
 
 
 def test_loopback_detection():
