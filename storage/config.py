@@ -34,6 +34,11 @@ from typing import Any
 from storage.stores.base import InvalidConfig
 
 CONFIG_ENV = "RECSHELF_CONFIG"
+# What `recshelf ui` hands the web UI process (webui/ reads them by these names).
+PUBLIC_URL_ENV = "RECSHELF_PUBLIC_URL"  # [server] public_url's override: where share links point
+SERVER_URL_ENV = "RECSHELF_SERVER_URL"  # where `recshelf ui` started storage/server.py (may be internal)
+UI_STORE_ENV = "RECSHELF_UI_STORE"  # the store `recshelf ui STORE` preselects
+UI_PASSWORD_ENV = "RECSHELF_UI_PASSWORD"  # the web UI's optional password
 CONFIG_NAME = "recshelf.toml"
 DEFAULT_SERVER_PORT = 8765  # `recshelf serve`, `recshelf ui` and `recshelf demo` all start from this one
 

@@ -26,11 +26,11 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Response
 
 from storage.catalog import Recording, find
+from storage.config import PUBLIC_URL_ENV
 from storage.media_route import media_secret  # share links are signed with the media secret
 from storage.naming import split_key
 from storage.stores.base import ObjectStore, StoreError
 
-PUBLIC_URL_ENV = "RECSHELF_PUBLIC_URL"
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 MIN_SLICE_EXPIRY_S = 3600
 MAX_EXPIRY_S = 7 * 24 * 3600  # SigV4 presigned URLs cannot live longer

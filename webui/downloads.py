@@ -17,6 +17,7 @@ from typing import Any
 import streamlit as st
 
 from storage.catalog import Recording
+from storage.config import SERVER_URL_ENV
 from storage.share_routes import SHARE_EXPIRIES, make_share_url, media_secret, public_url, share_base
 from storage.signing import sign_media_url
 from storage.stores.base import ObjectStore, StoreError
@@ -31,7 +32,7 @@ SMALL_DOWNLOAD_BYTES = 20_000_000  # without a server, only files this small go 
 def render(store_ref: str, store: ObjectStore, rec: Recording, recordings: list[Recording],
            report: dict[str, Any]) -> None:
     st.subheader("Share")
-    base = share_base(os.environ.get(services.SERVER_URL_ENV))
+    base = share_base(os.environ.get(SERVER_URL_ENV))
     secret = media_secret()
     playable = any(p.playlist for p in rec.parts)
     if not (base and secret):
@@ -67,7 +68,7 @@ def export_dir() -> Path:
 
 def download_url(path: Path, expires_s: int = DOWNLOAD_EXPIRY_S) -> str | None:
     """A signed, expiring link to an exported file on the server's media route, or None without a server."""
-    base = os.environ.get(MEDIA_URL_ENV) or share_base(os.environ.get(services.SERVER_URL_ENV))
+    base = os.environ.get(MEDIA_URL_ENV) or share_base(os.environ.get(SERVER_URL_ENV))
     secret = media_secret()
     if not (base and secret):
         return None

@@ -19,8 +19,8 @@ from storage.agora.errors import AgoraError, AgoraTransportError
 from storage.agora.models import STATUS_NAMES, FileInfo
 from storage.agora.storage_config import StorageConfigError, prefix_to_parts
 from storage.catalog import Recording, find
+from storage.config import SERVER_URL_ENV
 from storage.stores.base import ObjectStore, StoreError
-from webui.services import SERVER_URL_ENV
 
 APP_ID_ENV = "AGORA_APP_ID"
 BASE_URL_ENV = "AGORA_BASE_URL"  # the variable `recshelf record --base-url` reads

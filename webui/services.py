@@ -19,10 +19,6 @@ from storage.naming import parse_name, split_key
 from storage.stores.base import ObjectInfo, ObjectStore
 from storage.verify import Report
 
-UI_PASSWORD_ENV = "RECSHELF_UI_PASSWORD"
-SERVER_URL_ENV = "RECSHELF_SERVER_URL"  # where `recshelf ui` started storage/server.py (may be internal)
-STORE_ENV = "RECSHELF_UI_STORE"  # store preselected by `recshelf ui STORE`
-
 DEFAULT_SLICE_S = 2.0  # assumed slice length when neither the playlist nor neighbours tell
 
 NOT_VERIFIED = "not verified"

@@ -17,6 +17,7 @@ from typing import Any
 import streamlit as st
 
 from storage.catalog import Recording
+from storage.config import UI_STORE_ENV
 from storage.stores.base import ObjectStore, StoreError
 from webui import services
 
@@ -128,7 +129,7 @@ def store_sidebar() -> tuple[str, str]:
     """The store picker and prefix in the sidebar; returns (store_ref, prefix), store_ref '' when none."""
     params = st.query_params
     if "store_ref" not in st.session_state:
-        st.session_state["store_ref"] = params.get("store") or os.environ.get(services.STORE_ENV, "")
+        st.session_state["store_ref"] = params.get("store") or os.environ.get(UI_STORE_ENV, "")
         st.session_state["prefix"] = params.get("prefix", "")
     profiles = profile_names()
     current = st.session_state["store_ref"]

@@ -26,6 +26,7 @@ from rich.console import Console
 from storage.catalog import find
 from storage.commands.common import fail_on_store_errors
 from storage.commands.ui_commands import DEFAULT_UI_PORT, interrupt, server_port_for, ui_command
+from storage.config import CONFIG_ENV, UI_STORE_ENV
 from storage.db import DATA_ENV, DEFAULT_DATA
 from storage.stores.local import LocalStore
 
@@ -59,7 +60,7 @@ def demo_environment(data: Path, store_url: str, server_url: str) -> dict[str, s
     children's environment (and the 0600 env file), never through the terminal.
     """
     env = {
-        "RECSHELF_DATA": str(data.resolve()),
+        DATA_ENV: str(data.resolve()),
         "RECSHELF_SIMULATOR": "1",
         # The simulator reads the same AGORA_CUSTOMER_* as the Record page's client, so they match.
         "AGORA_APP_ID": secrets.token_hex(16),
@@ -68,11 +69,11 @@ def demo_environment(data: Path, store_url: str, server_url: str) -> dict[str, s
         "AGORA_BASE_URL": server_url,
         "AGORA_NCS_SECRET": secrets.token_urlsafe(24),
         "RECSHELF_SIMULATOR_CALLBACK_URL": server_url + "/agora/events",
-        "RECSHELF_UI_STORE": store_url,
+        UI_STORE_ENV: store_url,
     }
     config = _demo_config(data, store_url)
     if config is not None:
-        env["RECSHELF_CONFIG"] = str(config)
+        env[CONFIG_ENV] = str(config)
     return env
 
 

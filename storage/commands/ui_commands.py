@@ -22,6 +22,8 @@ from typing import Annotated
 import typer
 
 from storage.commands.common import error_exit, load_config_or_exit
+from storage.config import PUBLIC_URL_ENV, SERVER_URL_ENV, UI_PASSWORD_ENV, UI_STORE_ENV
+from storage.stores.local import MEDIA_SECRET_ENV, MEDIA_URL_ENV
 
 DEFAULT_UI_PORT = 8501
 STARTUP_TIMEOUT_S = 30.0
@@ -127,14 +129,14 @@ def ui_command(store: StoreArg = None, port: PortOpt = DEFAULT_UI_PORT, host: Ho
                callbacks: CallbacksOpt = False) -> None:
     """Open the web UI: browse, verify, play, download and share recordings."""
     config = load_config_or_exit()
-    if not is_loopback(host) and not os.environ.get("RECSHELF_UI_PASSWORD"):
-        print(f"recshelf: warning: the UI listens on {host} without a password; set RECSHELF_UI_PASSWORD",
+    if not is_loopback(host) and not os.environ.get(UI_PASSWORD_ENV):
+        print(f"recshelf: warning: the UI listens on {host} without a password; set {UI_PASSWORD_ENV}",
               file=sys.stderr)
     env = dict(os.environ)
-    env["RECSHELF_MEDIA_SECRET"] = (env.get("RECSHELF_MEDIA_SECRET") or config.server.media_secret
+    env[MEDIA_SECRET_ENV] = (env.get(MEDIA_SECRET_ENV) or config.server.media_secret
                                     or secrets.token_urlsafe(32))
     if store:
-        env["RECSHELF_UI_STORE"] = store
+        env[UI_STORE_ENV] = store
     server: subprocess.Popen[bytes] | None = None
     ui: subprocess.Popen[bytes] | None = None
     try:
@@ -148,12 +150,12 @@ def ui_command(store: StoreArg = None, port: PortOpt = DEFAULT_UI_PORT, host: Ho
                 [sys.executable, "-m", *command, "--host", host, "--port", str(sport), "--log-level", "warning"],
                 env=env)
             wait_healthy(server_url + "/healthz", server, "recshelf server")
-            env["RECSHELF_SERVER_URL"] = server_url
-        server_url = env.get("RECSHELF_SERVER_URL")
+            env[SERVER_URL_ENV] = server_url
+        server_url = env.get(SERVER_URL_ENV)
         if server_url:
             # Browsers fetch local-folder slices from the server: its public URL when one is configured.
-            public = env.get("RECSHELF_PUBLIC_URL") or config.server.public_url
-            env.setdefault("RECSHELF_MEDIA_URL", (public or server_url).rstrip("/"))
+            public = env.get(PUBLIC_URL_ENV) or config.server.public_url
+            env.setdefault(MEDIA_URL_ENV, (public or server_url).rstrip("/"))
         ui = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(app_script()), "--server.address", host,
              "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
