@@ -119,9 +119,14 @@ def _export_rule(item: Any, where: str) -> ExportRule:
     unknown = set(item) - {"format", "dest", "allow_incomplete"}
     if unknown:
         raise InvalidConfig(f"{where}: unknown key {sorted(unknown)[0]!r} (known: allow_incomplete, dest, format)")
+    from storage.export.options import FORMATS  # light: no PyAV
+
     fmt, dest = item.get("format"), item.get("dest")
     if not isinstance(fmt, str) or not isinstance(dest, str) or not dest:
         raise InvalidConfig(f"{where}: 'format' and 'dest' are required strings")
+    if fmt not in FORMATS:
+        # Caught when `recshelf serve` starts, not after a recording completes and its export job fails.
+        raise InvalidConfig(f"{where}: 'format' must be one of {', '.join(FORMATS)} (got {fmt!r})")
     return ExportRule(fmt, dest, bool(item.get("allow_incomplete", False)))
 
 

@@ -274,7 +274,8 @@ def test_rules_from_toml_table():
                               "export": [{"format": "mp4", "dest": "archive"}]})
     assert rules.store == "prod" and rules.backoff_initial_s == 5.0 and rules.workers == 3
     assert rules.prefix_for(SID, "c1") == "rec/c1/" and rules.exports[0].format == "mp4"
-    for bad in ({"stroe": "x"}, {"workers": 0}, {"deadline_s": "1h"}, {"export": [{"format": "mp4"}]}):
+    for bad in ({"stroe": "x"}, {"workers": 0}, {"deadline_s": "1h"}, {"export": [{"format": "mp4"}]},
+                {"export": [{"format": "mp5", "dest": "archive"}]}):
         with pytest.raises(InvalidConfig):
             Rules.from_table(bad)
 
