@@ -113,7 +113,8 @@ def remux_in_child(tracks: Sequence[Iterable[TrackSlice]], dst: str | Path, *,
     """Like `remux_to_mp4`, with the remux in a child Python process (the one `prestart` made, if any)."""
     proc = _take_spare() or _spawn()
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
-    job = json.dumps({"dst": str(dst), "tracks": len(tracks), "faststart": faststart}).encode() + b"\n"
+    # Absolute: a prestarted helper kept the working directory of its own start.
+    job = json.dumps({"dst": os.path.abspath(dst), "tracks": len(tracks), "faststart": faststart}).encode() + b"\n"
     try:
         try:
             proc.stdin.write(job)
