@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from storage.agora.callbacks import PRODUCT_CLOUD_RECORDING
 from storage.agora.signature import signature_ok
 from storage.db import Database, transaction
 from storage.jobs import JOB_EVENTS, Rules, enqueue_for_event
@@ -35,7 +36,6 @@ MAX_BODY = 1 << 20  # real NCS bodies are a few KB; anything near this is not Ag
 MAX_BATCH = 512
 CHECKPOINT_EVERY_S = 1.0
 ANSWER_WITHIN_S = 8.0  # Agora waits 10 s; answer 503 (it resends) rather than be cut off
-CLOUD_RECORDING = 3
 STATE_KEY = "agora_events"  # app.state attribute holding the EventIntake
 
 
@@ -237,7 +237,7 @@ class EventIntake:
              raw.decode("utf-8")))
         if cur.rowcount != 1:
             return False
-        if env.product_id in (None, CLOUD_RECORDING):
+        if env.product_id in (None, PRODUCT_CLOUD_RECORDING):
             enqueue_for_event(conn, self.rules, int(cur.lastrowid or 0), env.event_type, env.sid, env.cname, now)
         return True
 

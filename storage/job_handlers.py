@@ -16,13 +16,14 @@ import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from storage.catalog import find
+from storage.jobs import EVENT_BACKUPED, EVENT_UPLOADED
 from storage.stores.base import StoreError
 from storage.verify import Report, verify, worst_status
 
 if TYPE_CHECKING:
     from storage.jobs import JobRunner, Outcome
 
-UPLOAD_EVENTS = (31, 32)
+UPLOAD_EVENTS = (EVENT_UPLOADED, EVENT_BACKUPED)
 
 
 def fingerprint(reports: list[Report]) -> str:
