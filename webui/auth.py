@@ -28,7 +28,7 @@ def require_login() -> bool:
     password = configured_password()
     if password is None:
         return True
-    if st.session_state.get("_recshelf_authed") == _digest(password):
+    if logged_in():
         with st.sidebar:
             if st.button("Log out"):
                 st.session_state.pop("_recshelf_authed", None)
