@@ -74,7 +74,8 @@ def test_unsafe_uris_are_reported(uri: str) -> None:
 
 
 @pytest.mark.parametrize("uri", ["a b.ts", "x_%20!@$&()+-;<=>[]^{}|~,.ts", "中文.ts",
-                                 f"{STEM[:33]}q&a: what? #1_20260102030405678.ts"])
+                                 f"{STEM[:33]}q&a: what? #1_20260102030405678.ts",
+                                 f"{STEM[:33]}a..b_20260102030405678.ts"])  # '.' is a channel-name character
 def test_channel_name_characters_are_safe(uri: str) -> None:
     assert hls.unsafe_reason(uri) is None
 
