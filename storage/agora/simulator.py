@@ -52,7 +52,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from storage import media
 from storage.agora.callbacks import CallbackSender, Notice
 from storage.agora.models import MODES, StorageConfig
-from storage.agora.storage_config import StorageConfigError, store_target
+from storage.agora.storage_config import VENDOR_RECSHELF, StorageConfigError, store_target
 from storage.naming import RecordingKey, mp4_name, playlist_name, redelivered_playlist_name, slice_name
 from storage.stores.base import ObjectStore, StoreError
 
@@ -104,6 +104,9 @@ class SimulatorSettings:
     callback_retry_delays: tuple[float, ...] = (0.2, 0.5, 1.0)
     progress_every: int = 5  # event 33 every this many slices (Agora: every minute)
     faults: dict[str, Any] = field(default_factory=dict)
+    # Vendor 100 (recshelf extension) writes wherever `extensionParams.storeUrl` points, with this
+    # server's own credentials: only these targets are accepted. None accepts any (in-process tests).
+    extension_stores: frozenset[str] | None = None
     media_fps: int = 10
     media_size: tuple[int, int] = (128, 72)
     clock: Callable[[], float] = time.monotonic  # resource expiry
@@ -283,6 +286,7 @@ class AgoraSimulator:
                     raise _fail(400, 53, "task conflict: cname and uid already recording")
             request = body.get("clientRequest") or {}
             storage = self._storage(request)
+            self._check_extension_store(storage)
             try:
                 store = self.settings.store_resolver(storage)
             except (StorageConfigError, StoreError) as exc:
@@ -372,6 +376,15 @@ class AgoraSimulator:
         return self._answer(task, server)
 
     # ------------------------------------------------------------------------------------ validation
+
+    def _check_extension_store(self, storage: StorageConfig) -> None:
+        allowed = self.settings.extension_stores
+        if storage.vendor != VENDOR_RECSHELF or allowed is None:
+            return
+        target = str((storage.extension_params or {}).get("storeUrl", ""))
+        if target not in allowed:
+            raise _fail(400, 2, "invalid storageConfig: vendor 100 may only record into the stores this "
+                                "simulator was started with (RECSHELF_SIMULATOR_STORES)")
 
     def _faults(self, requested: Any, cname: str) -> Faults:
         merged = {**self.settings.faults, **(requested if isinstance(requested, dict) else {})}

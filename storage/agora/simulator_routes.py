@@ -18,11 +18,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from storage.stores.base import InvalidConfig
+
 if TYPE_CHECKING:  # the simulator pulls in PyAV and numpy: imported only when it is enabled
     from storage.agora.simulator import AgoraSimulator, SimulatorSettings
 
 PREFIX = "/v1/apps/{app_id}/cloud_recording"
-ENV_ENABLE = "RECSHELF_SIMULATOR"  # `recshelf demo` sets it
+ENV_ENABLE = "RECSHELF_SIMULATOR"
+ENV_STORES = "RECSHELF_SIMULATOR_STORES"  # vendor-100 targets the simulator may write to  # `recshelf demo` sets it
 
 
 def simulator_router(sim: AgoraSimulator) -> APIRouter:
@@ -119,18 +122,23 @@ def settings_from_env() -> SimulatorSettings:
     """Settings for the server-embedded simulator.
 
     Credentials: RECSHELF_SIMULATOR_CUSTOMER_ID / _SECRET, else AGORA_CUSTOMER_ID / _SECRET (so a
-    client configured once talks to either), else the defaults. Callbacks go to
+    client configured once talks to either); with neither the simulator refuses to start, because it
+    writes into stores and must not answer to well-known default credentials. Vendor 100 (a store URL
+    in extensionParams) may only target the comma-separated RECSHELF_SIMULATOR_STORES. Callbacks go to
     RECSHELF_SIMULATOR_CALLBACK_URL (e.g. the server's own /agora/events), signed with
     AGORA_NCS_SECRET (the receiver's secret). RECSHELF_SIMULATOR_SLICE_SECONDS sets the slice length.
     """
     from storage.agora.simulator import SimulatorSettings
 
     env = os.environ
-    settings = SimulatorSettings()
-    settings.customer_id = (env.get("RECSHELF_SIMULATOR_CUSTOMER_ID") or env.get("AGORA_CUSTOMER_ID")
-                            or settings.customer_id)
-    settings.customer_secret = (env.get("RECSHELF_SIMULATOR_CUSTOMER_SECRET") or env.get("AGORA_CUSTOMER_SECRET")
-                                or settings.customer_secret)
+    customer_id = env.get("RECSHELF_SIMULATOR_CUSTOMER_ID") or env.get("AGORA_CUSTOMER_ID")
+    customer_secret = env.get("RECSHELF_SIMULATOR_CUSTOMER_SECRET") or env.get("AGORA_CUSTOMER_SECRET")
+    if not customer_id or not customer_secret:
+        raise InvalidConfig(f"{ENV_ENABLE}=1 needs RECSHELF_SIMULATOR_CUSTOMER_ID and "
+                            "RECSHELF_SIMULATOR_CUSTOMER_SECRET (or AGORA_CUSTOMER_ID and AGORA_CUSTOMER_SECRET); "
+                            "`recshelf demo` generates them")
+    settings = SimulatorSettings(customer_id=customer_id, customer_secret=customer_secret)
+    settings.extension_stores = frozenset(url.strip() for url in env.get(ENV_STORES, "").split(",") if url.strip())
     settings.callback_url = env.get("RECSHELF_SIMULATOR_CALLBACK_URL") or None
     settings.callback_secret = env.get("AGORA_NCS_SECRET", "")
     settings.slice_seconds = float(env.get("RECSHELF_SIMULATOR_SLICE_SECONDS", settings.slice_seconds))

@@ -62,6 +62,7 @@ def demo_environment(data: Path, store_url: str, server_url: str) -> dict[str, s
     env = {
         DATA_ENV: str(data.resolve()),
         "RECSHELF_SIMULATOR": "1",
+        "RECSHELF_SIMULATOR_STORES": store_url,  # the only folder the simulator may record into
         # The simulator reads the same AGORA_CUSTOMER_* as the Record page's client, so they match.
         "AGORA_APP_ID": secrets.token_hex(16),
         "AGORA_CUSTOMER_ID": DEMO_CUSTOMER_ID,

@@ -68,7 +68,8 @@ def serve_command(
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     db = Database(_data_folder(data, config))
     runner = JobRunner(db, rules)
-    app = create_app()  # its media and share routes read the media secret themselves (env, then config)
+    with fail_on_store_errors():  # e.g. the simulator enabled without credentials
+        app = create_app()  # its media and share routes read the media secret themselves (env, then config)
     intake = None
     if not no_callbacks:
         intake = EventIntake(db, str(secret), rules, on_jobs=runner.wake)
