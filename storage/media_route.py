@@ -19,8 +19,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
 from storage.signing import check_media_signature, decode_root
-from storage.stores.base import StoreError, content_type_for
-from storage.stores.local import MEDIA_SECRET_ENV, file_info, resolve_inside
+from storage.signing import configured_media_secret as media_secret
+from storage.stores.base import content_type_for
+from storage.stores.local import file_info, resolve_inside
 
 _CHUNK = 256 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -63,23 +64,6 @@ def _file_chunks(path: Path, start: int, length: int) -> Iterator[bytes]:
                 return
             length -= len(chunk)
             yield chunk
-
-
-def media_secret() -> str | None:
-    """The HMAC key of signed media URLs and share links: $RECSHELF_MEDIA_SECRET, else [server] media_secret.
-
-    One order for every route and for the UI that signs the URLs, so a secret in both places cannot
-    make the server check slices with one and share links with the other.
-    """
-    from_env = os.environ.get(MEDIA_SECRET_ENV)
-    if from_env:
-        return from_env  # recshelf.toml is not read on every slice request
-    from storage.config import load_config
-
-    try:
-        return load_config().server.media_secret
-    except StoreError:
-        return None
 
 
 def media_router(secret: str | Callable[[], str | None] | None = None) -> APIRouter:

@@ -11,8 +11,29 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 import time
 from urllib.parse import quote
+
+MEDIA_SECRET_ENV = "RECSHELF_MEDIA_SECRET"
+
+
+def configured_media_secret() -> str | None:
+    """The HMAC key of signed media URLs and share links: $RECSHELF_MEDIA_SECRET, else [server] media_secret.
+
+    One order for the routes that check signatures and for every signer (local stores, the UI), so a
+    secret set in both places cannot make one side sign with one and the other check with the other.
+    """
+    from_env = os.environ.get(MEDIA_SECRET_ENV)
+    if from_env:
+        return from_env  # recshelf.toml is not read on every slice request
+    from storage.config import load_config
+    from storage.stores.base import StoreError
+
+    try:
+        return load_config().server.media_secret
+    except StoreError:
+        return None
 
 
 def encode_root(root: str) -> str:

@@ -17,11 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Self
 
-from storage.signing import sign_media_url
+from storage.signing import MEDIA_SECRET_ENV, configured_media_secret, sign_media_url
 from storage.stores.base import InvalidConfig, NotFound, ObjectInfo, StoreError, reject_unknown_options
 
 MEDIA_URL_ENV = "RECSHELF_MEDIA_URL"
-MEDIA_SECRET_ENV = "RECSHELF_MEDIA_SECRET"
 OPTIONS = frozenset({"media_url", "media_secret"})
 TEMP_MARKER = ".recshelf-tmp-"  # in-progress writes are named ".<name>.recshelf-tmp-<random>"
 _CHUNK = 1 << 20
@@ -210,7 +209,7 @@ class LocalStore:
         if expires_s <= 0:
             raise ValueError("expires_s must be positive")
         base = self._media_url or os.environ.get(MEDIA_URL_ENV)
-        secret = self._media_secret or os.environ.get(MEDIA_SECRET_ENV)
+        secret = self._media_secret or configured_media_secret()  # the order the media route checks
         if not base or not secret:
             raise InvalidConfig(
                 "local folders are shared through `recshelf serve`: run it and set media_url and "

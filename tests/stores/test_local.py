@@ -227,9 +227,13 @@ def test_media_secret_from_env_else_config_as_share_links_use_it(tmp_path: Path,
         return client.get(sign_media_url("http://testserver", secret, str(tmp_path), "a.ts", 60)).status_code
 
     assert status("from-config") == 200
+    # A local store signs with the secret the route checks, from the same places in the same order.
+    store = LocalStore(tmp_path, media_url="http://testserver")
+    assert client.get(store.signed_url("a.ts")).status_code == 200
     monkeypatch.setenv(MEDIA_SECRET_ENV, "from-env")
     assert status("from-env") == 200
     assert status("from-config") == 403
+    assert client.get(store.signed_url("a.ts")).status_code == 200
 
 
 @pytest.mark.parametrize(("header", "size", "expected"), [
