@@ -172,8 +172,18 @@ def join_playlists(texts: Iterable[str]) -> str:
 # -- the route -----------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=32)
+STORE_CACHE_S = 300  # opened stores (clients, connection pools) are reused for at most this long
+
+
 def _open(store_ref: str, media_url: str | None) -> ObjectStore:
+    # The time window in the key makes edits to recshelf.toml profiles take effect within minutes,
+    # without a restart, while requests in between reuse one client.
+    return _open_for_window(store_ref, media_url, int(time.monotonic() // STORE_CACHE_S))
+
+
+@functools.lru_cache(maxsize=32)
+def _open_for_window(store_ref: str, media_url: str | None, window: int) -> ObjectStore:
+    del window  # part of the cache key only
     from storage.stores.registry import open_store
 
     store = open_store(store_ref)
