@@ -48,6 +48,7 @@ from storage.stores.base import (
     content_type_for,
     reject_unknown_options,
 )
+from storage.stores.bucket import BucketKeys
 from storage.stores.retry import with_retries
 from storage.stores.streams import streaming_reader
 
@@ -75,7 +76,9 @@ def region_from_endpoint(endpoint: str) -> str | None:
     return match.group(1) if match else None
 
 
-class OssStore:
+class OssStore(BucketKeys):
+    scheme = "oss"
+
     def __init__(
         self,
         bucket: str,
@@ -90,12 +93,7 @@ class OssStore:
         timeout: tuple[float, float] = TIMEOUT_S,
         attempts: int = 4,
     ) -> None:
-        self.bucket = bucket
-        self.prefix = prefix.strip("/")
-        self.url = f"oss://{bucket}/{self.prefix}" if self.prefix else f"oss://{bucket}"
-        if not bucket:
-            raise InvalidConfig("no bucket given (expected oss://bucket/prefix)", url=self.url)
-        self._root = self.prefix + "/" if self.prefix else ""
+        self._place(bucket, prefix)
         self._attempts = attempts
 
         endpoint = endpoint or os.environ.get("OSS_ENDPOINT")
@@ -283,11 +281,6 @@ class OssStore:
         return url
 
     # -- helpers ---------------------------------------------------------------------------------
-
-    def _full(self, key: str) -> str:
-        if not key:
-            raise InvalidConfig("empty key", url=self.url, key=key)
-        return self._root + key
 
     def _call(self, call: Callable[[], T], key: str | None, attempts: int | None = None) -> T:
         """Run an oss2 call with bounded retries; translate what still fails."""

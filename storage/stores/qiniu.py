@@ -68,6 +68,7 @@ from storage.stores.base import (
     content_type_for,
     reject_unknown_options,
 )
+from storage.stores.bucket import BucketKeys
 from storage.stores.retry import with_retries
 from storage.stores.streams import streaming_reader
 
@@ -137,7 +138,9 @@ def _endpoint(value: str, name: str, url: str) -> tuple[Endpoint, str]:
     return Endpoint(parts.netloc, default_scheme=parts.scheme), parts.scheme
 
 
-class QiniuStore:
+class QiniuStore(BucketKeys):
+    scheme = "qiniu"
+
     def __init__(
         self,
         bucket: str,
@@ -155,12 +158,7 @@ class QiniuStore:
         connect_timeout_s: float = CONNECT_TIMEOUT_S,
         read_timeout_s: float = READ_TIMEOUT_S,
     ) -> None:
-        if not bucket:
-            raise InvalidConfig("no bucket given (expected qiniu://bucket/prefix)")
-        self.bucket = bucket
-        self.prefix = prefix.strip("/")
-        self.url = f"qiniu://{bucket}/{self.prefix}" if self.prefix else f"qiniu://{bucket}"
-        self._root = self.prefix + "/" if self.prefix else ""
+        self._place(bucket, prefix)
         if not access_key or not secret_key:
             raise InvalidConfig(
                 "no Qiniu credentials: set access_key/secret_key in a profile or QINIU_ACCESS_KEY/"
@@ -423,11 +421,6 @@ class QiniuStore:
         return self._auth.private_download_url(url, expires_s) if self.private else url
 
     # -- helpers ---------------------------------------------------------------------------------
-
-    def _full(self, key: str) -> str:
-        if not key:
-            raise InvalidConfig("empty key", url=self.url, key=key)
-        return self._root + key
 
     def _domain_host(self) -> str:
         return urlsplit(self._domain or "").netloc

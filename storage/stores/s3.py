@@ -48,6 +48,7 @@ from storage.stores.base import (
     content_type_for,
     reject_unknown_options,
 )
+from storage.stores.bucket import BucketKeys
 from storage.stores.streams import streaming_reader
 
 OPTIONS = frozenset({"endpoint", "region", "access_key", "secret_key", "session_token", "profile"})
@@ -78,7 +79,9 @@ def client_config(connect_timeout: float = 3, read_timeout: float = 20) -> BotoC
     )
 
 
-class S3Store:
+class S3Store(BucketKeys):
+    scheme = "s3"
+
     def __init__(
         self,
         bucket: str,
@@ -92,12 +95,7 @@ class S3Store:
         profile: str | None = None,
         config: BotoConfig | None = None,
     ) -> None:
-        if not bucket:
-            raise InvalidConfig("no bucket given (expected s3://bucket/prefix)")
-        self.bucket = bucket
-        self.prefix = prefix.strip("/")
-        self.url = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
-        self._root = self.prefix + "/" if self.prefix else ""
+        self._place(bucket, prefix)
         self._secrets = [s for s in (secret_key, session_token) if s]
         if bool(access_key) != bool(secret_key):
             raise InvalidConfig("access_key and secret_key must be given together", url=self.url)
@@ -230,11 +228,6 @@ class S3Store:
         return url
 
     # -- helpers ---------------------------------------------------------------------------------
-
-    def _full(self, key: str) -> str:
-        if not key:
-            raise InvalidConfig("empty key", url=self.url, key=key)
-        return self._root + key
 
     def _clean(self, text: str) -> str:
         return redact(text, self._secrets)
