@@ -51,7 +51,7 @@ sys.path.insert(0, str(ROOT))
 # Only what the raw-download contender needs is imported at module level: that contender runs this
 # file as its process, and PyAV, numpy and httpx (~0.4 s of imports) would otherwise be charged to
 # the baseline. Media and server helpers import them where they are used.
-from storage.naming import RecordingKey, playlist_name, slice_name  # noqa: E402
+from storage.media.naming import RecordingKey, playlist_name, slice_name  # noqa: E402
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 KEY = RecordingKey("0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e", "bench")
@@ -155,7 +155,7 @@ def _repeat_into_slices(base: Path, folder: Path, slices: int) -> list[tuple[str
 
 def media(slices: int) -> Path:
     """The cached recording folder (slices + Agora-style playlist), made on first use."""
-    from storage.media import PlaylistItem, agora_playlist
+    from storage.demo.synth import PlaylistItem, agora_playlist
 
     folder = CACHE / f"rec-{slices}x{SLICE_S}s-{WIDTH}x{HEIGHT}-{VIDEO_KBPS}k"
     if (folder / "done").exists():
@@ -255,7 +255,7 @@ def raw_download(url: str, out: str, workers: int) -> None:
 
 
 def _signed_playlist(url: str, folder: Path, dest: Path) -> None:
-    from storage.hls import rewrite_for_playback
+    from storage.media.hls import rewrite_for_playback
     from storage.stores.registry import open_store
 
     store = open_store(url)

@@ -37,9 +37,9 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from storage.commands.ui_commands import free_port  # noqa: E402
-from storage.media import make_slices  # noqa: E402
-from storage.naming import RecordingKey  # noqa: E402
+from storage.cli.commands.ui import free_port  # noqa: E402
+from storage.demo.synth import make_slices  # noqa: E402
+from storage.media.naming import RecordingKey  # noqa: E402
 from storage.stores.local import LocalStore  # noqa: E402
 from tests.webui.conftest import seed_recording  # noqa: E402 - the UI tests' seeding, so both see the same data
 

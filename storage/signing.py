@@ -1,4 +1,4 @@
-"""HMAC-signed, expiring URLs for objects that `storage/server.py` serves (local-folder stores).
+"""HMAC-signed, expiring URLs for objects that `storage/server/app.py` serves (local-folder stores).
 
 A URL is ``<base>/media/<root_id>/<quoted key>?exp=<unix s>&sig=<hex>`` where ``root_id`` names the
 folder (base64url of its absolute path, so the server needs no registry of roots) and ``sig`` is
@@ -27,7 +27,7 @@ def configured_media_secret() -> str | None:
     from_env = os.environ.get(MEDIA_SECRET_ENV)
     if from_env:
         return from_env  # recshelf.toml is not read on every slice request
-    from storage.config import load_config
+    from storage.settings import load_config
     from storage.stores.base import StoreError
 
     try:

@@ -1,4 +1,4 @@
-"""Grouping listings into Agora recordings (storage.catalog)."""
+"""Grouping listings into Agora recordings (storage.recordings.catalog)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from storage.catalog import (
+from storage.media.naming import RecordingKey, mp4_name, playlist_name, redelivered_playlist_name, slice_name
+from storage.recordings.catalog import (
     ListingOrderError,
     ListingStats,
     Recording,
@@ -18,7 +19,6 @@ from storage.catalog import (
     group,
     iter_find,
 )
-from storage.naming import RecordingKey, mp4_name, playlist_name, redelivered_playlist_name, slice_name
 from storage.stores.base import ObjectInfo
 
 SID = "03f7acf17547cbd851d92ca515b6d069"

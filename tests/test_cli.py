@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from storage.cli import app
-from storage.naming import RecordingKey
+from storage.media.naming import RecordingKey
 from storage.stores.local import LocalStore
 from storage.stores.s3 import S3Store
 

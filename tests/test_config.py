@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.config import (
+from storage.settings import (
     Config,
     ServerConfig,
     find_config_path,

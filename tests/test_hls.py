@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from storage import hls
-from storage.media import PlaylistItem, agora_playlist
+from storage.demo.synth import PlaylistItem, agora_playlist
+from storage.media import hls
 
 STEM = "0123456789abcdef0123456789abcdef_my_chan 1"
 

@@ -10,7 +10,7 @@ import subprocess
 import av
 import pytest
 
-from storage.media import PlaylistItem, Slice, agora_playlist, concat, iter_slices, make_slices
+from storage.demo.synth import PlaylistItem, Slice, agora_playlist, concat, iter_slices, make_slices
 
 
 def _packets(data: bytes) -> list[tuple[str, int, bool]]:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from storage.naming import (
+from storage.media.naming import (
     AgoraName,
     RecordingKey,
     format_utc,

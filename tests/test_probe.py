@@ -6,8 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from storage.media import Slice, make_slices
-from storage.probe import PACKET, PTS_WRAP, measure_duration, probe_ts, pts_gap_s
+from storage.demo.synth import Slice, make_slices
+from storage.media.probe import PACKET, PTS_WRAP, measure_duration, probe_ts, pts_gap_s
 
 
 def _codes(data: bytes) -> list[str]:

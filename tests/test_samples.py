@@ -8,12 +8,12 @@ from datetime import timedelta
 import av
 import pytest
 
-from storage import hls
-from storage.catalog import find
-from storage.naming import RecordingKey, parse_name, parse_name_candidates, split_key
-from storage.samples import FAULTS, HOSTILE_URI, seed_demo, write_recording
+from storage.demo.samples import FAULTS, HOSTILE_URI, seed_demo, write_recording
+from storage.media import hls
+from storage.media.naming import RecordingKey, parse_name, parse_name_candidates, split_key
+from storage.recordings.catalog import find
+from storage.recordings.verify import verify
 from storage.stores.local import LocalStore
-from storage.verify import verify
 from tests.fixtures.media import SAMPLE_START
 
 KEY = RecordingKey("0123456789abcdef0123456789abcdef", "my_chan 1")

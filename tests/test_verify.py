@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from storage.catalog import Recording, find
-from storage.media import make_slices
-from storage.naming import RecordingKey
-from storage.samples import HOSTILE_URI
+from storage.demo.samples import HOSTILE_URI
+from storage.demo.synth import make_slices
+from storage.media.naming import RecordingKey
+from storage.recordings.catalog import Recording, find
+from storage.recordings.verify import STATUS_ORDER, Report, verify, worst_status
 from storage.stores.base import NotFound, ObjectStore, StoreError
 from storage.stores.local import LocalStore
-from storage.verify import STATUS_ORDER, Report, verify, worst_status
 from tests.fixtures.media import RecordingFactory, SpyStore
 
 DESIGN_KEYS = {"playlist", "folder", "sid", "cname", "uid", "stream", "status", "segments", "missing", "empty",

@@ -9,7 +9,7 @@ import time
 
 import streamlit as st
 
-from storage.config import UI_PASSWORD_ENV
+from storage.settings import UI_PASSWORD_ENV
 
 FAILED_LOGIN_DELAY_S = 1.0  # slows guessing without a lockout that a typo could trigger
 

@@ -1,6 +1,6 @@
 """Download and share controls of the recording page.
 
-Share links are signed playlist URLs served by storage/server.py (storage/share_routes.py), so the
+Share links are signed playlist URLs served by storage/server/app.py (storage/server/share.py), so the
 browser, VLC or Safari fetch freshly signed slices on each request. Exports are written to a file
 and offered as a signed, expiring link to the server's media route: `st.download_button` would hold
 the whole file in the Streamlit server's memory (playback.md §4.5).
@@ -16,9 +16,9 @@ from typing import Any
 
 import streamlit as st
 
-from storage.catalog import Recording
-from storage.config import SERVER_URL_ENV
-from storage.share_routes import SHARE_EXPIRIES, make_share_url, media_secret, public_url, share_base
+from storage.recordings.catalog import Recording
+from storage.server.share import SHARE_EXPIRIES, make_share_url, media_secret, public_url, share_base
+from storage.settings import SERVER_URL_ENV
 from storage.signing import sign_media_url
 from storage.stores.base import ObjectStore, StoreError
 from storage.stores.local import MEDIA_URL_ENV
@@ -57,7 +57,7 @@ def render(store_ref: str, store: ObjectStore, rec: Recording, recordings: list[
 
 def data_dir() -> Path:
     """The data folder ($RECSHELF_DATA, else [server] data in recshelf.toml, else ./recshelf-data)."""
-    from storage.db import configured_data_dir
+    from storage.service.db import configured_data_dir
 
     return configured_data_dir().absolute()
 

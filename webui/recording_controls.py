@@ -18,8 +18,8 @@ from storage.agora.controller import RecordingController, RecordingSession
 from storage.agora.errors import AgoraError, AgoraTransportError
 from storage.agora.models import STATUS_NAMES, FileInfo
 from storage.agora.storage_config import StorageConfigError, prefix_to_parts
-from storage.catalog import Recording, find
-from storage.config import SERVER_URL_ENV
+from storage.recordings.catalog import Recording, find
+from storage.settings import SERVER_URL_ENV
 from storage.stores.base import ObjectStore, StoreError
 
 APP_ID_ENV = "AGORA_APP_ID"

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, timedelta
 from typing import Any
 
-from storage.catalog import Recording, slice_time
-from storage.naming import parse_name, split_key
+from storage.media.naming import parse_name, split_key
+from storage.recordings.catalog import Recording, slice_time
+from storage.recordings.verify import Report
 from storage.stores.base import ObjectInfo, ObjectStore
-from storage.verify import Report
 
 DEFAULT_SLICE_S = 2.0  # assumed slice length when neither the playlist nor neighbours tell
 
@@ -51,7 +51,7 @@ def secret_values() -> list[str]:
     """Every secret the process knows about: the configuration's plus the secret-bearing environment."""
     values: list[str] = []
     try:
-        from storage.config import load_config
+        from storage.settings import load_config
 
         values += load_config().secrets()
     except Exception:  # noqa: BLE001 - a broken config must not stop redaction of the rest
@@ -65,7 +65,7 @@ def secret_values() -> list[str]:
 
 def safe_text(text: str) -> str:
     """`text` with every known secret replaced by ``***``: use on anything shown from an exception."""
-    from storage.config import redact
+    from storage.settings import redact
 
     return redact(text, secret_values())
 
@@ -269,7 +269,7 @@ def playlists_in_order(rec: Recording) -> list[ObjectInfo]:
 
 def playlist_durations(store: ObjectStore, rec: Recording) -> dict[str, float]:
     """EXTINF seconds by slice name, from the recording's playlists (for the timeline)."""
-    from storage.hls import parse
+    from storage.media.hls import parse
 
     found: dict[str, float] = {}
     for playlist in playlists_in_order(rec):
@@ -283,7 +283,7 @@ def playlist_durations(store: ObjectStore, rec: Recording) -> dict[str, float]:
 
 
 def verify_to_dict(store: ObjectStore, rec: Recording) -> dict[str, Any]:
-    from storage.verify import verify
+    from storage.recordings.verify import verify
 
     report: Report = verify(store, rec)
     return report.to_dict()

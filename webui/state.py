@@ -16,8 +16,8 @@ from typing import Any
 
 import streamlit as st
 
-from storage.catalog import Recording
-from storage.config import UI_STORE_ENV
+from storage.recordings.catalog import Recording
+from storage.settings import UI_STORE_ENV
 from storage.stores.base import ObjectStore, StoreError
 from webui import services
 
@@ -35,7 +35,7 @@ def get_store(store_ref: str) -> ObjectStore:
 
 @st.cache_data(show_spinner="Listing recordings…", ttl=LISTING_TTL_S, max_entries=16)
 def load_catalog(store_ref: str, prefix: str) -> list[Recording]:
-    from storage.catalog import find
+    from storage.recordings.catalog import find
 
     return find(get_store(store_ref), prefix=prefix)
 
@@ -116,7 +116,7 @@ def report_for(store_ref: str, store: ObjectStore, rec: Recording) -> dict[str, 
 
 
 def profile_names() -> list[str]:
-    from storage.config import load_config
+    from storage.settings import load_config
 
     try:
         return sorted(load_config().profiles)

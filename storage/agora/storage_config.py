@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from storage.agora.models import StorageConfig
-from storage.config import REDACTED, is_sensitive, load_config
+from storage.settings import REDACTED, is_sensitive, load_config
 from storage.stores.base import ObjectStore
 from storage.stores.registry import open_store, parse_store_url
 

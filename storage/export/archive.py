@@ -12,7 +12,7 @@ import zipfile
 from typing import Any
 
 from storage.export.context import UnitContext
-from storage.naming import split_key
+from storage.media.naming import split_key
 
 _CHUNK = 1 << 20
 

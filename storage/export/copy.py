@@ -18,14 +18,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from storage.catalog import find
 from storage.export.checksums import matches
 from storage.export.context import UnitContext
 from storage.export.errors import ExportError, SourceUnavailable
 from storage.export.fetch import SliceRef, check_ts, fetch_one
-from storage.naming import split_key
+from storage.media.naming import split_key
+from storage.recordings.catalog import find
+from storage.recordings.verify import STATUS_ORDER, verify
 from storage.stores.base import NotFound, ObjectInfo, StoreError, content_type_for
-from storage.verify import STATUS_ORDER, verify
 
 
 @dataclass(frozen=True)

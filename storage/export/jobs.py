@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from storage.catalog import Recording
 from storage.export.archive import export_zip
 from storage.export.context import UnitContext
 from storage.export.copy import export_copy, export_hls
@@ -26,6 +25,7 @@ from storage.export.options import FORMATS, ExportOptions
 from storage.export.plan import Gap, Unit, plan_units
 from storage.export.progress import ProgressCallback, ProgressTracker
 from storage.export.writers import export_mp4, export_ts
+from storage.recordings.catalog import Recording
 from storage.stores.base import ObjectStore, StoreError
 
 Writer = Callable[[UnitContext], list[dict[str, Any]]]

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from storage import hls
-from storage.catalog import Recording
 from storage.export.fetch import SliceRef
-from storage.naming import RecordingKey, parse_name, split_key
+from storage.media import hls
+from storage.media.naming import RecordingKey, parse_name, split_key
+from storage.recordings.catalog import Recording
+from storage.recordings.verify import Report, verify, worst_status
 from storage.stores.base import ObjectInfo, ObjectStore
-from storage.verify import Report, verify, worst_status
 
 GROUPED_FORMATS = frozenset({"mp4", "zip"})
 MEDIA_STREAMS = ("video", "audio")  # an individual uid's `av` index only points at these

@@ -4,7 +4,7 @@ Keys are '/'-separated paths below the folder and can never leave it. Writes go 
 next to the target, are fsynced and renamed over it, so a reader (or a crash) never sees half an
 object; listings skip those temp files. Content types are not stored: they derive from the
 extension, which is also what the media route serves. Browsers reach objects through
-`recshelf serve` (storage/media_route.py) with HMAC-signed, expiring URLs.
+`recshelf serve` (storage/server/media.py) with HMAC-signed, expiring URLs.
 """
 
 from __future__ import annotations

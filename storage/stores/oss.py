@@ -38,6 +38,7 @@ import requests
 from oss2.exceptions import ClientError, InconsistentError, OssError, RequestError
 from oss2.exceptions import NotFound as OssNotFound
 
+from storage.retry import with_retries
 from storage.stores.base import (
     AccessDenied,
     InvalidConfig,
@@ -49,7 +50,6 @@ from storage.stores.base import (
     reject_unknown_options,
 )
 from storage.stores.bucket import BucketKeys
-from storage.stores.retry import with_retries
 from storage.stores.streams import streaming_reader
 
 T = TypeVar("T")

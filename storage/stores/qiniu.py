@@ -58,6 +58,7 @@ from qiniu.http.response import ResponseInfo
 from qiniu.services.storage.uploaders import FormUploader, ResumeUploaderV2
 from requests.adapters import HTTPAdapter
 
+from storage.retry import with_retries
 from storage.stores.base import (
     AccessDenied,
     InvalidConfig,
@@ -69,7 +70,6 @@ from storage.stores.base import (
     reject_unknown_options,
 )
 from storage.stores.bucket import BucketKeys
-from storage.stores.retry import with_retries
 from storage.stores.streams import streaming_reader
 
 OPTIONS = frozenset({

@@ -1,7 +1,7 @@
 """Open a store from a URL or a profile name, importing its adapter (and SDK) only when needed.
 
 Schemes map lazily to ``"module:Class"`` plus an install hint, as fsspec's registry does, so a
-missing SDK gives ``InvalidConfig("... pip install 'recshelf[oss]'")`` instead of an ImportError,
+missing SDK gives ``InvalidConfig("... pip install oss2")`` instead of an ImportError,
 and ``recshelf --help`` never imports boto3.
 
 Adapter construction convention (every adapter follows it):
@@ -13,7 +13,7 @@ Adapter construction convention (every adapter follows it):
   '/', percent-decoded; it may be ""). For local folders ``bucket`` is "" and ``prefix`` is the
   folder path (``file:///abs/path`` or a plain path).
 * ``options`` are strings: the profile's values, overridden by the URL's query parameters,
-  overridden by keyword arguments of `open_store`. Names come from `storage.config.PROFILE_OPTIONS`;
+  overridden by keyword arguments of `open_store`. Names come from `storage.settings.PROFILE_OPTIONS`;
   an adapter raises `InvalidConfig` naming any option it does not use.
 * Whatever ``options`` leave unset, the adapter takes from its backend's usual environment
   (AWS_* as boto3 reads them, OSS_*, QINIU_*, RECSHELF_MEDIA_*).
@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from storage.config import Config, check_options, is_profile_name, is_sensitive, load_config
+from storage.settings import Config, check_options, is_profile_name, is_sensitive, load_config
 from storage.stores.base import InvalidConfig, ObjectStore
 
 
@@ -42,9 +42,9 @@ class Backend:
 
 BACKENDS: dict[str, Backend] = {
     "file": Backend("storage.stores.local:LocalStore"),
-    "s3": Backend("storage.stores.s3:S3Store", "pip install 'recshelf[s3]'"),
-    "oss": Backend("storage.stores.oss:OssStore", "pip install 'recshelf[oss]'"),
-    "qiniu": Backend("storage.stores.qiniu:QiniuStore", "pip install 'recshelf[qiniu]'"),
+    "s3": Backend("storage.stores.s3:S3Store", "pip install boto3"),
+    "oss": Backend("storage.stores.oss:OssStore", "pip install oss2"),
+    "qiniu": Backend("storage.stores.qiniu:QiniuStore", "pip install qiniu"),
 }
 
 

@@ -37,7 +37,7 @@ from botocore.exceptions import (
 )
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from storage.config import redact
+from storage.settings import redact
 from storage.stores.base import (
     AccessDenied,
     InvalidConfig,

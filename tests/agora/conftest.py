@@ -12,8 +12,8 @@ import pytest
 from fastapi import FastAPI
 
 from storage.agora.client import AgoraClient
-from storage.agora.simulator import AgoraSimulator, SimulatorSettings
-from storage.agora.simulator_routes import simulator_router
+from storage.demo.simulator.engine import AgoraSimulator, SimulatorSettings
+from storage.server.simulator import simulator_router
 from tests.emulators.base import serve_in_thread
 from tests.fixtures.local import serve_app
 from tests.fixtures.wait import eventually

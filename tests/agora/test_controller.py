@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from storage import catalog
 from storage.agora.controller import RecordingController, RecordingSession
+from storage.recordings import catalog
+from storage.recordings.verify import verify
 from storage.stores.local import LocalStore
-from storage.verify import verify
 
 
 def test_start_query_stop_into_a_folder(simulator, tmp_path):

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from storage.server import create_app
+from storage.server.app import create_app
 from storage.stores.base import InvalidConfig
 
 ACQUIRE = "/v1/apps/app1/cloud_recording/acquire"

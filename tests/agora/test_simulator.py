@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 
-from storage import catalog
 from storage.agora import errors
 from storage.agora.models import StopResponse, StorageConfig
 from storage.agora.signature import signature_ok
-from storage.commands.ui_commands import free_port
-from storage.naming import parse_name
+from storage.cli.commands.ui import free_port
+from storage.media.naming import parse_name
+from storage.recordings import catalog
+from storage.recordings.verify import Report, verify
 from storage.stores.base import ObjectStore
 from storage.stores.local import LocalStore
-from storage.verify import Report, verify
 from tests.agora.conftest import NCS_SECRET, CallbackReceiver, Running
 from tests.fixtures.wait import eventually
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from storage.catalog import find
 from storage.export import Destination, ExportOptions, ExportResult, run_export
-from storage.naming import RecordingKey
+from storage.media.naming import RecordingKey
+from storage.recordings.catalog import find
 from storage.stores.base import ObjectStore, Unavailable
 from tests.fixtures.media import SpyStore
 

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from storage.cli import app
-from storage.naming import RecordingKey
+from storage.media.naming import RecordingKey
 from storage.stores.local import LocalStore
 from tests.export.conftest import KEY, SID
 

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from storage.catalog import find
 from storage.export import Destination
+from storage.recordings.catalog import find
+from storage.recordings.verify import verify
 from storage.stores.base import ObjectStore
-from storage.verify import verify
 from tests.export.conftest import KEY, WatchedStore, export
 
 

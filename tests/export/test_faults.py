@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from storage.catalog import find
 from storage.export import Destination, ExportOptions, run_export
+from storage.recordings.catalog import find
 from storage.stores.base import ObjectStore
 from tests.export.conftest import KEY, WatchedStore, export, ffprobe, needs_ffprobe, visible_files
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from storage.catalog import find
 from storage.export import Destination
-from storage.naming import RecordingKey
+from storage.media.naming import RecordingKey
+from storage.recordings.catalog import find
 from storage.stores.base import ObjectStore
 from tests.export.conftest import KEY, SID, export, ffprobe, needs_ffprobe, visible_files
 

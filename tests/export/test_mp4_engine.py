@@ -1,4 +1,4 @@
-"""The remux engine alone, on slices straight from storage.media."""
+"""The remux engine alone, on slices straight from storage.demo.synth."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from storage.demo.synth import make_slices
 from storage.export.errors import ExportError
 from storage.export.mp4 import TrackSlice, remux_to_mp4
-from storage.media import make_slices
 from tests.export.conftest import decode_warnings, ffprobe, needs_ffprobe
 
 pytestmark = needs_ffprobe

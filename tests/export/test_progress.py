@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from storage.catalog import find
 from storage.export import Destination, ExportOptions, Progress, run_export
-from storage.naming import RecordingKey
+from storage.media.naming import RecordingKey
+from storage.recordings.catalog import find
 from storage.stores.base import ObjectStore
 from tests.export.conftest import SID
 

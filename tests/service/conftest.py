@@ -19,11 +19,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from storage.agora.signature import signature_headers
-from storage.callbacks import EventIntake, attach
-from storage.commands.ui_commands import free_port, wait_healthy
-from storage.db import Database
-from storage.jobs import Rules
-from storage.server import create_app
+from storage.cli.commands.ui import free_port, wait_healthy
+from storage.server.app import create_app
+from storage.server.callbacks import EventIntake, attach
+from storage.service.db import Database
+from storage.service.jobs import Rules
 
 SECRET = "test-ncs-secret"
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from storage.agora.signature import sign_v1, sign_v2, signature_ok
-from storage.callbacks import MAX_BODY, EnvelopeError, parse_envelope
-from storage.server import create_app
+from storage.server.app import create_app
+from storage.server.callbacks import MAX_BODY, EnvelopeError, parse_envelope
 from tests.service.conftest import SECRET, App, envelope, signed
 
 # reference/agora.md §3.5 (SIGCN test vector, verified there with Python's hmac)
@@ -139,7 +139,7 @@ def test_without_an_intake_the_route_refuses(db):
 
 
 def test_intake_refuses_to_start_without_a_secret(db):
-    from storage.callbacks import EventIntake
+    from storage.server.callbacks import EventIntake
 
     with pytest.raises(ValueError, match="AGORA_NCS_SECRET"):
         EventIntake(db, "")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from storage.config import load_config
-from storage.db import DB_NAME, MIGRATIONS, Database, connect, data_dir
-from storage.jobs import Rules
+from storage.service.db import DB_NAME, MIGRATIONS, Database, connect, data_dir
+from storage.service.jobs import Rules
+from storage.settings import load_config
 
 
 def test_new_database_is_wal_full_and_migrated(tmp_path: Path):

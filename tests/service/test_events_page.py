@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from storage.callbacks import EventIntake, parse_envelope
-from storage.db import Database, transaction
+from storage.server.callbacks import EventIntake, parse_envelope
+from storage.service.db import Database, transaction
 from tests.service.conftest import SECRET, envelope
 
 APP = str(Path(__file__).resolve().parents[2] / "webui" / "app.py")

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from storage.callbacks import EventIntake, parse_envelope
-from storage.db import Database, transaction
-from storage.jobs import JobRunner, Rules, claim, insert_job
-from storage.naming import RecordingKey
-from storage.notify import Notifier
-from storage.samples import write_recording
+from storage.demo.samples import write_recording
+from storage.media.naming import RecordingKey
+from storage.server.callbacks import EventIntake, parse_envelope
+from storage.service.db import Database, transaction
+from storage.service.jobs import JobRunner, Rules, claim, insert_job
+from storage.service.notify import Notifier
 from storage.stores.base import InvalidConfig
 from storage.stores.local import LocalStore
 from tests.emulators.base import serve_in_thread
@@ -255,7 +255,7 @@ def test_without_a_store_the_job_fails_clearly(db: Database, bucket: LocalStore)
 
 
 def test_export_rule_runs_when_complete(db: Database, bucket: LocalStore, whole: LocalStore, tmp_path: Path):
-    from storage.jobs import ExportRule
+    from storage.service.jobs import ExportRule
 
     deliver(whole, bucket)
     out = tmp_path / "exports"

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import httpx
 
-from storage.db import Database, transaction
-from storage.jobs import insert_job
-from storage.naming import RecordingKey
-from storage.samples import write_recording
+from storage.demo.samples import write_recording
+from storage.media.naming import RecordingKey
+from storage.service.db import Database, transaction
+from storage.service.jobs import insert_job
 from storage.stores.local import LocalStore
 from tests.emulators.base import serve_in_thread
 from tests.fixtures.wait import eventually
@@ -113,8 +113,8 @@ def test_jobs_survive_kill_and_restart(server, tmp_path: Path):
 def test_simulator_backuped_recording_becomes_complete_by_itself(server, tmp_path: Path):
     from storage.agora.client import AgoraClient
     from storage.agora.models import StorageConfig
-    from storage.agora.simulator import AgoraSimulator, SimulatorSettings
-    from storage.agora.simulator_routes import simulator_router
+    from storage.demo.simulator.engine import AgoraSimulator, SimulatorSettings
+    from storage.server.simulator import simulator_router
     from tests.fixtures.local import serve_app
 
     bucket = _mkdir(tmp_path / "bucket")
@@ -167,8 +167,8 @@ def test_cli_json_shapes_and_missing_data(tmp_path: Path):
     missing = cli("events", "--json", "--data", str(tmp_path / "nothing"))
     assert missing.returncode == 2 and "no recshelf data" in missing.stderr
     db = Database(tmp_path / "d")
-    from storage.callbacks import EventIntake, parse_envelope
-    from storage.jobs import Rules
+    from storage.server.callbacks import EventIntake, parse_envelope
+    from storage.service.jobs import Rules
 
     intake = EventIntake(db, SECRET, Rules())
     intake.start()

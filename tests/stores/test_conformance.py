@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from storage.commands.ui_commands import free_port
+from storage.cli.commands.ui import free_port
 from storage.stores.base import AccessDenied, NotFound, ObjectStore, Unavailable
 
 # Behaviour a test server cannot show, per (kind, case), with the reason.

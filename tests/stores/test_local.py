@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from storage.media_route import media_router, parse_range
+from storage.server.media import media_router, parse_range
 from storage.signing import encode_root, media_signature, sign_media_url
 from storage.stores.base import InvalidConfig, NotFound, StoreError
 from storage.stores.local import MEDIA_SECRET_ENV, TEMP_MARKER, LocalStore

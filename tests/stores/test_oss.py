@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from storage.commands.ui_commands import free_port
+from storage.cli.commands.ui import free_port
 from storage.stores.base import AccessDenied, InvalidConfig, NotFound, ObjectStore, Unavailable
 from storage.stores.oss import OssStore, region_from_endpoint
 from tests.fixtures.oss import OssEmulator

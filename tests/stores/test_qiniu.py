@@ -15,7 +15,7 @@ import requests
 from qiniu.http import regions_provider
 from qiniu.http.region import ServiceName
 
-from storage.commands.ui_commands import free_port
+from storage.cli.commands.ui import free_port
 from storage.stores.base import AccessDenied, InvalidConfig, NotFound, Unavailable
 from storage.stores.qiniu import QiniuStore
 from tests.fixtures.qiniu import QiniuEmulator

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.config import PROFILE_OPTIONS, parse_config
+from storage.settings import PROFILE_OPTIONS, parse_config
 from storage.stores import registry
 from storage.stores.base import InvalidConfig
 from storage.stores.local import LocalStore

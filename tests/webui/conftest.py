@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from storage.media import Slice, agora_playlist
-from storage.naming import RecordingKey, playlist_name, slice_name
+from storage.demo.synth import Slice, agora_playlist
+from storage.media.naming import RecordingKey, playlist_name, slice_name
 from storage.stores.base import ObjectStore
 from tests.fixtures.media import SAMPLE_START
 

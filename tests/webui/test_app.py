@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from storage.naming import RecordingKey
+from storage.media.naming import RecordingKey
 from storage.stores.local import LocalStore
 from tests.webui.conftest import SID, Seeder
 

@@ -1,6 +1,6 @@
 """The real thing: `recshelf ui` on 127.0.0.1 driven by Debian's Chromium through Playwright.
 
-For a local folder (slices served by storage/server.py's signed media route) and for S3 (moto,
+For a local folder (slices served by storage/server/app.py's signed media route) and for S3 (moto,
 presigned URLs): select a recording, press play, and watch `video.currentTime` pass 1.5 s with no
 fatal hls.js error; the recording with a missing slice shows the warning and plays past the hole.
 Screenshots land in test-artifacts/ (git-ignored).
@@ -21,8 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
-from storage.commands.ui_commands import free_port, wait_healthy
-from storage.naming import RecordingKey
+from storage.cli.commands.ui import free_port, wait_healthy
+from storage.media.naming import RecordingKey
 from storage.stores.local import LocalStore
 from tests.fixtures.s3 import S3_ACCESS_KEY, S3_REGION, S3_SECRET_KEY
 from tests.webui.conftest import Seeder

@@ -20,9 +20,9 @@ from streamlit.testing.v1 import AppTest
 from storage.agora.client import AgoraClient
 from storage.agora.controller import RecordingSession
 from storage.agora.errors import CODES
-from storage.agora.simulator import AgoraSimulator, SimulatorSettings
-from storage.agora.simulator_routes import simulator_router
-from storage.commands.ui_commands import free_port, wait_healthy
+from storage.cli.commands.ui import free_port, wait_healthy
+from storage.demo.simulator.engine import AgoraSimulator, SimulatorSettings
+from storage.server.simulator import simulator_router
 from storage.stores.local import LocalStore
 from tests.fixtures.local import serve_app
 from tests.fixtures.wait import eventually

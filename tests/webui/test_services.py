@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
-from storage.catalog import find
-from storage.naming import RecordingKey, slice_name
+from storage.media.naming import RecordingKey, slice_name
+from storage.recordings.catalog import find
+from storage.recordings.verify import verify
 from storage.stores.local import LocalStore
-from storage.verify import verify
 from tests.webui.conftest import SID, START
 from webui import services
 

@@ -9,9 +9,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from storage.catalog import find
-from storage.naming import RecordingKey
-from storage.share_routes import (
+from storage.media.naming import RecordingKey
+from storage.recordings.catalog import find
+from storage.server.share import (
     join_playlists,
     make_share_url,
     read_share_token,

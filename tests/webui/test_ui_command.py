@@ -13,7 +13,7 @@ import httpx
 import pytest
 import typer
 
-from storage.commands.ui_commands import free_port, is_loopback, server_port_for, wait_healthy
+from storage.cli.commands.ui import free_port, is_loopback, server_port_for, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from storage.agora.callbacks import EVENTS
-from storage.db import DB_NAME, Database, configured_data_dir
+from storage.agora.events import EVENTS
+from storage.service.db import DB_NAME, Database, configured_data_dir
 
 HIGHLIGHT = {"overdue": "background-color: #f8d7da", "waiting_backup": "background-color: #fff3cd",
              "incomplete": "background-color: #f8d7da", "error": "background-color: #f8d7da"}

@@ -16,7 +16,7 @@ import streamlit as st
 
 from storage.agora.errors import AgoraError, WorkerNotFound
 from storage.agora.storage_config import StorageConfigError
-from storage.config import UI_STORE_ENV
+from storage.settings import UI_STORE_ENV
 from storage.stores.base import StoreError
 from webui import auth, services, state
 from webui import recording_controls as rc

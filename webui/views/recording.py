@@ -10,11 +10,11 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from storage.catalog import Recording
-from storage.share_routes import playback_playlist, slice_expiry
+from storage.recordings.catalog import Recording
+from storage.server.share import playback_playlist, slice_expiry
 from storage.stores.base import StoreError
 from webui import downloads, services, state
-from webui.player import hls_player
+from webui.components.player import hls_player
 
 # Colours by meaning: green plays, red/orange are holes, grey is ignored, blue is a failover part.
 STATE_COLOURS = {"present": "#2e7d32", "missing": "#c62828", "empty": "#ef6c00",

@@ -1,0 +1,166 @@
+"""`recshelf serve` (callbacks + job workers + the other routes), `recshelf events`, `recshelf jobs`, `recshelf checks`.
+
+`serve` stores Agora callbacks in the data folder's SQLite database and runs the jobs they queue; the other
+three read that same database (safe while the server runs: WAL readers never block the writer).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from storage.cli.common import error_exit, fail_on_store_errors, load_config_or_exit
+from storage.settings import DEFAULT_SERVER_PORT
+
+NCS_SECRET_ENV = "AGORA_NCS_SECRET"
+
+DataOpt = Annotated[Path | None, typer.Option("--data", help="Data folder (default: $RECSHELF_DATA, \\[server] data "
+                                                               "in recshelf.toml, else ./recshelf-data).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+SidOpt = Annotated[str | None, typer.Option("--sid", help="Only this recording (Agora sid).")]
+
+
+def _data_folder(given: Path | None, config: Any) -> Path:
+    from storage.service.db import data_dir
+
+    return data_dir(given, config.server.data)
+
+
+def serve_command(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(
+        "--port", help=f"Port (default: \\[server] port, else {DEFAULT_SERVER_PORT}).")] = None,
+    data: DataOpt = None,
+    no_callbacks: Annotated[bool, typer.Option("--no-callbacks", help="Serve without the Agora callback "
+                                                                       "endpoint (no NCS secret needed).")] = False,
+    workers: Annotated[int | None, typer.Option("--workers", min=0, help="Job worker threads (default: \\[rules] "
+                                                                          "workers, 2; 0 = run no jobs).")] = None,
+    log_level: Annotated[str, typer.Option("--log-level", help="uvicorn/recshelf log level.")] = "info",
+) -> None:
+    """Receive Agora callbacks at POST /agora/events, store them durably, verify and export in the background."""
+    import dataclasses
+
+    import uvicorn
+
+    from storage.server.app import create_app
+    from storage.server.callbacks import EventIntake, attach
+    from storage.service.db import Database
+    from storage.service.jobs import JobRunner, Rules
+
+    config = load_config_or_exit()
+    with fail_on_store_errors():
+        rules = Rules.from_table(config.rules, f"{config.path or 'configuration'}: [rules]")
+    if workers is not None:
+        rules = dataclasses.replace(rules, workers=workers)
+    secret = os.environ.get(NCS_SECRET_ENV) or config.server.ncs_secret
+    if not secret and not no_callbacks:
+        raise error_exit(f"no Agora NCS secret: set {NCS_SECRET_ENV} or [server] ncs_secret in recshelf.toml "
+                         "(the secret Agora Console shows for your notification service), or pass --no-callbacks")
+    if port is None:
+        port = config.server.port  # ServerConfig's default is DEFAULT_SERVER_PORT
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    db = Database(_data_folder(data, config))
+    runner = JobRunner(db, rules)
+    with fail_on_store_errors():  # e.g. the simulator enabled without credentials
+        app = create_app()  # its media and share routes read the media secret themselves (env, then config)
+    intake = None
+    if not no_callbacks:
+        intake = EventIntake(db, str(secret), rules, on_jobs=runner.wake)
+        attach(app, intake)
+        intake.start()
+    if not rules.store:
+        logging.getLogger("recshelf").warning("no [rules] store in recshelf.toml: events are stored, but "
+                                              "recordings cannot be verified")
+    if rules.workers:
+        runner.start()
+    print(f"recshelf: serving on http://{host}:{port} (data: {db.folder})", flush=True)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), access_log=False)
+    finally:
+        runner.stop()
+        if intake is not None:
+            intake.stop()
+        db.close()
+
+
+def _open_db(data: Path | None) -> Any:
+    from storage.service.db import DB_NAME, Database
+
+    folder = _data_folder(data, load_config_or_exit())
+    if not (folder / DB_NAME).is_file():
+        raise error_exit(f"no recshelf data in {str(folder)!r} (run `recshelf serve` first, or pass --data)")
+    return Database(folder)
+
+
+def _event_name(event_type: int) -> str:
+    from storage.agora.events import EVENTS
+
+    return EVENTS.get(event_type, (0, ""))[1] or str(event_type)
+
+
+def events_command(sid: SidOpt = None, as_json: JsonOpt = False, data: DataOpt = None,
+                   limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many.")] = None
+                   ) -> None:
+    """The Agora callbacks received, oldest first."""
+    db = _open_db(data)
+    rows = db.events(sid=sid, limit=limit)
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"{len(rows)} event(s) in {db.folder}")
+    for column in ("received (UTC)", "type", "sid", "channel", "noticeId"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(row["received"], f"{row['eventType']} {_event_name(row['eventType'])}", row["sid"] or "",
+                      row["cname"] or "", row["noticeId"])
+    Console().print(table)
+
+
+def jobs_command(sid: SidOpt = None, as_json: JsonOpt = False, data: DataOpt = None,
+                 state: Annotated[list[str] | None, typer.Option("--state", help="Only jobs in this state "
+                                                                               "(repeatable).")] = None) -> None:
+    """Verify and export jobs with their state, next run and last result."""
+    db = _open_db(data)
+    rows = db.jobs(sid=sid, states=state or ())
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"{len(rows)} job(s) in {db.folder}")
+    for column in ("id", "kind", "sid", "channel", "reason", "state", "next run (UTC)", "tries", "status", "error"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        result = row["result"] if isinstance(row["result"], dict) else {}
+        table.add_row(str(row["id"]), row["kind"] + (" (watch)" if row["mode"] == "watch" else ""), row["sid"],
+                      row["cname"], row["reason"], row["state"], row["runAt"] or "", str(row["attempts"]),
+                      str(result.get("status", "")), row["error"] or "")
+    Console().print(table)
+
+
+def checks_command(sid: SidOpt = None, as_json: JsonOpt = False, data: DataOpt = None) -> None:
+    """Every verification result the jobs recorded, oldest first."""
+    db = _open_db(data)
+    rows = db.checks(sid=sid)
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"{len(rows)} check(s) in {db.folder}")
+    for column in ("checked (UTC)", "sid", "channel", "recording", "status", "segments", "missing", "bytes"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(row["checked"], row["sid"], row["cname"], row["recording"] or "", row["status"],
+                      str(row["segments"]), str(row["missing"]), str(row["bytes"]))
+    Console().print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve_command)
+    app.command("events")(events_command)
+    app.command("jobs")(jobs_command)
+    app.command("checks")(checks_command)

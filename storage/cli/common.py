@@ -1,0 +1,56 @@
+"""What every command shares: opening a store and turning store errors into one clear line."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import typer
+
+from storage.stores.base import InvalidConfig, ObjectStore, StoreError
+
+if TYPE_CHECKING:
+    from storage.settings import Config
+
+# Exit codes shared by every command (DESIGN.md): 1 = the data is not as wanted, 2 = usage/config/store errors.
+EXIT_NOT_OK = 1
+EXIT_ERROR = 2
+
+
+def error_exit(message: str) -> typer.Exit:
+    print(f"recshelf: error: {message}", file=sys.stderr)
+    return typer.Exit(EXIT_ERROR)
+
+
+def open_store_or_exit(url_or_profile: str) -> ObjectStore:
+    from storage.stores.registry import open_store
+
+    try:
+        return open_store(url_or_profile)
+    except StoreError as exc:
+        raise error_exit(str(exc)) from None
+
+
+def load_config_or_exit() -> Config:
+    """recshelf.toml (see storage/settings.py), or exit 2 with one line saying what is wrong in it."""
+    from storage.settings import load_config
+
+    with fail_on_store_errors():
+        return load_config()
+
+
+@contextmanager
+def fail_on_store_errors() -> Iterator[None]:
+    """A wrong bucket, wrong credentials or a dead endpoint end the command with one line and exit 2.
+
+    StoreError messages name the store and key and never carry secrets (see stores/base.py), so the
+    message is safe to print; the traceback is not shown because it may hold request details.
+    """
+    try:
+        yield
+    except InvalidConfig as exc:
+        raise error_exit(f"configuration: {exc}") from None
+    except StoreError as exc:
+        raise error_exit(str(exc)) from None
