@@ -35,7 +35,8 @@ sys.path.insert(0, str(ROOT))
 
 from storage.agora.signature import signature_headers  # noqa: E402
 from storage.cli.commands.ui import free_port, wait_healthy  # noqa: E402
-from storage.service.db import Database, transaction  # noqa: E402
+from storage.service.db import Database  # noqa: E402
+from storage.service.repo import NewEvent, Repo  # noqa: E402
 
 SECRET = "bench-ncs-secret"
 EVENT_MIX = (33, 33, 42, 31, 4, 40, 41, 30)  # mostly the frequent ones; 31 also queues a job
@@ -194,7 +195,7 @@ def http_bench(args: argparse.Namespace) -> dict[str, object]:
             cpu_s = None if args.kill else cpu_seconds(server)
         finally:
             server.kill() if args.kill else server.stop()
-        db = Database(server.data)
+        db = Repo(Database(server.data))
         stored = db.notice_ids()
         lost = len(set(stats.acked) - stored)
         jobs = dict(Counter(job["state"] for job in db.jobs()))
@@ -218,15 +219,13 @@ def sqlite_bench(events: int = 2000) -> list[dict[str, object]]:
     for sync in ("FULL", "NORMAL"):
         for batch in (1, 64):
             with tempfile.TemporaryDirectory(prefix="recshelf-sqlite-") as tmp:
-                db = Database(Path(tmp), synchronous=sync)
-                conn = db.conn()
+                db = Repo(Database(Path(tmp), synchronous=sync))
                 bodies = [body(n) for n in range(events)]
                 started = time.perf_counter()
                 for i in range(0, events, batch):
-                    with transaction(conn, immediate=True):
+                    with db.write() as tx:
                         for notice, raw in bodies[i:i + batch]:
-                            conn.execute("INSERT INTO events (notice_id, event_type, sid, cname, received_at, body) "
-                                         "VALUES (?, 33, 's', 'c', ?, ?)", (notice, time.time(), raw.decode()))
+                            tx.insert_event(NewEvent(notice, 33, None, None, "s", "c", raw.decode()), time.time())
                 elapsed = time.perf_counter() - started
                 db.close()
             rows.append({"synchronous": sync, "events_per_commit": batch, "events_per_s": round(events / elapsed)})

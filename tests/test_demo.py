@@ -23,6 +23,7 @@ from storage.agora.errors import AgoraAuthError
 from storage.agora.storage_config import storage_config_for
 from storage.cli.commands.ui import free_port
 from storage.service.db import Database
+from storage.service.repo import Repo
 from tests.fixtures.wait import eventually
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -107,7 +108,7 @@ def test_demo_runs_simulator_callbacks_and_ui_then_stops_on_sigterm(demo: Demo):
         assert client.query(rid, sid, "mix").status in (4, 5)
         assert client.stop(rid, sid, "demo", "42", "mix").uploading_status == "uploaded"
     # The simulator's signed callbacks reached the server's own receiver (stored with the demo's NCS secret).
-    db = Database(demo.data)
+    db = Repo(Database(demo.data))
     try:
         assert eventually(lambda: sid in {r["sid"] for r in db.recordings()}), demo.printed()
     finally:

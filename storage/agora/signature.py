@@ -26,8 +26,13 @@ def signature_ok(secret: str, raw_body: bytes, headers: Mapping[str, str]) -> bo
     lowered = {k.lower(): v for k, v in headers.items()}
     v2 = lowered.get("agora-signature-v2")
     if v2:
-        return hmac.compare_digest(sign_v2(secret, raw_body), v2.strip().lower())
+        return _same(sign_v2(secret, raw_body), v2)
     v1 = lowered.get("agora-signature")
     if v1:
-        return hmac.compare_digest(sign_v1(secret, raw_body), v1.strip().lower())
+        return _same(sign_v1(secret, raw_body), v1)
     return False
+
+
+def _same(expected: str, given: str) -> bool:
+    # As bytes: compare_digest refuses non-ASCII str (TypeError), and a header may hold any Latin-1 text.
+    return hmac.compare_digest(expected.encode(), given.strip().lower().encode("utf-8", "surrogateescape"))

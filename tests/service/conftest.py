@@ -21,9 +21,11 @@ from fastapi.testclient import TestClient
 from storage.agora.signature import signature_headers
 from storage.cli.commands.ui import free_port, wait_healthy
 from storage.server.app import create_app
-from storage.server.callbacks import EventIntake, attach
+from storage.server.callbacks import attach
 from storage.service.db import Database
-from storage.service.jobs import Rules
+from storage.service.intake import EventIntake
+from storage.service.repo import Repo
+from storage.service.rules import Rules
 
 SECRET = "test-ncs-secret"
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,24 +67,29 @@ def db(tmp_path: Path, clock: FakeClock) -> Iterator[Database]:
     database.close()
 
 
+@pytest.fixture
+def repo(db: Database) -> Repo:
+    return Repo(db)
+
+
 @dataclass
 class App:
     client: TestClient
     intake: EventIntake
-    db: Database
+    repo: Repo
 
     def post(self, body: bytes, headers: dict[str, str] | None = None) -> httpx.Response:
         return self.client.post("/agora/events", content=body, headers=signed(body) if headers is None else headers)
 
 
 @pytest.fixture
-def app(db: Database) -> Iterator[App]:
-    intake = EventIntake(db, SECRET, Rules())
+def app(repo: Repo) -> Iterator[App]:
+    intake = EventIntake(repo, SECRET, Rules())
     intake.start()
     application = create_app()
     attach(application, intake)
     with TestClient(application) as client:
-        yield App(client, intake, db)
+        yield App(client, intake, repo)
     intake.stop()
 
 

@@ -8,7 +8,8 @@ import pytest
 
 from storage.agora.signature import sign_v1, sign_v2, signature_ok
 from storage.server.app import create_app
-from storage.server.callbacks import MAX_BODY, EnvelopeError, parse_envelope
+from storage.server.callbacks import MAX_BODY
+from storage.service.intake import EnvelopeError, parse_envelope
 from tests.service.conftest import SECRET, App, envelope, signed
 
 # reference/agora.md §3.5 (SIGCN test vector, verified there with Python's hmac)
@@ -32,17 +33,17 @@ def test_either_signature_header_is_accepted(app: App, header: str):
     value = (sign_v2 if header.endswith("V2") else sign_v1)(SECRET, body)
     response = app.post(body, {"Content-Type": "application/json", header: value})
     assert response.status_code == 200 and response.json() == {}
-    assert app.db.event_count() == 1
+    assert app.repo.event_count() == 1
 
 
 def test_stored_event_keeps_the_raw_body_and_indexes(app: App):
     body = envelope(32, sid="b" * 32, cname="class 7b!", notice_id="2000001428:4330:107")
     assert app.post(body).status_code == 200
-    (event,) = app.db.events()
+    (event,) = app.repo.events()
     assert event["noticeId"] == "2000001428:4330:107" and event["eventType"] == 32
     assert event["sid"] == "b" * 32 and event["cname"] == "class 7b!"
     assert event["payload"] == json.loads(body)["payload"]
-    stored = app.db.conn().execute("SELECT body FROM events").fetchone()[0].encode()
+    stored = app.repo.db.conn().execute("SELECT body FROM events").fetchone()[0].encode()
     assert stored == body  # exactly what was signed
 
 
@@ -55,7 +56,7 @@ def test_stored_event_keeps_the_raw_body_and_indexes(app: App):
 def test_bad_signatures_are_401_and_not_stored(app: App, headers: dict[str, str]):
     response = app.post(envelope(31, notice_id="x"), headers)
     assert response.status_code == 401
-    assert app.db.event_count() == 0
+    assert app.repo.event_count() == 0
 
 
 def test_v2_is_preferred_over_a_valid_v1(app: App):
@@ -68,7 +69,7 @@ def test_truncated_body_fails_its_signature(app: App):
     body = envelope(31)
     response = app.post(body[:-10], signed(body))
     assert response.status_code == 401
-    assert app.db.event_count() == 0
+    assert app.repo.event_count() == 0
 
 
 @pytest.mark.parametrize("body, message", [
@@ -83,14 +84,14 @@ def test_truncated_body_fails_its_signature(app: App):
 def test_invalid_envelopes_are_400_and_not_stored(app: App, body: bytes, message: str):
     response = app.post(body)
     assert response.status_code == 400 and message in response.json()["error"]
-    assert app.db.event_count() == 0
+    assert app.repo.event_count() == 0
 
 
 def test_oversized_body_is_413_before_anything_else(app: App):
     body = envelope(31, padding="x" * MAX_BODY)
     assert app.post(body).status_code == 413
     assert app.post(body, {"Content-Type": "application/json"}).status_code == 413  # size checked first
-    assert app.db.event_count() == 0
+    assert app.repo.event_count() == 0
 
 
 def test_oversized_chunked_body_is_413(app: App):
@@ -109,8 +110,8 @@ def test_replayed_event_is_200_and_stored_once(app: App):
     # An NCS resend changes notifyMs (and so the signature) but keeps the noticeId.
     resend = body.replace(b'"notifyMs":1611566412672', b'"notifyMs":1611566499999')
     assert app.post(resend).status_code == 200
-    assert app.db.event_count() == 1
-    assert len(app.db.jobs()) == 1  # and one job, not four
+    assert app.repo.event_count() == 1
+    assert len(app.repo.jobs()) == 1  # and one job, not four
     assert app.intake.duplicates == 3
 
 
@@ -118,31 +119,31 @@ def test_any_order_is_fine(app: App):
     sid = "c" * 32
     for event_type in (33, 11, 31, 4, 30):
         assert app.post(envelope(event_type, sid=sid)).status_code == 200
-    assert [e["eventType"] for e in app.db.events(sid=sid)] == [33, 11, 31, 4, 30]
-    (job,) = app.db.jobs(sid=sid)  # the exit's delayed check merged into the upload's immediate one
+    assert [e["eventType"] for e in app.repo.events(sid=sid)] == [33, 11, 31, 4, 30]
+    (job,) = app.repo.jobs(sid=sid)  # the exit's delayed check merged into the upload's immediate one
     assert job["reason"] == "uploaded" and job["state"] == "queued"
 
 
 def test_events_of_other_products_are_stored_without_jobs(app: App):
     assert app.post(VECTOR_BODY, signed(VECTOR_BODY)).status_code == 200
     assert app.post(envelope(31, product_id=1)).status_code == 200
-    assert app.db.event_count() == 2 and app.db.jobs() == []
+    assert app.repo.event_count() == 2 and app.repo.jobs() == []
 
 
-def test_without_an_intake_the_route_refuses(db):
+def test_without_an_intake_the_route_refuses(repo):
     from fastapi.testclient import TestClient
 
     with TestClient(create_app()) as client:
         response = client.post("/agora/events", content=envelope(31), headers=signed(envelope(31)))
     assert response.status_code == 503
-    assert db.event_count() == 0
+    assert repo.event_count() == 0
 
 
-def test_intake_refuses_to_start_without_a_secret(db):
-    from storage.server.callbacks import EventIntake
+def test_intake_refuses_to_start_without_a_secret(repo):
+    from storage.service.intake import EventIntake
 
     with pytest.raises(ValueError, match="AGORA_NCS_SECRET"):
-        EventIntake(db, "")
+        EventIntake(repo, "")
 
 
 def test_parse_envelope_accepts_the_old_v12_shape():

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from storage.service.db import DB_NAME, MIGRATIONS, Database, connect, data_dir
-from storage.service.jobs import Rules
+from storage.service.repo import Repo
+from storage.service.rules import Rules
 from storage.settings import load_config
 
 
@@ -27,7 +28,7 @@ def test_reopening_keeps_data_and_does_not_migrate_twice(tmp_path: Path):
     db.conn().execute("INSERT INTO events (notice_id, event_type, received_at, body) VALUES ('n', 1, 0, '{}')")
     db.close()
     again = Database(tmp_path)
-    assert again.event_count() == 1
+    assert Repo(again).event_count() == 1
     again.close()
 
 

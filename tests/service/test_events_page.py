@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from storage.server.callbacks import EventIntake, parse_envelope
 from storage.service.db import Database, transaction
+from storage.service.intake import EventIntake, parse_envelope
+from storage.service.repo import Repo
 from tests.service.conftest import SECRET, envelope
 
 APP = str(Path(__file__).resolve().parents[2] / "webui" / "app.py")
@@ -20,7 +21,7 @@ OVERDUE = "2" * 32
 def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "data"
     db = Database(folder)
-    intake = EventIntake(db, SECRET)
+    intake = EventIntake(Repo(db), SECRET)
     intake.start()
     for sid, event_type in ((WAITING, 32), (OVERDUE, 32), (OVERDUE, 11), ("3" * 32, 33)):
         body = envelope(event_type, sid=sid, cname=f"room {sid[0]}")

@@ -14,10 +14,11 @@ import pytest
 
 from storage.demo.samples import write_recording
 from storage.media.naming import RecordingKey
-from storage.server.callbacks import EventIntake, parse_envelope
-from storage.service.db import Database, transaction
-from storage.service.jobs import JobRunner, Rules, claim, insert_job
+from storage.service.intake import EventIntake, parse_envelope
+from storage.service.jobs import MAX_LEASE_LOSSES, JobRunner
 from storage.service.notify import Notifier
+from storage.service.repo import Repo
+from storage.service.rules import Rules
 from storage.stores.base import InvalidConfig
 from storage.stores.local import LocalStore
 from tests.emulators.base import serve_in_thread
@@ -65,20 +66,20 @@ def slices(store: LocalStore) -> list[str]:
     return sorted(o.key for o in store.list() if o.key.endswith(".ts"))
 
 
-def make(db: Database, bucket: LocalStore, **rules: Any) -> tuple[JobRunner, EventIntake, Recorder]:
+def make(repo: Repo, bucket: LocalStore, **rules: Any) -> tuple[JobRunner, EventIntake, Recorder]:
     settings = Rules(store=str(bucket.root) if hasattr(bucket, "root") else bucket.url, prefix="rec/",
                      backoff_initial_s=60, backoff_max_s=600, deadline_s=3600, exit_grace_s=30, **rules)
     notes = Recorder()
-    runner = JobRunner(db, settings, notifier=notes)  # type: ignore[arg-type]
-    intake = EventIntake(db, SECRET, settings)
+    runner = JobRunner(repo, settings, notifier=notes)  # type: ignore[arg-type]
+    intake = EventIntake(repo, SECRET, settings)
     return runner, intake, notes
 
 
-def started(db: Database, bucket: LocalStore, whole: LocalStore, event_type: int,
+def started(repo: Repo, bucket: LocalStore, whole: LocalStore, event_type: int,
             **rules: Any) -> tuple[JobRunner, EventIntake, Recorder]:
     """The whole recording is in the bucket and `event_type` was received."""
     deliver(whole, bucket)
-    runner, intake, notes = make(db, bucket, **rules)
+    runner, intake, notes = make(repo, bucket, **rules)
     receive(intake, event_type)
     return runner, intake, notes
 
@@ -97,39 +98,39 @@ class _Done:
         raise exc
 
 
-def test_uploaded_verifies_once(db: Database, bucket: LocalStore, whole: LocalStore):
-    runner, intake, notes = started(db, bucket, whole, 31)
+def test_uploaded_verifies_once(repo: Repo, bucket: LocalStore, whole: LocalStore):
+    runner, intake, notes = started(repo, bucket, whole, 31)
     job = runner.run_once()
     assert job is not None and job["state"] == "done" and job["result"]["status"] == "complete"
     assert runner.run_once() is None
-    (check,) = db.checks(SID)
+    (check,) = repo.checks(SID)
     assert check["status"] == "complete" and check["segments"] == 4 and check["report"]["playlist"]
-    (rec,) = db.recordings()
+    (rec,) = repo.recordings()
     assert rec["state"] == "complete" and rec["sid"] == SID
     assert [m["event"] for m in notes.messages] == ["complete"]
 
 
-def test_uploaded_but_incomplete_is_reported(db: Database, bucket: LocalStore, whole: LocalStore):
+def test_uploaded_but_incomplete_is_reported(repo: Repo, bucket: LocalStore, whole: LocalStore):
     first = slices(whole)[1]
     deliver(whole, bucket, lambda key: key != first)
-    runner, intake, notes = make(db, bucket)
+    runner, intake, notes = make(repo, bucket)
     receive(intake, 31)
     job = runner.run_once()
     assert job["state"] == "done" and job["result"]["status"] == "incomplete"
-    assert db.checks(SID)[0]["missing"] == 1
-    assert db.recordings()[0]["state"] == "incomplete"
+    assert repo.checks(SID)[0]["missing"] == 1
+    assert repo.recordings()[0]["state"] == "incomplete"
     assert notes.messages[0]["event"] == "incomplete"
 
 
-def test_backuped_is_watched_until_complete_and_stable(db: Database, bucket: LocalStore, whole: LocalStore,
+def test_backuped_is_watched_until_complete_and_stable(repo: Repo, bucket: LocalStore, whole: LocalStore,
                                                        clock: FakeClock):
     late = slices(whole)[1:3]
     deliver(whole, bucket, lambda key: key not in late)
-    runner, intake, notes = make(db, bucket)
+    runner, intake, notes = make(repo, bucket)
     receive(intake, 32)
     job = runner.run_once()
     assert job["state"] == "queued" and job["result"]["status"] == "incomplete" and job["step"] == 1
-    assert db.recordings()[0]["state"] == "waiting_backup"
+    assert repo.recordings()[0]["state"] == "waiting_backup"
     assert runner.run_once() is None  # not due before the backoff
     clock.advance(60)
     assert runner.run_once()["state"] == "queued"  # still incomplete: backoff grows (60 → 120)
@@ -142,14 +143,14 @@ def test_backuped_is_watched_until_complete_and_stable(db: Database, bucket: Loc
     clock.advance(240)
     job = runner.run_once()
     assert job["state"] == "done" and job["result"]["status"] == "complete"
-    assert [c["status"] for c in db.checks(SID)] == ["incomplete", "incomplete", "complete", "complete"]
-    assert db.recordings()[0]["state"] == "complete"
+    assert [c["status"] for c in repo.checks(SID)] == ["incomplete", "incomplete", "complete", "complete"]
+    assert repo.recordings()[0]["state"] == "complete"
     assert [m["event"] for m in notes.messages] == ["complete"]
 
 
-def test_a_change_between_complete_checks_restarts_the_wait(db: Database, bucket: LocalStore, whole: LocalStore,
+def test_a_change_between_complete_checks_restarts_the_wait(repo: Repo, bucket: LocalStore, whole: LocalStore,
                                                              clock: FakeClock):
-    runner, intake, _ = started(db, bucket, whole, 32)
+    runner, intake, _ = started(repo, bucket, whole, 32)
     assert runner.run_once()["state"] == "queued"
     # A re-delivered, longer playlist names one more slice (and it is there): the fingerprint changes.
     write_recording(bucket, "rec/", RecordingKey(SID, CNAME), START, slices=5)
@@ -159,11 +160,11 @@ def test_a_change_between_complete_checks_restarts_the_wait(db: Database, bucket
     assert runner.run_once()["state"] == "done"
 
 
-def test_backuped_never_arriving_becomes_overdue(db: Database, bucket: LocalStore, whole: LocalStore,
+def test_backuped_never_arriving_becomes_overdue(repo: Repo, bucket: LocalStore, whole: LocalStore,
                                                  clock: FakeClock):
     late = slices(whole)[0]
     deliver(whole, bucket, lambda key: key != late)
-    runner, intake, notes = make(db, bucket)
+    runner, intake, notes = make(repo, bucket)
     receive(intake, 32)
     states = []
     for _ in range(30):
@@ -174,7 +175,7 @@ def test_backuped_never_arriving_becomes_overdue(db: Database, bucket: LocalStor
                 break
         clock.advance(300)
     assert states[-1] == "overdue" and set(states[:-1]) == {"queued"}
-    assert db.recordings()[0]["state"] == "overdue"
+    assert repo.recordings()[0]["state"] == "overdue"
     assert [m["event"] for m in notes.messages] == ["overdue"]
 
 
@@ -183,9 +184,9 @@ def test_backoff_is_bounded():
     assert [rules.backoff(n) for n in range(8)] == [60, 120, 240, 480, 960, 1920, 3600, 3600]
 
 
-def test_session_exit_without_upload_event_verifies_after_grace(db: Database, bucket: LocalStore,
+def test_session_exit_without_upload_event_verifies_after_grace(repo: Repo, bucket: LocalStore,
                                                                 whole: LocalStore, clock: FakeClock):
-    runner, intake, _ = started(db, bucket, whole, 11)
+    runner, intake, _ = started(repo, bucket, whole, 11)
     assert runner.run_once() is None
     clock.advance(30)
     job = runner.run_once()
@@ -193,29 +194,30 @@ def test_session_exit_without_upload_event_verifies_after_grace(db: Database, bu
     assert job["result"]["status"] == "complete"
 
 
-def test_session_exit_after_an_upload_event_is_skipped(db: Database, bucket: LocalStore, whole: LocalStore,
+def test_session_exit_after_an_upload_event_is_skipped(repo: Repo, bucket: LocalStore, whole: LocalStore,
                                                        clock: FakeClock):
-    runner, intake, _ = started(db, bucket, whole, 31)
+    runner, intake, _ = started(repo, bucket, whole, 31)
     assert runner.run_once()["state"] == "done"
     receive(intake, 11)
     clock.advance(30)
     assert runner.run_once()["state"] == "skipped"
-    assert len(db.checks(SID)) == 1
+    assert len(repo.checks(SID)) == 1
 
 
-def test_backuped_after_uploaded_upgrades_the_queued_job(db: Database, bucket: LocalStore):
-    runner, intake, _ = make(db, bucket)
+def test_backuped_after_uploaded_upgrades_the_queued_job(repo: Repo, bucket: LocalStore):
+    runner, intake, _ = make(repo, bucket)
     receive(intake, 11)
     receive(intake, 31)
     receive(intake, 32)
-    (job,) = db.jobs()
+    (job,) = repo.jobs()
     assert job["mode"] == "watch" and job["reason"] == "backuped" and job["deadline"]
 
 
-def test_a_dead_workers_job_is_rerun_after_its_lease(db: Database, bucket: LocalStore, whole: LocalStore,
+def test_a_dead_workers_job_is_rerun_after_its_lease(repo: Repo, bucket: LocalStore, whole: LocalStore,
                                                      clock: FakeClock):
-    runner, intake, _ = started(db, bucket, whole, 31, lease_s=20)
-    dead = claim(db.conn(), "dead-process", clock(), 20)  # claimed, then the process was killed
+    runner, intake, _ = started(repo, bucket, whole, 31, lease_s=20)
+    # Claimed, then the process was killed.
+    dead = repo.claim("dead-process", clock(), 20, max_lease_losses=MAX_LEASE_LOSSES)
     assert dead is not None
     assert runner.run_once() is None  # the lease is still live
     clock.advance(21)
@@ -223,20 +225,21 @@ def test_a_dead_workers_job_is_rerun_after_its_lease(db: Database, bucket: Local
     assert job["state"] == "done" and job["attempts"] == 2
 
 
-def test_one_job_at_a_time_per_recording(db: Database, bucket: LocalStore, clock: FakeClock):
+def test_one_job_at_a_time_per_recording(repo: Repo, bucket: LocalStore, clock: FakeClock):
     now = clock()
-    with transaction(db.conn()):
-        a = insert_job(db.conn(), "verify", SID, CNAME, "manual", "once", now, now)
-        insert_job(db.conn(), "verify", SID, CNAME, "manual", "once", now, now)
-        c = insert_job(db.conn(), "verify", "f" * 32, CNAME, "manual", "once", now, now)
-    first = claim(db.conn(), "w1", now, 60)
-    second = claim(db.conn(), "w2", now, 60)
-    assert first["id"] == a and second["id"] == c
-    assert claim(db.conn(), "w3", now, 60) is None
+    with repo.write() as tx:
+        a = tx.insert_job("verify", SID, CNAME, "manual", "once", now, now)
+        tx.insert_job("verify", SID, CNAME, "manual", "once", now, now)
+        c = tx.insert_job("verify", "f" * 32, CNAME, "manual", "once", now, now)
+    first = repo.claim("w1", now, 60, max_lease_losses=MAX_LEASE_LOSSES)
+    second = repo.claim("w2", now, 60, max_lease_losses=MAX_LEASE_LOSSES)
+    assert first is not None and second is not None
+    assert first.id == a and second.id == c
+    assert repo.claim("w3", now, 60, max_lease_losses=MAX_LEASE_LOSSES) is None
 
 
-def test_store_errors_retry_then_fail(db: Database, tmp_path: Path, clock: FakeClock):
-    runner, intake, _ = make(db, LocalStore(tmp_path), max_attempts=2)
+def test_store_errors_retry_then_fail(repo: Repo, tmp_path: Path, clock: FakeClock):
+    runner, intake, _ = make(repo, LocalStore(tmp_path), max_attempts=2)
     runner.rules = replace(runner.rules, store="s3://")  # cannot be opened
     receive(intake, 31)
     job = runner.run_once()
@@ -246,20 +249,20 @@ def test_store_errors_retry_then_fail(db: Database, tmp_path: Path, clock: FakeC
     assert job["state"] == "failed" and job["attempts"] == 2
 
 
-def test_without_a_store_the_job_fails_clearly(db: Database, bucket: LocalStore):
-    runner, intake, _ = make(db, bucket)
+def test_without_a_store_the_job_fails_clearly(repo: Repo, bucket: LocalStore):
+    runner, intake, _ = make(repo, bucket)
     runner.rules = replace(runner.rules, store=None)
     receive(intake, 31)
     job = runner.run_once()
     assert job["state"] == "failed" and "[rules] store" in job["error"]
 
 
-def test_export_rule_runs_when_complete(db: Database, bucket: LocalStore, whole: LocalStore, tmp_path: Path):
-    from storage.service.jobs import ExportRule
+def test_export_rule_runs_when_complete(repo: Repo, bucket: LocalStore, whole: LocalStore, tmp_path: Path):
+    from storage.service.rules import ExportRule
 
     deliver(whole, bucket)
     out = tmp_path / "exports"
-    runner, intake, _ = make(db, bucket, exports=(ExportRule("zip", str(out)),))
+    runner, intake, _ = make(repo, bucket, exports=(ExportRule("zip", str(out)),))
     receive(intake, 31)
     assert runner.run_once()["state"] == "done"
     job = runner.run_once()
@@ -280,18 +283,18 @@ def test_rules_from_toml_table():
             Rules.from_table(bad)
 
 
-def test_runner_threads_pick_up_new_work(db: Database, bucket: LocalStore, whole: LocalStore):
+def test_runner_threads_pick_up_new_work(repo: Repo, bucket: LocalStore, whole: LocalStore):
     deliver(whole, bucket)
-    runner, intake, _ = make(db, bucket, poll_s=30)
+    runner, intake, _ = make(repo, bucket, poll_s=30)
     runner.clock = __import__("time").time
-    db.clock = runner.clock
+    repo.db.clock = runner.clock
     intake.on_jobs = runner.wake
     runner.start()
     try:
         receive(intake, 31)
         done = threading.Event()
         for _ in range(200):
-            if db.jobs()[0]["state"] == "done":
+            if repo.jobs()[0]["state"] == "done":
                 done.set()
                 break
             threading.Event().wait(0.05)

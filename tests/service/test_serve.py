@@ -17,8 +17,8 @@ import httpx
 
 from storage.demo.samples import write_recording
 from storage.media.naming import RecordingKey
-from storage.service.db import Database, transaction
-from storage.service.jobs import insert_job
+from storage.service.db import Database
+from storage.service.repo import Repo
 from storage.stores.local import LocalStore
 from tests.emulators.base import serve_in_thread
 from tests.fixtures.wait import eventually
@@ -71,10 +71,10 @@ def test_every_acknowledged_event_survives_sigkill(server):
         assert eventually(lambda: len(acked) >= 300, timeout_s=60)
         srv.kill()  # mid-stream: requests are in flight
         stop.set()
-    stored = Database(srv.data).notice_ids()
+    stored = Repo(Database(srv.data)).notice_ids()
     assert acked and set(acked) <= stored
     # Every stored 31 also queued its verify job in the same transaction.
-    assert len(Database(srv.data).jobs()) == len(stored)
+    assert len(Repo(Database(srv.data)).jobs()) == len(stored)
 
 
 def test_jobs_survive_kill_and_restart(server, tmp_path: Path):
@@ -89,14 +89,14 @@ def test_jobs_survive_kill_and_restart(server, tmp_path: Path):
     srv = server(config=rules_toml(bucket)).start()
     body = envelope(32, sid=SID, cname=CNAME)
     assert httpx.post(srv.url + "/agora/events", content=body, headers=signed(body)).status_code == 200
-    db = Database(srv.data)
+    db = Repo(Database(srv.data))
     assert eventually(lambda: any(c["status"] == "incomplete" for c in db.checks(SID)))
     srv.kill()
     # A job the dead process held under a lease, as if it died mid-run.
     now = time.time()
-    with transaction(db.conn()):
-        held = insert_job(db.conn(), "verify", "e" * 32, "other", "uploaded", "once", now, now)
-        db.conn().execute("UPDATE jobs SET state = 'running', lease_owner = 'dead:1', lease_until = ?, attempts = 1 "
+    with db.write() as tx:
+        held = tx.insert_job("verify", "e" * 32, "other", "uploaded", "once", now, now)
+        db.db.conn().execute("UPDATE jobs SET state = 'running', lease_owner = 'dead:1', lease_until = ?, attempts = 1 "
                           "WHERE id = ?", (now + 1, held))
     store.write(late, whole.read(late))  # the backup delivers while recshelf is down
     srv.start()
@@ -138,7 +138,7 @@ def test_simulator_backuped_recording_becomes_complete_by_itself(server, tmp_pat
             sid = client.start(rid, "demo room", "42", "mix", storage_config=storage, extra=faults).sid
             assert eventually(lambda: (sim.task(sid) or sim).slices_done >= 4, timeout_s=30)  # type: ignore[union-attr]
             assert client.stop(rid, sid, "demo room", "42", "mix").uploading_status == "backuped"
-        db = Database(srv.data)
+        db = Repo(Database(srv.data))
         assert eventually(lambda: {r["sid"]: r["state"] for r in db.recordings()}.get(sid) == "complete",
                           timeout_s=60)
         statuses = [c["status"] for c in db.checks(sid)]
@@ -166,11 +166,11 @@ def test_simulator_backuped_recording_becomes_complete_by_itself(server, tmp_pat
 def test_cli_json_shapes_and_missing_data(tmp_path: Path):
     missing = cli("events", "--json", "--data", str(tmp_path / "nothing"))
     assert missing.returncode == 2 and "no recshelf data" in missing.stderr
-    db = Database(tmp_path / "d")
-    from storage.server.callbacks import EventIntake, parse_envelope
-    from storage.service.jobs import Rules
+    repo = Repo(Database(tmp_path / "d"))
+    from storage.service.intake import EventIntake, parse_envelope
+    from storage.service.rules import Rules
 
-    intake = EventIntake(db, SECRET, Rules())
+    intake = EventIntake(repo, SECRET, Rules())
     intake.start()
     body = envelope(32, sid=SID, cname=CNAME, notice_id="n-1")
     assert intake.submit(parse_envelope(body), body).result(10) is True

@@ -13,6 +13,7 @@ import streamlit as st
 
 from storage.agora.events import EVENTS
 from storage.service.db import DB_NAME, Database, configured_data_dir
+from storage.service.repo import Repo
 
 HIGHLIGHT = {"overdue": "background-color: #f8d7da", "waiting_backup": "background-color: #fff3cd",
              "incomplete": "background-color: #f8d7da", "error": "background-color: #f8d7da"}
@@ -43,12 +44,12 @@ if not (folder / DB_NAME).is_file():
             "there) or pick its data folder in the sidebar.")
     st.stop()
 
-db = Database(folder)
-summaries = db.recording_summaries()
+repo = Repo(Database(folder))
+summaries = repo.recording_summaries()
 waiting = sum(1 for s in summaries if s["state"] == "waiting_backup")
 overdue = sum(1 for s in summaries if s["state"] == "overdue")
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Events", db.event_count())
+c1.metric("Events", repo.event_count())
 c2.metric("Recordings", len(summaries))
 c3.metric("Waiting on backup", waiting)
 c4.metric("Overdue", overdue)
@@ -74,7 +75,7 @@ sid = st.selectbox("Recording", list(labels), format_func=labels.__getitem__, ke
 if sid:
     st.subheader(f"Timeline of {sid}")
     rows = []
-    for item in db.timeline(sid):
+    for item in repo.timeline(sid):
         if item["kind"] == "event":
             details = (item["detail"] or {}).get("details") or {}
             what = event_name(int(item["what"]))
@@ -86,11 +87,11 @@ if sid:
         rows.append({"time (UTC)": pd.to_datetime(item["at"], unit="s", utc=True).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
                      "kind": item["kind"], "what": what, "details": note})
     st.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True)
-    jobs = db.jobs(sid=sid)
+    jobs = repo.jobs(sid=sid)
     if jobs:
         st.caption("Jobs")
         st.dataframe(pd.DataFrame([{"id": j["id"], "kind": j["kind"], "reason": j["reason"], "mode": j["mode"],
                                     "state": j["state"], "attempts": j["attempts"], "next run (UTC)": j["runAt"],
                                     "error": j["error"] or ""} for j in jobs]), hide_index=True,
                      use_container_width=True)
-db.close()
+repo.close()

@@ -50,9 +50,11 @@ def serve_command(
     import uvicorn
 
     from storage.server.app import create_app
-    from storage.server.callbacks import EventIntake, attach
+    from storage.server.callbacks import attach
     from storage.service.db import Database
+    from storage.service.intake import EventIntake
     from storage.service.jobs import JobRunner, Rules
+    from storage.service.repo import Repo
 
     config = load_config_or_exit()
     with fail_on_store_errors():
@@ -66,13 +68,13 @@ def serve_command(
     if port is None:
         port = config.server.port  # ServerConfig's default is DEFAULT_SERVER_PORT
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    db = Database(_data_folder(data, config))
-    runner = JobRunner(db, rules)
+    repo = Repo(Database(_data_folder(data, config)))
+    runner = JobRunner(repo, rules)
     with fail_on_store_errors():  # e.g. the simulator enabled without credentials
         app = create_app()  # its media and share routes read the media secret themselves (env, then config)
     intake = None
     if not no_callbacks:
-        intake = EventIntake(db, str(secret), rules, on_jobs=runner.wake)
+        intake = EventIntake(repo, str(secret), rules, on_jobs=runner.wake)
         attach(app, intake)
         intake.start()
     if not rules.store:
@@ -80,23 +82,24 @@ def serve_command(
                                               "recordings cannot be verified")
     if rules.workers:
         runner.start()
-    print(f"recshelf: serving on http://{host}:{port} (data: {db.folder})", flush=True)
+    print(f"recshelf: serving on http://{host}:{port} (data: {repo.db.folder})", flush=True)
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), access_log=False)
     finally:
         runner.stop()
         if intake is not None:
             intake.stop()
-        db.close()
+        repo.close()
 
 
 def _open_db(data: Path | None) -> Any:
     from storage.service.db import DB_NAME, Database
+    from storage.service.repo import Repo
 
     folder = _data_folder(data, load_config_or_exit())
     if not (folder / DB_NAME).is_file():
         raise error_exit(f"no recshelf data in {str(folder)!r} (run `recshelf serve` first, or pass --data)")
-    return Database(folder)
+    return Repo(Database(folder))
 
 
 def _event_name(event_type: int) -> str:
@@ -109,12 +112,12 @@ def events_command(sid: SidOpt = None, as_json: JsonOpt = False, data: DataOpt =
                    limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many.")] = None
                    ) -> None:
     """The Agora callbacks received, oldest first."""
-    db = _open_db(data)
-    rows = db.events(sid=sid, limit=limit)
+    repo = _open_db(data)
+    rows = repo.events(sid=sid, limit=limit)
     if as_json:
         print(json.dumps(rows, indent=2))
         return
-    table = Table(title=f"{len(rows)} event(s) in {db.folder}")
+    table = Table(title=f"{len(rows)} event(s) in {repo.db.folder}")
     for column in ("received (UTC)", "type", "sid", "channel", "noticeId"):
         table.add_column(column, overflow="fold")
     for row in rows:
@@ -127,12 +130,12 @@ def jobs_command(sid: SidOpt = None, as_json: JsonOpt = False, data: DataOpt = N
                  state: Annotated[list[str] | None, typer.Option("--state", help="Only jobs in this state "
                                                                                "(repeatable).")] = None) -> None:
     """Verify and export jobs with their state, next run and last result."""
-    db = _open_db(data)
-    rows = db.jobs(sid=sid, states=state or ())
+    repo = _open_db(data)
+    rows = repo.jobs(sid=sid, states=state or ())
     if as_json:
         print(json.dumps(rows, indent=2))
         return
-    table = Table(title=f"{len(rows)} job(s) in {db.folder}")
+    table = Table(title=f"{len(rows)} job(s) in {repo.db.folder}")
     for column in ("id", "kind", "sid", "channel", "reason", "state", "next run (UTC)", "tries", "status", "error"):
         table.add_column(column, overflow="fold")
     for row in rows:
@@ -145,12 +148,12 @@ def jobs_command(sid: SidOpt = None, as_json: JsonOpt = False, data: DataOpt = N
 
 def checks_command(sid: SidOpt = None, as_json: JsonOpt = False, data: DataOpt = None) -> None:
     """Every verification result the jobs recorded, oldest first."""
-    db = _open_db(data)
-    rows = db.checks(sid=sid)
+    repo = _open_db(data)
+    rows = repo.checks(sid=sid)
     if as_json:
         print(json.dumps(rows, indent=2))
         return
-    table = Table(title=f"{len(rows)} check(s) in {db.folder}")
+    table = Table(title=f"{len(rows)} check(s) in {repo.db.folder}")
     for column in ("checked (UTC)", "sid", "channel", "recording", "status", "segments", "missing", "bytes"):
         table.add_column(column, overflow="fold")
     for row in rows:
