@@ -10,7 +10,7 @@ import pytest
 from storage.agora import errors
 from storage.agora.client import AgoraClient
 from storage.agora.models import RUNNING_STATUSES, StorageConfig
-from storage.cli.commands.ui import free_port
+from storage.testing.net import free_port
 from tests.agora.conftest import APP_ID, CUSTOMER_ID, CUSTOMER_SECRET
 from tests.fixtures.wait import eventually
 
