@@ -19,6 +19,7 @@ from typing import BinaryIO, ClassVar, Self
 from storage.stores.base import NotFound, ObjectInfo, StoreError, reject_unknown_options
 from storage.stores.bucket import BucketKeys
 
+OPTIONS: frozenset[str] = frozenset()  # nothing to configure: the name is the whole address
 _CHUNK = 1 << 20
 
 
@@ -43,7 +44,7 @@ class MemoryStore(BucketKeys):
     @classmethod
     def from_options(cls, bucket: str, prefix: str, options: Mapping[str, str]) -> Self:
         store = cls(bucket, prefix)
-        reject_unknown_options(options, frozenset(), "a memory store", store.url)
+        reject_unknown_options(options, OPTIONS, "a memory store", store.url)
         return store
 
     @classmethod
