@@ -34,9 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from storage.agora.signature import signature_headers  # noqa: E402
-from storage.cli.commands.ui import free_port, wait_healthy  # noqa: E402
 from storage.service.db import Database  # noqa: E402
 from storage.service.repo import NewEvent, Repo  # noqa: E402
+from storage.testing.net import free_port, wait_healthy  # noqa: E402
 
 SECRET = "bench-ncs-secret"
 EVENT_MIX = (33, 33, 42, 31, 4, 40, 41, 30)  # mostly the frequent ones; 31 also queues a job

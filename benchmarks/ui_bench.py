@@ -37,10 +37,10 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from storage.cli.commands.ui import free_port  # noqa: E402
 from storage.demo.synth import make_slices  # noqa: E402
 from storage.media.naming import RecordingKey  # noqa: E402
 from storage.stores.local import LocalStore  # noqa: E402
+from storage.testing.net import free_port  # noqa: E402
 from tests.webui.conftest import seed_recording  # noqa: E402 - the UI tests' seeding, so both see the same data
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

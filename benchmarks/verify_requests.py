@@ -25,13 +25,13 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from storage.cli.commands.ui import free_port  # noqa: E402
 from storage.demo.samples import write_recording  # noqa: E402
 from storage.media.hls import parse  # noqa: E402
 from storage.media.naming import RecordingKey  # noqa: E402
 from storage.recordings.catalog import find  # noqa: E402
 from storage.recordings.verify import verify  # noqa: E402
 from storage.stores.s3 import S3Store  # noqa: E402
+from storage.testing.net import free_port  # noqa: E402
 
 CREDENTIALS = {"access_key": "bench", "secret_key": "bench-secret", "region": "us-east-1"}
 

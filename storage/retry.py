@@ -1,16 +1,24 @@
-"""Bounded retries with jittered exponential backoff, for SDK calls that do not retry by themselves.
+"""The one retry policy of recshelf, on stamina: bounded attempts, bounded total time, backoff between tries.
 
-oss2 single calls and every qiniu/requests call give up at the first network error; cloud buckets
-have transient 5xx and resets. Retrying is bounded in attempts and total time so a dead server
-surfaces as `Unavailable` quickly.
+Two shapes share it:
+
+* `with_retries`: jittered exponential backoff, for SDK calls that do not retry by themselves
+  (oss2 single calls and every qiniu/requests call give up at the first network error; cloud
+  buckets have transient 5xx and resets). Bounded in attempts and total time, so a dead server
+  surfaces as `Unavailable` quickly.
+* `retry_on_schedule`: a documented schedule of pauses (Agora's 1 s, 3 s, 6 s; webhook and NCS
+  resends), one more attempt than there are pauses.
+
+Tests: `stamina.set_testing(True)` removes every wait; stamina's on-retry hooks
+(`stamina.instrumentation`) see each retry and the wait chosen for it.
 """
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
+
+import stamina
 
 T = TypeVar("T")
 
@@ -25,16 +33,23 @@ def with_retries(
     deadline_s: float = 10.0,
 ) -> T:
     """Run `call`; on an exception that `is_transient` accepts, wait and try again, at most `attempts` times."""
-    started = time.monotonic()
-    for attempt in range(attempts):
-        try:
-            return call()
-        except Exception as exc:
-            last_try = attempt == attempts - 1
-            if last_try or not is_transient(exc):
-                raise
-            delay = random.uniform(0, min(max_delay_s, base_delay_s * 2**attempt))
-            if time.monotonic() - started + delay > deadline_s:
-                raise
-            time.sleep(delay)
-    raise AssertionError("unreachable")
+    caller = stamina.RetryingCaller(attempts=attempts, timeout=deadline_s, wait_initial=base_delay_s,
+                                    wait_max=max_delay_s, wait_jitter=base_delay_s)
+    return caller(is_transient, call)
+
+
+def retry_on_schedule(call: Callable[[], T], *, delays: Sequence[float],
+                      retry_on: Callable[[Exception], bool]) -> T:
+    """Run `call`; after a failure `retry_on` accepts, pause `delays[n]` and try again (len(delays) + 1 tries).
+
+    The last failure is raised as it is; the caller turns it into its own error.
+    """
+    pauses = iter(delays)
+
+    def backoff(exc: Exception) -> bool | float:
+        if not retry_on(exc):
+            return False
+        # Past the last pause stamina's attempt bound stops first; False keeps the hook total.
+        return next(pauses, False)
+
+    return stamina.RetryingCaller(attempts=len(delays) + 1, timeout=None)(backoff, call)

@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.fixtures.s3",
     "tests.fixtures.oss",
     "tests.fixtures.qiniu",
+    "tests.fixtures.retries",
 ]

@@ -21,9 +21,9 @@ import pytest
 from storage.agora.client import AgoraClient
 from storage.agora.errors import AgoraAuthError
 from storage.agora.storage_config import storage_config_for
-from storage.cli.commands.ui import free_port
 from storage.service.db import Database
 from storage.service.repo import Repo
+from storage.testing.net import free_port
 from tests.fixtures.wait import eventually
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import httpx
@@ -34,6 +33,7 @@ from storage.agora.models import (
     UpdateResponse,
     normalise_mode,
 )
+from storage.retry import retry_on_schedule
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,6 @@ class AgoraClient:
                  base_url: str | None = None, fallback_urls: Sequence[str] | None = None,
                  timeout_s: float = 10.0, stop_timeout_s: float = 30.0,
                  retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
-                 sleep: Callable[[float], None] = time.sleep,
                  transport: httpx.BaseTransport | None = None) -> None:
         customer_id = customer_id if customer_id is not None else os.environ.get("AGORA_CUSTOMER_ID")
         customer_secret = (customer_secret if customer_secret is not None
@@ -77,7 +76,6 @@ class AgoraClient:
         self.base_urls = [u.rstrip("/") for u in urls]
         self.retry_delays = tuple(retry_delays)
         self.stop_timeout_s = max(stop_timeout_s, timeout_s)
-        self._sleep = sleep
         # httpx keeps the password out of its own reprs; we never log headers or bodies.
         self._http = httpx.Client(auth=httpx.BasicAuth(customer_id, customer_secret), timeout=timeout_s,
                                   transport=transport,
@@ -171,9 +169,12 @@ class AgoraClient:
     def _request(self, call: str, method: str, path: str, body: dict[str, Any] | None, *, idempotent: bool,
                  timeout_s: float | None) -> dict[str, Any]:
         attempts = len(self.retry_delays) + 1
+        tries = 0
         domain = 0
-        for attempt in range(attempts):
-            last = attempt == attempts - 1
+
+        def once() -> dict[str, Any]:
+            nonlocal tries, domain
+            attempt, tries = tries, tries + 1
             url = f"{self.base_urls[domain]}/v1/apps/{self.app_id}/cloud_recording/{path}"
             try:
                 response = self._http.request(method, url, json=body,
@@ -181,13 +182,10 @@ class AgoraClient:
             except _NOT_SENT as exc:
                 log.warning("agora %s: %s to %s (attempt %d/%d)", call, type(exc).__name__,
                             self.base_urls[domain], attempt + 1, attempts)
-                if last:
-                    raise AgoraTransportError(f"cannot connect: {type(exc).__name__}", call=call) from None
                 # Agora's order: same domain once more, then the other primary, then regional ones.
                 if attempt >= 1:
                     domain = min(domain + 1, len(self.base_urls) - 1)
-                self._sleep(self.retry_delays[attempt])
-                continue
+                raise _Again(AgoraTransportError(f"cannot connect: {type(exc).__name__}", call=call)) from None
             except _MAYBE_SENT as exc:
                 log.warning("agora %s: %s after sending (attempt %d/%d)", call, type(exc).__name__,
                             attempt + 1, attempts)
@@ -195,11 +193,8 @@ class AgoraClient:
                     raise AgoraTransportError(f"{type(exc).__name__} after the request was sent; it may have "
                                               "taken effect — query before repeating it", call=call,
                                               sent=True) from None
-                if last:
-                    raise AgoraTransportError(f"{type(exc).__name__} on every attempt ({attempts})", call=call,
-                                              sent=True) from None
-                self._sleep(self.retry_delays[attempt])
-                continue
+                raise _Again(AgoraTransportError(f"{type(exc).__name__} on every attempt ({attempts})", call=call,
+                                                 sent=True)) from None
             except httpx.HTTPError as exc:  # a bad URL or protocol: nothing was sent, retrying cannot help
                 raise AgoraTransportError(f"request not sent: {type(exc).__name__}", call=call) from None
             log.debug("agora %s %s -> HTTP %d", call, path, response.status_code)
@@ -207,12 +202,23 @@ class AgoraClient:
             if response.status_code == 200:
                 return payload
             error = error_from_response(call, response.status_code, payload)
-            retryable = response.status_code == 429 or (idempotent and error.retry_same_request)
-            if last or not retryable:
-                raise error
-            log.warning("agora %s: %s; retrying (attempt %d/%d)", call, error, attempt + 1, attempts)
-            self._sleep(self.retry_delays[attempt])
-        raise AssertionError("unreachable")
+            if response.status_code == 429 or (idempotent and error.retry_same_request):
+                log.warning("agora %s: %s (attempt %d/%d)", call, error, attempt + 1, attempts)
+                raise _Again(error)
+            raise error
+
+        try:
+            return retry_on_schedule(once, delays=self.retry_delays, retry_on=lambda exc: isinstance(exc, _Again))
+        except _Again as exc:
+            raise exc.error from None
+
+
+class _Again(Exception):
+    """One attempt failed in a way a repeat may fix; `error` is what the caller gets when no attempt is left."""
+
+    def __init__(self, error: AgoraError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def build_start_request(storage_config: StorageConfig | dict[str, Any] | None,

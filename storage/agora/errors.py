@@ -11,31 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-
-class AgoraError(Exception):
-    """Base of every error the Agora client raises."""
-
-    meaning: str = "Agora Cloud Recording request failed"
-    advice: str = ""
-    # Safe to send the very same request again (it did nothing, or it is idempotent by nature).
-    retry_same_request: bool = False
-
-    def __init__(self, message: str = "", *, call: str = "", http_status: int | None = None,
-                 code: int | None = None, reason: str | None = None,
-                 body: dict[str, Any] | None = None) -> None:
-        self.call = call
-        self.http_status = http_status
-        self.code = code
-        self.reason = reason
-        self.body = body or {}
-        parts = [f"{call}:" if call else "", message or self.meaning]
-        if http_status is not None:
-            parts.append(f"(HTTP {http_status}" + (f", code {code})" if code is not None else ")"))
-        if reason:
-            parts.append(f"reason={reason!r}")
-        if self.advice:
-            parts.append(f"— {self.advice}")
-        super().__init__(" ".join(p for p in parts if p))
+# The base lives in storage.errors with the rest of the tree; re-exported for `errors.AgoraError`.
+from storage.errors import AgoraError as AgoraError
 
 
 class AgoraTransportError(AgoraError):

@@ -13,13 +13,14 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from storage.agora.signature import signature_headers
+from storage.retry import retry_on_schedule
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +74,10 @@ class CallbackSender:
     """Posts notices to one URL from a daemon thread; `send` only enqueues."""
 
     def __init__(self, url: str, secret: str, *, retry_delays: Sequence[float] = (0.2, 0.5, 1.0),
-                 timeout_s: float = 10.0, sleep: Callable[[float], None] = time.sleep) -> None:
+                 timeout_s: float = 10.0) -> None:
         self.url = url
         self._secret = secret
         self.retry_delays = tuple(retry_delays)
-        self._sleep = sleep
         self._http = httpx.Client(timeout=timeout_s)
         self._queue: queue.Queue[Notice | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="agora-ncs-sender", daemon=True)
@@ -114,20 +114,31 @@ class CallbackSender:
                 self._queue.task_done()
 
     def _deliver(self, notice: Notice) -> None:
-        for attempt in range(len(self.retry_delays) + 1):
+        tries = 0
+
+        def post() -> None:
+            nonlocal tries
+            tries += 1
             # notifyMs changes on every resend (as NCS does), so the body and signature are rebuilt.
             raw = notice.body(int(time.time() * 1000))
             headers = {"Content-Type": "application/json", **signature_headers(self._secret, raw)}
             try:
                 response = self._http.post(self.url, content=raw, headers=headers)
-                if response.status_code == 200:
-                    self.delivered += 1
-                    return
-                problem = f"HTTP {response.status_code}"
+                problem = None if response.status_code == 200 else f"HTTP {response.status_code}"
             except httpx.HTTPError as exc:
                 problem = type(exc).__name__
-            log.info("NCS event %d for sid %s not delivered (%s), attempt %d", notice.event_type, notice.sid,
-                     problem, attempt + 1)
-            if attempt < len(self.retry_delays):
-                self._sleep(self.retry_delays[attempt])
-        self.failed += 1
+            if problem is not None:
+                log.info("NCS event %d for sid %s not delivered (%s), attempt %d", notice.event_type, notice.sid,
+                         problem, tries)
+                raise _NotDelivered(problem)
+
+        try:
+            retry_on_schedule(post, delays=self.retry_delays, retry_on=lambda exc: isinstance(exc, _NotDelivered))
+        except _NotDelivered:
+            self.failed += 1
+            return
+        self.delivered += 1
+
+
+class _NotDelivered(Exception):
+    """One POST of a notice failed; carries the reason for the log."""

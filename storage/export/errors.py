@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-
-class ExportError(Exception):
-    """An export that cannot produce a correct artefact. `resumable` jobs can simply be run again."""
-
-    resumable = False
+# The base lives in storage.errors with the rest of the tree; re-exported for the export modules.
+from storage.errors import ExportError as ExportError
 
 
 class SliceError(ExportError):

@@ -1,4 +1,4 @@
-"""The one small interface every storage adapter implements, and the errors they raise.
+"""The one small interface every storage adapter implements (its errors: storage.errors).
 
 Keys are '/'-separated, never URL-encoded, and relative to the store's root: the folder of a
 local store, or the bucket plus the prefix given in the store URL (``s3://bucket/prefix``).
@@ -12,6 +12,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO, Protocol, runtime_checkable
+
+# The store errors live in storage.errors with the rest of the tree; adapters import them from here.
+from storage.errors import AccessDenied as AccessDenied
+from storage.errors import InvalidConfig
+from storage.errors import NotFound as NotFound
+from storage.errors import StoreError as StoreError
+from storage.errors import Unavailable as Unavailable
 
 # Set explicitly on every write: SDKs guess from the extension and get `.ts` wrong
 # (oss2 picks the Qt linguist type), and browsers refuse to play a wrongly typed slice.
@@ -47,33 +54,6 @@ class ObjectInfo:
     size: int
     etag: str | None = None
     modified: datetime | None = None  # timezone-aware UTC when the backend gives a time
-
-
-class StoreError(Exception):
-    """Base of every storage error. The message names the store URL and key, never a secret."""
-
-    def __init__(self, message: str, *, url: str = "", key: str | None = None) -> None:
-        self.url = url
-        self.key = key
-        where = url + (f" key {key!r}" if key is not None else "")
-        super().__init__(f"{where}: {message}" if where else message)
-        self.reason = message
-
-
-class NotFound(StoreError):
-    """The key, bucket or folder does not exist."""
-
-
-class AccessDenied(StoreError):
-    """Credentials are wrong, expired or lack permission."""
-
-
-class Unavailable(StoreError):
-    """Network failure, timeout or server error that persisted after bounded retries."""
-
-
-class InvalidConfig(StoreError):
-    """The store URL, profile or options are wrong or incomplete."""
 
 
 def reject_unknown_options(options: Iterable[str], known: frozenset[str], what: str, url: str) -> None:

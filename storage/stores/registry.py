@@ -42,6 +42,7 @@ class Backend:
 
 BACKENDS: dict[str, Backend] = {
     "file": Backend("storage.stores.local:LocalStore"),
+    "memory": Backend("storage.stores.memory:MemoryStore"),
     "s3": Backend("storage.stores.s3:S3Store", "pip install boto3"),
     "oss": Backend("storage.stores.oss:OssStore", "pip install oss2"),
     "qiniu": Backend("storage.stores.qiniu:QiniuStore", "pip install qiniu"),

@@ -10,7 +10,7 @@ import pytest
 from storage.agora import errors
 from storage.agora.client import AgoraClient
 from storage.agora.models import RUNNING_STATUSES, StorageConfig
-from storage.cli.commands.ui import free_port
+from storage.testing.net import free_port
 from tests.agora.conftest import APP_ID, CUSTOMER_ID, CUSTOMER_SECRET
 from tests.fixtures.wait import eventually
 
@@ -245,21 +245,15 @@ def test_slow_synchronous_stop_is_code_50(simulator, storage):
 # ------------------------------------------------------------------------------------------ retry rules
 
 
-class Sleeps(list):
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
-
-
-def test_query_retries_5xx_and_code_65_with_documented_backoff(simulator, storage):
+def test_query_retries_5xx_and_code_65_with_documented_backoff(simulator, storage, backoffs):
     running = simulator()
-    sleeps = Sleeps()
-    with running.client(retry_delays=(1.0, 3.0, 6.0), sleep=sleeps) as client:
+    with running.client(retry_delays=(1.0, 3.0, 6.0)) as client:
         rid, sid = _start(client, storage)
         running.sim.inject("query", 500, "code65", 502)
         assert client.query(rid, sid).sid == sid
         client.stop(rid, sid, "class1", "527841")
     assert running.sim.requests["query"] == 4
-    assert sleeps == [1.0, 3.0, 6.0]
+    assert backoffs == [1.0, 3.0, 6.0]
 
 
 def test_query_gives_up_after_the_last_retry(simulator, storage):
@@ -332,24 +326,24 @@ def _closed_port_url() -> str:
     return f"http://127.0.0.1:{free_port()}"  # nothing listens there: connections are refused
 
 
-def test_connect_errors_retry_same_domain_then_fall_back(simulator):
+def test_connect_errors_retry_same_domain_then_fall_back(simulator, backoffs):
     running = simulator()
-    sleeps = Sleeps()
     client = AgoraClient(APP_ID, CUSTOMER_ID, CUSTOMER_SECRET, base_url=_closed_port_url(),
-                         fallback_urls=[running.url], sleep=sleeps)
+                         fallback_urls=[running.url])
     with client:
         # Not idempotent, yet safe: a refused connection never reached Agora.
         assert client.acquire("class1", 1).resource_id
-    assert sleeps == [1.0, 3.0]  # first domain twice, then the fallback
+    assert backoffs == [1.0, 3.0]  # first domain twice, then the fallback
     assert running.sim.requests["acquire"] == 1
 
 
-def test_connect_errors_everywhere_raise_transport_error():
+def test_connect_errors_everywhere_raise_transport_error(backoffs):
     client = AgoraClient(APP_ID, CUSTOMER_ID, CUSTOMER_SECRET, base_url=_closed_port_url(),
-                         fallback_urls=[_closed_port_url()], sleep=Sleeps())
+                         fallback_urls=[_closed_port_url()])
     with client, pytest.raises(errors.AgoraTransportError) as caught:
         client.acquire("class1", 1)
     assert not caught.value.sent
+    assert backoffs == [1.0, 3.0, 6.0]  # every attempt was made, on Agora's schedule
 
 
 def test_default_domains_follow_agora_advice():

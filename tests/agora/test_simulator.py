@@ -13,12 +13,12 @@ import pytest
 from storage.agora import errors
 from storage.agora.models import StopResponse, StorageConfig
 from storage.agora.signature import signature_ok
-from storage.cli.commands.ui import free_port
 from storage.media.naming import parse_name
 from storage.recordings import catalog
 from storage.recordings.verify import Report, verify
 from storage.stores.base import ObjectStore
 from storage.stores.local import LocalStore
+from storage.testing.net import free_port
 from tests.agora.conftest import NCS_SECRET, CallbackReceiver, Running
 from tests.fixtures.wait import eventually
 

@@ -19,13 +19,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from storage.agora.signature import signature_headers
-from storage.cli.commands.ui import free_port, wait_healthy
 from storage.server.app import create_app
 from storage.server.callbacks import attach
 from storage.service.db import Database
 from storage.service.intake import EventIntake
 from storage.service.repo import Repo
 from storage.service.rules import Rules
+from storage.testing.net import free_port, wait_healthy
 
 SECRET = "test-ncs-secret"
 ROOT = Path(__file__).resolve().parents[2]

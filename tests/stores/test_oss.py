@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from storage.cli.commands.ui import free_port
 from storage.stores.base import AccessDenied, InvalidConfig, NotFound, ObjectStore, Unavailable
 from storage.stores.oss import OssStore, region_from_endpoint
+from storage.testing.net import free_port
 from tests.fixtures.oss import OssEmulator
 
 Factory = Callable[..., OssStore]

@@ -15,9 +15,9 @@ import requests
 from qiniu.http import regions_provider
 from qiniu.http.region import ServiceName
 
-from storage.cli.commands.ui import free_port
 from storage.stores.base import AccessDenied, InvalidConfig, NotFound, Unavailable
 from storage.stores.qiniu import QiniuStore
+from storage.testing.net import free_port
 from tests.fixtures.qiniu import QiniuEmulator
 
 Factory = Callable[..., QiniuStore]

@@ -21,9 +21,9 @@ from typing import Any
 import httpx
 import pytest
 
-from storage.cli.commands.ui import free_port, wait_healthy
 from storage.media.naming import RecordingKey
 from storage.stores.local import LocalStore
+from storage.testing.net import free_port, wait_healthy
 from tests.fixtures.s3 import S3_ACCESS_KEY, S3_REGION, S3_SECRET_KEY
 from tests.webui.conftest import Seeder
 

@@ -20,10 +20,10 @@ from streamlit.testing.v1 import AppTest
 from storage.agora.client import AgoraClient
 from storage.agora.controller import RecordingSession
 from storage.agora.errors import CODES
-from storage.cli.commands.ui import free_port, wait_healthy
 from storage.demo.simulator.engine import AgoraSimulator, SimulatorSettings
 from storage.server.simulator import simulator_router
 from storage.stores.local import LocalStore
+from storage.testing.net import free_port, wait_healthy
 from tests.fixtures.local import serve_app
 from tests.fixtures.wait import eventually
 from tests.webui.test_browser import (

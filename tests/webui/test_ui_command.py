@@ -13,7 +13,8 @@ import httpx
 import pytest
 import typer
 
-from storage.cli.commands.ui import free_port, is_loopback, server_port_for, wait_healthy
+from storage.cli.commands.ui import is_loopback, server_port_for
+from storage.testing.net import free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +23,8 @@ import typer
 from storage.cli.common import error_exit, load_config_or_exit
 from storage.settings import PUBLIC_URL_ENV, SERVER_URL_ENV, UI_PASSWORD_ENV, UI_STORE_ENV
 from storage.stores.local import MEDIA_SECRET_ENV, MEDIA_URL_ENV
+from storage.testing import net
+from storage.testing.net import free_port
 
 DEFAULT_UI_PORT = 8501
 STARTUP_TIMEOUT_S = 30.0
@@ -49,13 +50,6 @@ def app_script() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise error_exit("the web UI is not installed: pip install 'recshelf[ui]'")
     return Path(next(iter(spec.submodule_search_locations))) / "app.py"
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port nothing listens on right now (the kernel's pick); tests and benchmarks use it too."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def port_taken(host: str, port: int) -> bool:
@@ -94,19 +88,10 @@ def url_host(host: str) -> str:
 
 def wait_healthy(url: str, proc: subprocess.Popen[bytes], what: str, timeout_s: float = STARTUP_TIMEOUT_S) -> None:
     """Return once `url` answers 200; exit with one line when `proc` dies first or `timeout_s` passes."""
-    import httpx  # here, not at the top: importing it costs every `recshelf` command ~0.07 s
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise error_exit(f"the {what} exited during start-up (code {proc.returncode})")
-        try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise error_exit(f"the {what} did not answer at {url} within {timeout_s:.0f} s")
+    try:
+        net.wait_healthy(url, proc, what, timeout_s)
+    except net.NotHealthy as exc:
+        raise error_exit(str(exc)) from None
 
 
 def stop(proc: subprocess.Popen[bytes] | None) -> None:
