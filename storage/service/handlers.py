@@ -15,9 +15,9 @@ import json
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
+from storage.agora.events import EVENT_BACKUPED, EVENT_UPLOADED
 from storage.recordings.catalog import find
 from storage.recordings.verify import Report, verify, worst_status
-from storage.service.jobs import EVENT_BACKUPED, EVENT_UPLOADED
 from storage.stores.base import StoreError
 
 if TYPE_CHECKING:

@@ -36,15 +36,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from storage.agora.events import EVENT_BACKUPED, EVENT_SESSION_EXIT, EVENT_UPLOADED
 from storage.service.db import Database, job_dict, transaction
 from storage.service.notify import Notifier
 from storage.stores.base import InvalidConfig, ObjectStore
 
 log = logging.getLogger(__name__)
 
-EVENT_SESSION_EXIT = 11
-EVENT_UPLOADED = 31
-EVENT_BACKUPED = 32
 JOB_EVENTS = frozenset({EVENT_SESSION_EXIT, EVENT_UPLOADED, EVENT_BACKUPED})
 MAX_LEASE_LOSSES = 5  # a job whose process died this many times is failed, not re-run forever
 

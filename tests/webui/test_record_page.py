@@ -21,7 +21,7 @@ from storage.agora.client import AgoraClient
 from storage.agora.controller import RecordingSession
 from storage.agora.errors import CODES
 from storage.cli.commands.ui import free_port, wait_healthy
-from storage.demo.simulator.engine import AgoraSimulator, SimulatorSettings
+from storage.demo.simulator import AgoraSimulator, SimulatorSettings
 from storage.server.simulator import simulator_router
 from storage.stores.local import LocalStore
 from tests.fixtures.local import serve_app
