@@ -46,3 +46,15 @@ def test_only_the_demo_package_imports_numpy():
     offenders = [str(p.relative_to(ROOT)) for folder in ("storage", "webui") for p in (ROOT / folder).rglob("*.py")
                  if not p.is_relative_to(DEMO) and _imports_numpy(p)]
     assert offenders == []
+
+
+def test_a_missing_extra_is_named_with_its_pip_install(capsys):
+    import typer
+
+    from storage.cli.common import require_extra
+
+    require_extra("server", "json")  # installed: nothing happens
+    with pytest.raises(typer.Exit) as exited:
+        require_extra("server", "json", "recshelf_no_such_module")
+    assert exited.value.exit_code == 2
+    assert "pip install 'recshelf[server]'" in capsys.readouterr().err
