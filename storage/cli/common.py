@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +23,14 @@ EXIT_ERROR = 2
 def error_exit(message: str) -> typer.Exit:
     print(f"recshelf: error: {message}", file=sys.stderr)
     return typer.Exit(EXIT_ERROR)
+
+
+def require_extra(extra: str, *modules: str) -> None:
+    """Exit 2 naming the pip extra to install when one of `modules` is missing (found, not imported)."""
+    missing = [name for name in modules if importlib.util.find_spec(name) is None]
+    if missing:
+        raise error_exit(f"{', '.join(missing)} not installed; this command needs the {extra!r} extra: "
+                         f"pip install 'recshelf[{extra}]'")
 
 
 def open_store_or_exit(url_or_profile: str) -> ObjectStore:

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from storage.stores.base import InvalidConfig
 
 if TYPE_CHECKING:  # the simulator pulls in PyAV and numpy: imported only when it is enabled
-    from storage.demo.simulator.engine import AgoraSimulator, SimulatorSettings
+    from storage.demo.simulator import AgoraSimulator, SimulatorSettings
 
 PREFIX = "/v1/apps/{app_id}/cloud_recording"
 ENV_ENABLE = "RECSHELF_SIMULATOR"
@@ -29,7 +29,7 @@ ENV_STORES = "RECSHELF_SIMULATOR_STORES"  # vendor-100 targets the simulator may
 
 
 def simulator_router(sim: AgoraSimulator) -> APIRouter:
-    from storage.demo.simulator.engine import SimulatorError
+    from storage.demo.simulator import SimulatorError
 
     router = APIRouter(prefix=PREFIX, tags=["agora-simulator"])
 
@@ -128,7 +128,7 @@ def settings_from_env() -> SimulatorSettings:
     RECSHELF_SIMULATOR_CALLBACK_URL (e.g. the server's own /agora/events), signed with
     AGORA_NCS_SECRET (the receiver's secret). RECSHELF_SIMULATOR_SLICE_SECONDS sets the slice length.
     """
-    from storage.demo.simulator.engine import SimulatorSettings
+    from storage.demo.simulator import SimulatorSettings
 
     env = os.environ
     customer_id = env.get("RECSHELF_SIMULATOR_CUSTOMER_ID") or env.get("AGORA_CUSTOMER_ID")
@@ -149,6 +149,6 @@ def router_from_env() -> APIRouter:
     """The simulator's router when RECSHELF_SIMULATOR is 1/true/yes, else an empty router."""
     if os.environ.get(ENV_ENABLE, "").strip().lower() not in ("1", "true", "yes"):
         return APIRouter()
-    from storage.demo.simulator.engine import AgoraSimulator
+    from storage.demo.simulator import AgoraSimulator
 
     return simulator_router(AgoraSimulator(settings_from_env()))

@@ -23,11 +23,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from storage.agora.events import EVENT_BACKUPED, EVENT_SESSION_EXIT, EVENT_UPLOADED
 from storage.stores.base import InvalidConfig
 
-EVENT_SESSION_EXIT = 11
-EVENT_UPLOADED = 31
-EVENT_BACKUPED = 32
+__all__ = ["EVENT_BACKUPED", "EVENT_SESSION_EXIT", "EVENT_UPLOADED", "JOB_EVENTS", "ExportRule", "Rules"]
+
 JOB_EVENTS = frozenset({EVENT_SESSION_EXIT, EVENT_UPLOADED, EVENT_BACKUPED})
 
 

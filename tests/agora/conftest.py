@@ -12,7 +12,7 @@ import pytest
 from fastapi import FastAPI
 
 from storage.agora.client import AgoraClient
-from storage.demo.simulator.engine import AgoraSimulator, SimulatorSettings
+from storage.demo.simulator import AgoraSimulator, SimulatorSettings
 from storage.server.simulator import simulator_router
 from tests.emulators.base import serve_in_thread
 from tests.fixtures.local import serve_app

@@ -113,7 +113,7 @@ def test_jobs_survive_kill_and_restart(server, tmp_path: Path):
 def test_simulator_backuped_recording_becomes_complete_by_itself(server, tmp_path: Path):
     from storage.agora.client import AgoraClient
     from storage.agora.models import StorageConfig
-    from storage.demo.simulator.engine import AgoraSimulator, SimulatorSettings
+    from storage.demo.simulator import AgoraSimulator, SimulatorSettings
     from storage.server.simulator import simulator_router
     from tests.fixtures.local import serve_app
 

@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 from storage.agora.client import AgoraClient
 from storage.agora.controller import RecordingSession
 from storage.agora.errors import CODES
-from storage.demo.simulator.engine import AgoraSimulator, SimulatorSettings
+from storage.demo.simulator import AgoraSimulator, SimulatorSettings
 from storage.server.simulator import simulator_router
 from storage.stores.local import LocalStore
 from storage.testing.net import free_port, wait_healthy

@@ -24,7 +24,7 @@ import typer
 from rich.console import Console
 
 from storage.cli.commands.ui import DEFAULT_UI_PORT, interrupt, server_port_for, ui_command
-from storage.cli.common import fail_on_store_errors
+from storage.cli.common import fail_on_store_errors, require_extra
 from storage.recordings.catalog import find
 from storage.service.db import DATA_ENV, DEFAULT_DATA
 from storage.settings import CONFIG_ENV, UI_STORE_ENV
@@ -128,6 +128,9 @@ def demo_command(
     no_ui: Annotated[bool, typer.Option("--no-ui", help="Seed and verify the samples, then exit.")] = False,
 ) -> None:
     """Run recshelf on a local folder of sample recordings, with the web UI and an Agora simulator to record."""
+    require_extra("demo", "numpy", *([] if no_ui else ["fastapi", "uvicorn"]))
+    if not no_ui:
+        require_extra("ui", "streamlit")
     from storage.recordings.verify import verify  # here: the playlist parser slows every other command's start
 
     data.mkdir(parents=True, exist_ok=True)

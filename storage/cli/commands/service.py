@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from storage.cli.common import error_exit, fail_on_store_errors, load_config_or_exit
+from storage.cli.common import error_exit, fail_on_store_errors, load_config_or_exit, require_extra
 from storage.settings import DEFAULT_SERVER_PORT
 
 NCS_SECRET_ENV = "AGORA_NCS_SECRET"
@@ -45,6 +45,7 @@ def serve_command(
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn/recshelf log level.")] = "info",
 ) -> None:
     """Receive Agora callbacks at POST /agora/events, store them durably, verify and export in the background."""
+    require_extra("server", "fastapi", "uvicorn")
     import dataclasses
 
     import uvicorn

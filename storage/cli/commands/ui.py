@@ -20,7 +20,7 @@ from typing import Annotated
 
 import typer
 
-from storage.cli.common import error_exit, load_config_or_exit
+from storage.cli.common import error_exit, load_config_or_exit, require_extra
 from storage.settings import PUBLIC_URL_ENV, SERVER_URL_ENV, UI_PASSWORD_ENV, UI_STORE_ENV
 from storage.stores.local import MEDIA_SECRET_ENV, MEDIA_URL_ENV
 from storage.testing import net
@@ -113,6 +113,7 @@ def ui_command(store: StoreArg = None, port: PortOpt = DEFAULT_UI_PORT, host: Ho
                server_port: ServerPortOpt = None, no_server: NoServerOpt = False,
                callbacks: CallbacksOpt = False) -> None:
     """Open the web UI: browse, verify, play, download and share recordings."""
+    require_extra("ui", "streamlit", *([] if no_server else ["fastapi", "uvicorn"]))
     config = load_config_or_exit()
     if not is_loopback(host) and not os.environ.get(UI_PASSWORD_ENV):
         print(f"recshelf: warning: the UI listens on {host} without a password; set {UI_PASSWORD_ENV}",
