@@ -118,27 +118,38 @@ def test_a_hole_the_store_cannot_sign_is_dropped() -> None:
 
 # -- hostile playlists -------------------------------------------------------------------------
 
-URI_TAGS = [
-    f'#EXT-X-KEY:METHOD=AES-128,URI="http://{EVIL}/key",IV=0x00000000000000000000000000000000',
-    f'#EXT-X-MAP:URI="http://{EVIL}/init.mp4"',
-    f'#EXT-X-SESSION-KEY:METHOD=AES-128,URI="http://{EVIL}/session-key"',
-    f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="a",NAME="x",URI="http://{EVIL}/audio.m3u8"',
-    f'#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=1,URI="http://{EVIL}/iframes.m3u8"',
-    f'#EXT-X-SESSION-DATA:DATA-ID="com.x",URI="http://{EVIL}/data.json"',
-    f'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="http://{EVIL}/hint.ts"',
-    f'#EXT-X-RENDITION-REPORT:URI="http://{EVIL}/report.m3u8",LAST-MSN=1',
-    f'#EXT-X-PART:DURATION=1.0,URI="http://{EVIL}/part.ts"',
-    f'#EXT-X-CONTENT-STEERING:SERVER-URI="http://{EVIL}/steer"',
-    f'#EXT-X-DATERANGE:ID="ad",START-DATE="2026-01-02T03:04:05Z",X-ASSET-URI="http://{EVIL}/ad.m3u8"',
-    f'#EXT-X-DEFINE:NAME="host",VALUE="http://{EVIL}"',
-    f'#EXT-X-UNKNOWN-THING:URI="//{EVIL}/unknown"',
-    f'#EXT-X-AGORA-TRACK-EVENT:EVENT=START,URI="http://{EVIL}/agora"',
-    f"#EXT-X-ALLOW-CACHE:YES http://{EVIL}/cache",
-    f"# a comment naming http://{EVIL}/comment",
-]
-HOSTILE_SEGMENTS = [f"http://{EVIL}/seg.ts", f"//{EVIL}/seg.ts", f"HTTPS://{EVIL}/seg.ts", "../other/seg.ts",
-                    "other/seg.ts", "/abs/seg.ts", "..\\seg.ts", "file:///etc/passwd", "javascript:alert(1)",
-                    "data:video/mp2t;base64,R0dH", "{$host}/seg.ts", f"{STEM}_20260102030405678.ts/../../x.ts"]
+
+def uri_tags(host: str) -> list[str]:
+    """A tag of each URI-bearing kind (and some that hide a URL elsewhere), each naming `host`."""
+    return [
+        f'#EXT-X-KEY:METHOD=AES-128,URI="http://{host}/key",IV=0x00000000000000000000000000000000',
+        f'#EXT-X-MAP:URI="http://{host}/init.mp4"',
+        f'#EXT-X-SESSION-KEY:METHOD=AES-128,URI="http://{host}/session-key"',
+        f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="a",NAME="x",URI="http://{host}/audio.m3u8"',
+        f'#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=1,URI="http://{host}/iframes.m3u8"',
+        f'#EXT-X-SESSION-DATA:DATA-ID="com.x",URI="http://{host}/data.json"',
+        f'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="http://{host}/hint.ts"',
+        f'#EXT-X-RENDITION-REPORT:URI="http://{host}/report.m3u8",LAST-MSN=1',
+        f'#EXT-X-PART:DURATION=1.0,URI="http://{host}/part.ts"',
+        f'#EXT-X-CONTENT-STEERING:SERVER-URI="http://{host}/steer"',
+        f'#EXT-X-DATERANGE:ID="ad",START-DATE="2026-01-02T03:04:05Z",X-ASSET-URI="http://{host}/ad.m3u8"',
+        f'#EXT-X-DEFINE:NAME="host",VALUE="http://{host}"',
+        f'#EXT-X-UNKNOWN-THING:URI="//{host}/unknown"',
+        f'#EXT-X-AGORA-TRACK-EVENT:EVENT=START,URI="http://{host}/agora"',
+        f"#EXT-X-ALLOW-CACHE:YES http://{host}/cache",
+        f"# a comment naming http://{host}/comment",
+    ]
+
+
+def hostile_segments(host: str) -> list[str]:
+    """Segment lines that are not a bare name in the playlist's folder."""
+    return [f"http://{host}/seg.ts", f"//{host}/seg.ts", f"HTTPS://{host}/seg.ts", "../other/seg.ts",
+            "other/seg.ts", "/abs/seg.ts", "..\\seg.ts", "file:///etc/passwd", "javascript:alert(1)",
+            "data:video/mp2t;base64,R0dH", "{$host}/seg.ts", f"{STEM}_20260102030405678.ts/../../x.ts"]
+
+
+URI_TAGS = uri_tags(EVIL)
+HOSTILE_SEGMENTS = hostile_segments(EVIL)
 
 
 def _hostile_playlist(good: list[str]) -> str:
