@@ -16,6 +16,7 @@ playlists for individual mode (audio as an alternate rendition, issue 12) belong
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -88,9 +89,9 @@ def rewrite_for_playback(text: str, sign: Callable[[str], str | None],
         if url is None:
             removed += 1 + sum(1 for tag, _ in pending if tag in _SEGMENT_TAGS)
             # What belongs to the next segment or the whole playlist (discontinuity, Agora's events) stays.
-            out.extend(line for tag, line in pending if tag not in _SEGMENT_TAGS)
+            out.extend([line for tag, line in pending if tag not in _SEGMENT_TAGS])
         else:
-            out.extend(line for _, line in pending)
+            out.extend([line for _, line in pending])
             if not present(stripped):
                 gaps += 1
                 if all(tag != "EXT-X-GAP" for tag, _ in pending):
@@ -109,6 +110,7 @@ def _lines(text: str) -> Iterator[tuple[str, str]]:
             yield body, "\r\n" if ending == "\r\n" else "\n"
 
 
+@functools.lru_cache(maxsize=256)  # a playlist repeats the same few tag lines thousands of times
 def _harmless(stripped: str) -> tuple[str, str | None]:
     """(tag name, the line to pass on) — None when the line is not passed on."""
     tag = stripped[1:].split(":", 1)[0]
