@@ -255,12 +255,12 @@ def raw_download(url: str, out: str, workers: int) -> None:
 
 
 def _signed_playlist(url: str, folder: Path, dest: Path) -> None:
-    from storage.media.hls import rewrite_for_playback
+    from storage.recordings.playback import rewrite_for_playback
     from storage.stores.registry import open_store
 
     store = open_store(url)
     text = (folder / playlist_name(KEY)).read_text()
-    dest.write_text(rewrite_for_playback(text, lambda name: store.signed_url(FOLDER + name)))
+    dest.write_text(rewrite_for_playback(text, lambda name: store.signed_url(FOLDER + name)).text)
 
 
 def _duration(path: Path) -> float:

@@ -11,8 +11,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import os
 import time
+from typing import Any, Protocol
 from urllib.parse import quote
 
 MEDIA_SECRET_ENV = "RECSHELF_MEDIA_SECRET"
@@ -63,3 +65,73 @@ def check_media_signature(secret: str, root_id: str, key: str, exp: int, sig: st
     if exp < (time.time() if now is None else now):
         return False
     return hmac.compare_digest(media_signature(secret, root_id, key, exp), sig)
+
+
+# -- share tokens --------------------------------------------------------------------------------
+#
+# A share link is ``<base>/share/<payload>/<sig>/<name>.m3u8`` (storage/server/share.py serves it).
+# ``payload`` is base64url JSON naming the store (a profile name or a store URL, which never holds
+# secrets), the recording (folder, sid and id) and the expiry; ``sig`` is HMAC-SHA256 of the payload
+# with the media secret. The payload is signed, not encrypted: it shows the store reference and the
+# recording's name.
+
+MAX_EXPIRY_S = 7 * 24 * 3600  # SigV4 presigned URLs cannot live longer, so neither can a link to them
+SHARE_EXPIRIES: dict[str, int] = {"1 hour": 3600, "1 day": 86400, "7 days": MAX_EXPIRY_S}
+
+
+class SharedKey(Protocol):
+    @property
+    def sid(self) -> str: ...
+    @property
+    def cname(self) -> str: ...
+
+
+class SharedRecording(Protocol):
+    """What a share token names of a recording (storage.recordings.catalog.Recording has it)."""
+
+    @property
+    def folder(self) -> str: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def key(self) -> SharedKey: ...
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode((text + "=" * (-len(text) % 4)).encode())
+
+
+def share_signature(secret: str, payload: str) -> str:
+    # The "share" prefix keeps a share signature from ever passing as a media signature, and back.
+    return hmac.new(secret.encode(), b"share\n" + payload.encode(), hashlib.sha256).hexdigest()
+
+
+def make_share_url(base_url: str, secret: str, store_ref: str, rec: SharedRecording, expires_s: int,
+                   now: float | None = None) -> str:
+    """A signed playlist URL for `rec` in the store `store_ref`, valid for `expires_s` seconds."""
+    if expires_s <= 0:
+        raise ValueError("expires_s must be positive")
+    exp = int((time.time() if now is None else now) + min(expires_s, MAX_EXPIRY_S))
+    body = {"s": store_ref, "f": rec.folder, "sid": rec.key.sid, "id": rec.id, "e": exp}
+    payload = _b64(json.dumps(body, separators=(",", ":"), sort_keys=True).encode())
+    name = quote(f"{rec.key.sid}_{rec.key.cname}"[:80], safe="") or "recording"
+    return f"{base_url.rstrip('/')}/share/{payload}/{share_signature(secret, payload)}/{name}.m3u8"
+
+
+def read_share_token(secret: str, payload: str, sig: str, now: float | None = None) -> dict[str, Any] | None:
+    """The token's fields when the signature is right and it has not expired, else None."""
+    if not hmac.compare_digest(share_signature(secret, payload), sig):
+        return None
+    try:
+        body = json.loads(_unb64(payload))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(body, dict) or not isinstance(body.get("e"), int):
+        return None
+    if body["e"] < (time.time() if now is None else now):
+        return None
+    return body

@@ -17,9 +17,9 @@ from typing import Any
 import streamlit as st
 
 from storage.recordings.catalog import Recording
-from storage.server.share import SHARE_EXPIRIES, make_share_url, media_secret, public_url, share_base
+from storage.recordings.playback import public_url, share_base
 from storage.settings import SERVER_URL_ENV
-from storage.signing import sign_media_url
+from storage.signing import SHARE_EXPIRIES, configured_media_secret, make_share_url, sign_media_url
 from storage.stores.base import ObjectStore, StoreError
 from storage.stores.local import MEDIA_URL_ENV
 from webui import services
@@ -33,7 +33,7 @@ def render(store_ref: str, store: ObjectStore, rec: Recording, recordings: list[
            report: dict[str, Any]) -> None:
     st.subheader("Share")
     base = share_base(os.environ.get(SERVER_URL_ENV))
-    secret = media_secret()
+    secret = configured_media_secret()
     playable = any(p.playlist for p in rec.parts)
     if not (base and secret):
         st.caption("Share links need the recshelf server: start the UI with `recshelf ui`, or set "
@@ -69,7 +69,7 @@ def export_dir() -> Path:
 def download_url(path: Path, expires_s: int = DOWNLOAD_EXPIRY_S) -> str | None:
     """A signed, expiring link to an exported file on the server's media route, or None without a server."""
     base = os.environ.get(MEDIA_URL_ENV) or share_base(os.environ.get(SERVER_URL_ENV))
-    secret = media_secret()
+    secret = configured_media_secret()
     if not (base and secret):
         return None
     root = export_dir()

@@ -1,7 +1,7 @@
 """What the pages compute, kept free of Streamlit so it can be tested and reused.
 
-Rows for the table, filters, plain-words explanations of a report, timeline data and the
-playback playlist (slice URIs replaced by the store's signed URLs, holes marked ``#EXT-X-GAP``).
+Rows for the table, filters, plain-words explanations of a report and timeline data. What the
+player gets (playlists rewritten with signed slice URLs) is storage/recordings/playback.py's.
 """
 
 from __future__ import annotations
@@ -259,27 +259,7 @@ def timeline_rows(rec: Recording, report: dict[str, Any] | None,
     return rows
 
 
-# -- playback ------------------------------------------------------------------------------------
-
-
-def playlists_in_order(rec: Recording) -> list[ObjectInfo]:
-    """The chosen playlist of each part that has one: the original first, then bak0, bak1, …"""
-    return [p.playlist for p in rec.parts if p.playlist is not None]
-
-
-def playlist_durations(store: ObjectStore, rec: Recording) -> dict[str, float]:
-    """EXTINF seconds by slice name, from the recording's playlists (for the timeline)."""
-    from storage.media.hls import parse
-
-    found: dict[str, float] = {}
-    for playlist in playlists_in_order(rec):
-        try:
-            parsed = parse(store.read(playlist.key))
-        except Exception:  # noqa: BLE001 - the timeline falls back to name times
-            continue
-        for e in parsed.entries:
-            found[e.uri] = e.duration
-    return found
+# -- verification ---------------------------------------------------------------------------------
 
 
 def verify_to_dict(store: ObjectStore, rec: Recording) -> dict[str, Any]:

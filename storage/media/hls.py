@@ -1,4 +1,6 @@
-"""HLS media playlists as Agora writes them: safe parsing, cheap checks, and a playback rewrite.
+"""HLS media playlists as Agora writes them: safe parsing and cheap checks.
+
+What a player gets instead of the stored text is written by storage/recordings/playback.py.
 
 The m3u8 package parses in non-strict mode only (strict mode rejects Agora's comma-less EXTINF), and
 non-strict mode accepts anything — an HTML error page is an empty playlist, `../x.ts` is a fine URI,
@@ -11,7 +13,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
@@ -265,62 +266,3 @@ def _time_checks(entries: list[Entry]) -> list[Issue]:
                                     "discontinuity", "warning", line=e.line, uri=e.uri))
         previous = (e, utc)
     return issues
-
-
-def rewrite_for_playback(text: str, url_for: Callable[[str], str | None]) -> str:
-    """The playlist with each segment URI replaced by `url_for(uri)`, keeping every other byte.
-
-    Where `url_for` returns None (a missing or empty slice) the line stays, preceded by
-    `#EXT-X-GAP`, so hls.js skips the hole instead of stalling at it (playback.md §4.4), and
-    `#EXT-X-VERSION` is raised to 8. Unsafe names are treated as missing and never passed to
-    `url_for`. Comma-less `#EXTINF:<d>` gets its comma, which strict players require. A BOM is dropped.
-    """
-    text = text.removeprefix(BOM)
-    lines = text.splitlines(keepends=True)
-    out: list[str] = []
-    gaps = False
-    for raw in lines:
-        body = raw.rstrip("\r\n")
-        ending = raw[len(body):]
-        stripped = body.strip()
-        if stripped.startswith("#EXTINF:") and "," not in stripped:
-            out.append(body + "," + ending)
-            continue
-        if not stripped or stripped.startswith("#"):
-            out.append(raw)
-            continue
-        url = url_for(stripped) if unsafe_reason(stripped) is None else None
-        if url is None:
-            previous = out[-1].strip() if out else ""
-            if previous != "#EXT-X-GAP":
-                out.append("#EXT-X-GAP" + (ending or _line_ending(lines)))
-            gaps = True
-            out.append(raw)
-        else:
-            out.append(url + ending)
-    result = "".join(out)
-    return _raise_version(result, 8) if gaps else result
-
-
-def _line_ending(lines: list[str]) -> str:
-    return "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
-
-
-def _raise_version(text: str, minimum: int) -> str:
-    lines = text.splitlines(keepends=True)
-    for n, raw in enumerate(lines):
-        body = raw.rstrip("\r\n")
-        if body.strip().startswith("#EXT-X-VERSION:"):
-            try:
-                current = int(body.split(":", 1)[1].strip())
-            except ValueError:
-                current = 0
-            if current < minimum:
-                lines[n] = f"#EXT-X-VERSION:{minimum}" + raw[len(body):]
-            return "".join(lines)
-    # No version tag: add one right after #EXTM3U.
-    for n, raw in enumerate(lines):
-        if raw.strip() == "#EXTM3U":
-            lines.insert(n + 1, f"#EXT-X-VERSION:{minimum}" + _line_ending(lines))
-            break
-    return "".join(lines)

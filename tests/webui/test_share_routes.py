@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import quote
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from storage.media.naming import RecordingKey
+from storage.media.naming import RecordingKey, split_key
 from storage.recordings.catalog import find
-from storage.server.share import (
-    join_playlists,
-    make_share_url,
-    read_share_token,
-    router,
-    share_base,
-)
+from storage.recordings.playback import share_base
+from storage.server.share import router
+from storage.signing import make_share_url, read_share_token
 from tests.fixtures.local import MEDIA_SECRET
 from tests.webui.conftest import SID
 
@@ -45,10 +42,15 @@ def test_share_link_serves_freshly_signed_playlist_with_gap(client, local_store_
     assert first.headers["cache-control"] == "no-store"
     text = first.text
     assert "#EXT-X-GAP" in text and "#EXT-X-VERSION:8" in text
-    slice_urls = [line for line in text.splitlines() if line.startswith("http")]
-    assert len(slice_urls) == len(keys) - 2  # every present slice signed; the missing one stays a bare name
-    got = httpx.get(slice_urls[0])
+    lines = text.splitlines()
+    slice_urls = [line for line in lines if line.startswith("http")]
+    # Every slice is signed; the missing one's URL is behind #EXT-X-GAP, never loaded by a player.
+    assert len(slice_urls) == len(keys) - 1
+    gap_url = lines[lines.index("#EXT-X-GAP") + 1]
+    assert gap_url in slice_urls and quote(keys[3], safe="/") in gap_url
+    got = httpx.get(next(u for u in slice_urls if u != gap_url))
     assert got.status_code == 200 and got.headers["content-type"] == "video/mp2t"
+    assert httpx.get(gap_url).status_code == 404  # recshelf's own URL: a player that ignored GAP gets nothing
 
 
 def test_forged_or_expired_links_are_refused(client, local_store_factory, seeder):
@@ -70,14 +72,6 @@ def test_share_base_prefers_public_url(monkeypatch):
     assert share_base("http://127.0.0.1:8700") == "https://recordings.example.com"
     monkeypatch.delenv("RECSHELF_PUBLIC_URL")
     assert share_base("http://127.0.0.1:8700/") == "http://127.0.0.1:8700"
-
-
-def test_join_playlists_puts_failover_part_after_a_discontinuity():
-    a = "#EXTM3U\n#EXT-X-VERSION:3\n#EXTINF:1.0,\na.ts\n#EXT-X-ENDLIST\n"
-    b = "#EXTM3U\n#EXT-X-VERSION:3\n#EXTINF:1.0,\nb.ts\n#EXT-X-ENDLIST\n"
-    joined = join_playlists([a, b]).splitlines()
-    assert joined == ["#EXTM3U", "#EXT-X-VERSION:3", "#EXTINF:1.0,", "a.ts", "#EXT-X-DISCONTINUITY",
-                      "#EXTINF:1.0,", "b.ts", "#EXT-X-ENDLIST"]
 
 
 def test_unknown_recording_is_404(client, local_store_factory, seeder):
@@ -105,7 +99,9 @@ def test_share_link_for_s3_profile_presigns_slices(client, s3_store_factory, s3_
     text = client.get(url).text
     assert S3_SECRET_KEY not in text and "share-s3" not in text
     lines = text.splitlines()
-    assert lines[lines.index("#EXT-X-GAP") + 1].endswith(".ts")  # the missing first slice stays a bare name
+    gap_url = lines[lines.index("#EXT-X-GAP") + 1]  # the missing first slice: presigned, never loaded
+    assert gap_url.startswith(s3_server_url) and f"/{quote(split_key(rec.slices[0].key)[0])}" in gap_url
     signed = [line for line in lines if line.startswith(s3_server_url)]
-    assert len(signed) == 5 and all("X-Amz-Signature=" in line for line in signed)
-    assert httpx.get(signed[0]).status_code == 200
+    assert len(signed) == 6 and all("X-Amz-Signature=" in line for line in signed)
+    assert all(not line or line.startswith(("#", s3_server_url)) for line in lines)
+    assert httpx.get(signed[1]).status_code == 200

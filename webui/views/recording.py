@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from storage.recordings.catalog import Recording
-from storage.server.share import playback_playlist, slice_expiry
+from storage.recordings.playback import playback_playlist, playlist_durations, slice_expiry
 from storage.stores.base import StoreError
 from webui import downloads, services, state
 from webui.components.player import hls_player
@@ -79,7 +79,7 @@ def durations_for(store_ref: str, prefix: str, rec_id: str, fp: tuple[Any, ...])
     del fp  # part of the cache key only: a changed playlist is read again
     found = state.load_catalog(store_ref, prefix)
     target = next((r for r in found if r.id == rec_id), None)
-    return services.playlist_durations(state.get_store(store_ref), target) if target else {}
+    return playlist_durations(state.get_store(store_ref), target) if target else {}
 
 
 timeline = services.timeline_rows(rec, report, durations_for(store_ref, prefix, rec.id, state.fingerprint(rec)))
