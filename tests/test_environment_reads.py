@@ -9,15 +9,17 @@ ROOT = Path(__file__).resolve().parents[1]
 ALLOWED = {ROOT / "storage" / "settings.py"}
 
 
+NAMES = ("environ", "getenv", "putenv", "environb")
+
+
 def environment_reads(tree: ast.AST) -> list[int]:
     """Lines that touch os.environ / os.getenv / os.putenv, however imported."""
     lines = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv", "putenv", "environb"):
+        if isinstance(node, ast.Attribute) and node.attr in NAMES:
             lines.append(node.lineno)
         elif isinstance(node, ast.ImportFrom) and node.module == "os":
-            if any(alias.name in ("environ", "getenv", "putenv", "environb") for alias in node.names):
-                lines.append(node.lineno)
+            lines += [node.lineno for alias in node.names if alias.name in NAMES]
     return lines
 
 

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from storage.agora.models import StorageConfig
 from storage.settings import Settings
 from storage.stores.base import ObjectStore
-from storage.stores.registry import env_value, open_store, parse_store_url, redacted_options
+from storage.stores.registry import env_value, parse_store_url, redacted_options
 
 VENDOR_QINIU = 0
 VENDOR_S3 = 1
@@ -86,8 +86,9 @@ class StoreTarget:
     def __repr__(self) -> str:
         return f"StoreTarget(url={self.url!r}, options={redacted_options(self.options)!r})"
 
-    def open(self) -> ObjectStore:
-        return open_store(self.url, **self.options)
+    def open(self, settings: Settings | None = None) -> ObjectStore:
+        """The store, with the backend's environment fallbacks and signer from `settings` (none: no fallbacks)."""
+        return (settings if settings is not None else Settings()).open_store(self.url, **self.options)
 
 
 def validate_prefix(parts: list[str]) -> list[str]:
@@ -119,7 +120,8 @@ def _keys(sc: StorageConfig) -> dict[str, str]:
     return {k: v for k, v in options.items() if v}
 
 
-def store_target(sc: StorageConfig | Mapping[str, Any], *, endpoint: str | None = None) -> StoreTarget:
+def store_target(sc: StorageConfig | Mapping[str, Any], *, endpoint: str | None = None,
+                 settings: Settings | None = None) -> StoreTarget:
     """The store a storageConfig names. `endpoint` overrides the derived one (needed for uncertain OSS regions)."""
     if not isinstance(sc, StorageConfig):
         sc = StorageConfig.model_validate(sc)
@@ -157,7 +159,7 @@ def store_target(sc: StorageConfig | Mapping[str, Any], *, endpoint: str | None 
         url = ext.get("storeUrl")
         if not url:
             raise StorageConfigError("vendor 100 (recshelf extension) needs extensionParams.storeUrl")
-        location = _resolve(str(url))
+        location = _resolve(str(url), settings if settings is not None else Settings())
         return StoreTarget(_join(location[0], parts), location[1])
     name = VENDOR_NAMES.get(sc.vendor)
     if name:

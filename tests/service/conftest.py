@@ -24,6 +24,7 @@ from storage.server.app import create_app
 from storage.server.callbacks import EventIntake, attach
 from storage.service.db import Database
 from storage.service.jobs import Rules
+from storage.settings import Settings
 
 SECRET = "test-ncs-secret"
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,7 +80,7 @@ class App:
 def app(db: Database) -> Iterator[App]:
     intake = EventIntake(db, SECRET, Rules())
     intake.start()
-    application = create_app()
+    application = create_app(Settings.load())
     attach(application, intake)
     with TestClient(application) as client:
         yield App(client, intake, db)
