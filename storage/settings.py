@@ -1,4 +1,9 @@
-"""`recshelf.toml`: named store profiles and the server's settings, validated when loaded.
+"""Settings: recshelf.toml plus the RECSHELF_* / Agora / backend environment, validated once.
+
+This is the only module that reads the environment or the configuration file. Each face (a CLI
+command, the server, the web UI) builds one `Settings` at start-up with `Settings.load()` and passes
+down what each part needs: a store its options (`Settings.open_store`), a local store a signer, the
+server its media secret and the folders it serves.
 
 The file is found at ``$RECSHELF_CONFIG``, else ``./recshelf.toml``, else
 ``~/.config/recshelf/recshelf.toml``; none of them existing means an empty configuration.
@@ -17,8 +22,8 @@ media_secret = "..."
 
 Like django-storages, an unknown key is an error naming the key, not something silently ignored:
 a typo such as ``secret_kye`` would otherwise fall back to other credentials without a word.
-Options whose values are secrets are flagged sensitive (as rclone does) so that `Config.redact`
-can scrub them from any text before it is shown.
+Which profile options exist, and which are secrets, is declared once per backend in
+storage/stores/registry.py; secrets of the server and the environment are `SecretStr`.
 """
 
 from __future__ import annotations
@@ -27,68 +32,51 @@ import os
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from storage.stores.base import InvalidConfig
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from storage.signing import MediaSigner
+from storage.stores.base import InvalidConfig, ObjectStore, Signer
+from storage.stores.registry import (
+    REDACTED,
+    check_options,
+    declared_env_names,
+    is_sensitive,
+    option_names,
+    parse_store_url,
+    redact,
+    redacted_options,
+    sensitive_env_names,
+)
+from storage.stores.registry import open_store as open_store_url
+
+__all__ = ["REDACTED", "Config", "Environment", "Profile", "ServerConfig", "Settings", "find_config_path",
+           "is_profile_name", "is_sensitive", "load_config", "parse_config", "redact"]
 
 CONFIG_ENV = "RECSHELF_CONFIG"
-# What `recshelf ui` hands the web UI process (webui/ reads them by these names).
 PUBLIC_URL_ENV = "RECSHELF_PUBLIC_URL"  # [server] public_url's override: where share links point
 SERVER_URL_ENV = "RECSHELF_SERVER_URL"  # where `recshelf ui` started storage/server/app.py (may be internal)
 UI_STORE_ENV = "RECSHELF_UI_STORE"  # the store `recshelf ui STORE` preselects
 UI_PASSWORD_ENV = "RECSHELF_UI_PASSWORD"  # the web UI's optional password
+MEDIA_SECRET_ENV = "RECSHELF_MEDIA_SECRET"
+MEDIA_URL_ENV = "RECSHELF_MEDIA_URL"
+DATA_ENV = "RECSHELF_DATA"
 CONFIG_NAME = "recshelf.toml"
 DEFAULT_SERVER_PORT = 8765  # `recshelf serve`, `recshelf ui` and `recshelf demo` all start from this one
-
-# Options a profile (or a store URL's query) may set. Each adapter accepts the subset it uses and
-# rejects the rest; a new backend option must be added here so profiles can carry it.
-PROFILE_OPTIONS: frozenset[str] = frozenset({
-    "endpoint",  # S3 / OSS endpoint URL
-    "region",
-    "access_key",
-    "secret_key",
-    "session_token",
-    "domain",  # Qiniu download domain
-    "private",  # Qiniu: whether download URLs must be signed ("true" / "false")
-    "profile",  # AWS shared-config profile name
-    "auth_version",  # OSS signature version ("v1" / "v4")
-    "up_host",  # Qiniu service hosts, for private deployments and emulators
-    "rs_host",
-    "rsf_host",
-    "api_host",
-    "uc_host",
-    "media_url",  # base URL of `recshelf serve`, for signed URLs of local folders
-    "media_secret",
-})
-
-_SENSITIVE_SUFFIXES = ("secret", "token", "password")
-_SENSITIVE_NAMES = frozenset({"secret_key", "session_token", "media_secret", "ncs_secret"})
+DEFAULT_DATA = "recshelf-data"
 _PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-REDACTED = "***"
-
-
-def is_sensitive(option: str) -> bool:
-    """True for options whose values must never be shown (secret keys, tokens, passwords)."""
-    name = option.lower()
-    return name in _SENSITIVE_NAMES or name.endswith(_SENSITIVE_SUFFIXES)
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """`text` with every occurrence of each secret value replaced by ``***``."""
-    # Longest first, so a secret that contains another is replaced whole.
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
-    return text
-
-
-def sensitive_values(options: Mapping[str, str]) -> list[str]:
-    return [value for name, value in options.items() if is_sensitive(name) and value]
 
 
 def is_profile_name(name: str) -> bool:
     return bool(_PROFILE_NAME.match(name))
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
 
 
 @dataclass(frozen=True)
@@ -98,22 +86,25 @@ class Profile:
     options: Mapping[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # dataclass repr would print the secrets
-        shown = {k: (REDACTED if is_sensitive(k) else v) for k, v in self.options.items()}
-        return f"Profile(name={self.name!r}, url={self.url!r}, options={shown!r})"
+        return f"Profile(name={self.name!r}, url={self.url!r}, options={redacted_options(self.options)!r})"
 
 
-@dataclass(frozen=True)
-class ServerConfig:
+class ServerConfig(BaseModel):
+    """[server]; the hand-written checks in `_parse_server` give the messages, this the types."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
     host: str = "127.0.0.1"
     port: int = DEFAULT_SERVER_PORT
     public_url: str | None = None  # what share links and signed media URLs point at
     data: Path | None = None  # folder for SQLite state; None = the caller's default
-    ncs_secret: str | None = field(default=None, repr=False)  # Agora callback signing secret
-    media_secret: str | None = field(default=None, repr=False)  # HMAC key of signed media URLs
+    ncs_secret: SecretStr | None = None  # Agora callback signing secret
+    media_secret: SecretStr | None = None  # HMAC key of signed media URLs
 
 
 @dataclass(frozen=True)
 class Config:
+    """What recshelf.toml says (no environment)."""
+
     path: Path | None = None
     profiles: Mapping[str, Profile] = field(default_factory=dict)
     server: ServerConfig = field(default_factory=ServerConfig)
@@ -121,8 +112,8 @@ class Config:
     rules: Mapping[str, Any] = field(default_factory=dict)
 
     def secrets(self) -> list[str]:
-        values = [v for p in self.profiles.values() for v in sensitive_values(p.options)]
-        values += [v for v in (self.server.ncs_secret, self.server.media_secret) if v]
+        values = [v for p in self.profiles.values() for k, v in p.options.items() if is_sensitive(k) and v]
+        values += [v for v in (_secret(self.server.ncs_secret), _secret(self.server.media_secret)) if v]
         webhook = self.rules.get("webhook")  # webhook URLs often carry a token
         values += [webhook] if isinstance(webhook, str) and webhook else []
         return values
@@ -132,8 +123,158 @@ class Config:
         return redact(text, self.secrets())
 
 
-def find_config_path() -> Path | None:
-    explicit = os.environ.get(CONFIG_ENV)
+def _env(name: str) -> Any:
+    return Field(None, validation_alias=name)
+
+
+class Environment(BaseSettings):
+    """The environment variables recshelf reads (besides the backends' declared ones), by their names."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    config: str | None = _env(CONFIG_ENV)
+    public_url: str | None = _env(PUBLIC_URL_ENV)
+    server_url: str | None = _env(SERVER_URL_ENV)
+    ui_store: str | None = _env(UI_STORE_ENV)
+    ui_password: SecretStr | None = _env(UI_PASSWORD_ENV)
+    media_secret: SecretStr | None = _env(MEDIA_SECRET_ENV)
+    media_url: str | None = _env(MEDIA_URL_ENV)
+    data: str | None = _env(DATA_ENV)
+    sqlite_sync: str | None = _env("RECSHELF_SQLITE_SYNC")
+    ffmpeg: str | None = _env("RECSHELF_FFMPEG")
+    simulator: str | None = _env("RECSHELF_SIMULATOR")
+    simulator_stores: str | None = _env("RECSHELF_SIMULATOR_STORES")
+    simulator_customer_id: str | None = _env("RECSHELF_SIMULATOR_CUSTOMER_ID")
+    simulator_customer_secret: SecretStr | None = _env("RECSHELF_SIMULATOR_CUSTOMER_SECRET")
+    simulator_callback_url: str | None = _env("RECSHELF_SIMULATOR_CALLBACK_URL")
+    simulator_slice_seconds: float | None = _env("RECSHELF_SIMULATOR_SLICE_SECONDS")
+    agora_app_id: str | None = _env("AGORA_APP_ID")
+    agora_base_url: str | None = _env("AGORA_BASE_URL")
+    agora_customer_id: str | None = _env("AGORA_CUSTOMER_ID")
+    agora_customer_secret: SecretStr | None = _env("AGORA_CUSTOMER_SECRET")
+    agora_ncs_secret: SecretStr | None = _env("AGORA_NCS_SECRET")
+
+    def secrets(self) -> list[str]:
+        values = [_secret(getattr(self, name)) for name, info in type(self).model_fields.items()
+                  if info.annotation == SecretStr | None]
+        return [v for v in values if v]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """recshelf.toml + environment, resolved: build one with `Settings.load()` and pass it down."""
+
+    config: Config = field(default_factory=Config)
+    env: Environment = field(default_factory=lambda: Environment.model_construct())
+    # The backends' declared environment fallbacks (OSS_*, QINIU_*, AWS_* for redaction), as found.
+    store_env: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> Settings:
+        env = Environment()
+        store_env = {name: value for name in declared_env_names() if (value := os.environ.get(name))}
+        return cls(load_config(path, explicit=env.config), env, store_env)
+
+    # -- the server and the UI -------------------------------------------------------------------
+
+    @property
+    def server(self) -> ServerConfig:
+        return self.config.server
+
+    @property
+    def profiles(self) -> Mapping[str, Profile]:
+        return self.config.profiles
+
+    @property
+    def media_secret(self) -> str | None:
+        """$RECSHELF_MEDIA_SECRET, else [server] media_secret: one order for every signer and checker."""
+        return _secret(self.env.media_secret) or _secret(self.server.media_secret)
+
+    @property
+    def public_url(self) -> str | None:
+        """The externally reachable base URL, when configured; share links then never use an internal host."""
+        value = self.env.public_url or self.server.public_url
+        return value.rstrip("/") if value else None
+
+    @property
+    def server_url(self) -> str | None:
+        return self.env.server_url.rstrip("/") if self.env.server_url else None
+
+    def share_base(self) -> str | None:
+        """Where share links point: the public URL when set, else the server's own URL."""
+        return self.public_url or self.server_url
+
+    @property
+    def media_url(self) -> str | None:
+        """Where browsers reach the media route: $RECSHELF_MEDIA_URL, else the share base."""
+        return (self.env.media_url or "").rstrip("/") or self.share_base()
+
+    @property
+    def ncs_secret(self) -> str | None:
+        return _secret(self.env.agora_ncs_secret) or _secret(self.server.ncs_secret)
+
+    @property
+    def ui_password(self) -> str | None:
+        return _secret(self.env.ui_password) or None
+
+    def data_dir(self, given: str | Path | None = None) -> Path:
+        """The given folder, else $RECSHELF_DATA, else [server] data, else ./recshelf-data."""
+        return Path(given or self.env.data or self.server.data or DEFAULT_DATA).expanduser()
+
+    def signer(self, base_url: str | None = None) -> Signer | None:
+        """The signer local stores get: the media route's URL and secret, or None when either is unknown."""
+        base, secret = base_url or self.media_url, self.media_secret
+        return MediaSigner(base, secret) if base and secret else None
+
+    def media_roots(self) -> list[Path]:
+        """The local folders the media route serves: local-folder profiles, the UI's and the simulator's
+        stores, and the exports folder of the web UI. Anything else is a 404."""
+        refs = [p.url for p in self.profiles.values()]
+        refs += [self.env.ui_store or "", *(self.env.simulator_stores or "").split(",")]
+        roots = [self.data_dir().absolute() / "exports"]
+        for ref in (r.strip() for r in refs if r.strip()):
+            try:
+                location = parse_store_url(self.profiles[ref].url if ref in self.profiles else ref)
+            except InvalidConfig:
+                continue
+            if location.scheme == "file":
+                roots.append(Path(location.prefix).expanduser().absolute())
+        return roots
+
+    # -- stores ----------------------------------------------------------------------------------
+
+    def open_store(self, url_or_profile: str, *, signer: Signer | None = None, **options: Any) -> ObjectStore:
+        """The store a URL, plain folder path or profile name designates, with its options resolved.
+
+        Options: the profile's, then the URL query's, then these keyword arguments, then the
+        backend's declared environment variables. A local store signs with `signer`, else `signer()`.
+        """
+        profile_options: Mapping[str, str] = {}
+        url = url_or_profile
+        if "://" not in url_or_profile and is_profile_name(url_or_profile):
+            profile = self.profiles.get(url_or_profile)
+            if profile is not None:
+                url, profile_options = profile.url, profile.options
+        return open_store_url(url, profile_options=profile_options, env=self.store_env,
+                              signer=signer or self.signer(options.get("media_url")), **options)
+
+    def child_environment(self, **extra: str) -> dict[str, str]:
+        """This process's environment plus `extra`, for a child process a face starts (`recshelf ui`)."""
+        return {**os.environ, **extra}
+
+    # -- redaction -------------------------------------------------------------------------------
+
+    def secrets(self) -> list[str]:
+        values = self.config.secrets() + self.env.secrets()
+        return values + [v for k, v in self.store_env.items() if k in sensitive_env_names()]
+
+    def redact(self, text: str) -> str:
+        """`text` with every secret this process knows (file, environment, backends) replaced by ``***``."""
+        return redact(text, self.secrets())
+
+
+def find_config_path(explicit: str | None = None) -> Path | None:
+    """`explicit` (normally $RECSHELF_CONFIG), else ./recshelf.toml, else ~/.config/recshelf/recshelf.toml."""
+    explicit = explicit if explicit is not None else os.environ.get(CONFIG_ENV)
     if explicit:
         path = Path(explicit).expanduser()
         if not path.is_file():
@@ -145,9 +286,9 @@ def find_config_path() -> Path | None:
     return None
 
 
-def load_config(path: str | Path | None = None) -> Config:
+def load_config(path: str | Path | None = None, *, explicit: str | None = None) -> Config:
     """Read and validate the configuration file (`find_config_path` when no path is given)."""
-    found = Path(path).expanduser() if path is not None else find_config_path()
+    found = Path(path).expanduser() if path is not None else find_config_path(explicit)
     if found is None:
         return Config()
     try:
@@ -171,12 +312,6 @@ def parse_config(data: Mapping[str, Any], path: Path | None = None) -> Config:
     return Config(path=path, profiles=profiles, server=server, rules=rules)
 
 
-def check_options(options: Mapping[str, Any], where: str) -> dict[str, str]:
-    """Options as strings, after refusing any name not in PROFILE_OPTIONS."""
-    _reject_unknown(options, PROFILE_OPTIONS, where)
-    return {name: _option_text(value, f"{where}: {name}") for name, value in options.items()}
-
-
 def _parse_profile(name: str, value: Any, where: str) -> Profile:
     section = f"{where}: [profiles.{name}]"
     if not is_profile_name(name):
@@ -190,8 +325,7 @@ def _parse_profile(name: str, value: Any, where: str) -> Profile:
 
 def _parse_server(table: Mapping[str, Any], where: str) -> ServerConfig:
     section = f"{where}: [server]"
-    known = {f.name for f in fields(ServerConfig)}
-    _reject_unknown(table, known, section)
+    _reject_unknown(table, ServerConfig.model_fields, section)
     values: dict[str, Any] = {}
     for name, value in table.items():
         if name == "port":
@@ -224,10 +358,4 @@ def _string(value: Any, section: str, name: str) -> str:
     return value
 
 
-def _option_text(value: Any, where: str) -> str:
-    # TOML gives typed values; adapters take strings, like URL query parameters.
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str | int | float):
-        return str(value)
-    raise InvalidConfig(f"{where} must be a string, number or boolean")
+PROFILE_OPTIONS: frozenset[str] = option_names()  # every option some backend declares

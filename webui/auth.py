@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import time
 
 import streamlit as st
 
-from storage.settings import UI_PASSWORD_ENV
+from webui.services import current_settings
 
 FAILED_LOGIN_DELAY_S = 1.0  # slows guessing without a lockout that a typo could trigger
 
 
 def configured_password() -> str | None:
-    return os.environ.get(UI_PASSWORD_ENV) or None
+    return current_settings().ui_password
 
 
 def _digest(text: str) -> bytes:

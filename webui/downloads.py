@@ -8,7 +8,6 @@ the whole file in the Streamlit server's memory (playback.md §4.5).
 
 from __future__ import annotations
 
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,11 +16,8 @@ from typing import Any
 import streamlit as st
 
 from storage.recordings.catalog import Recording
-from storage.recordings.playback import public_url, share_base
-from storage.settings import SERVER_URL_ENV
-from storage.signing import SHARE_EXPIRIES, configured_media_secret, make_share_url, sign_media_url
+from storage.signing import SHARE_EXPIRIES, make_share_url, sign_media_url
 from storage.stores.base import ObjectStore, StoreError
-from storage.stores.local import MEDIA_URL_ENV
 from webui import services
 
 FORMATS = {"mp4": "MP4 (one file, no re-encode)", "ts": "TS (slices joined)", "zip": "zip (playlist + slices)"}
@@ -32,8 +28,8 @@ SMALL_DOWNLOAD_BYTES = 20_000_000  # without a server, only files this small go 
 def render(store_ref: str, store: ObjectStore, rec: Recording, recordings: list[Recording],
            report: dict[str, Any]) -> None:
     st.subheader("Share")
-    base = share_base(os.environ.get(SERVER_URL_ENV))
-    secret = configured_media_secret()
+    settings = services.current_settings()
+    base, secret = settings.share_base(), settings.media_secret
     playable = any(p.playlist for p in rec.parts)
     if not (base and secret):
         st.caption("Share links need the recshelf server: start the UI with `recshelf ui`, or set "
@@ -49,7 +45,7 @@ def render(store_ref: str, store: ObjectStore, rec: Recording, recordings: list[
     if url:
         st.code(url, language=None)  # the code block has a copy button
         st.caption(f"Valid for {expiry}. Opens in VLC, Safari or any HLS player.")
-        if not public_url():
+        if not settings.public_url:
             st.caption("This link names this machine's server address; set `[server] public_url` in "
                        "recshelf.toml (or RECSHELF_PUBLIC_URL) to share it beyond this network.")
     _render_exports(store, rec, recordings, report.get("status", "error"))
@@ -57,9 +53,7 @@ def render(store_ref: str, store: ObjectStore, rec: Recording, recordings: list[
 
 def data_dir() -> Path:
     """The data folder ($RECSHELF_DATA, else [server] data in recshelf.toml, else ./recshelf-data)."""
-    from storage.service.db import configured_data_dir
-
-    return configured_data_dir().absolute()
+    return services.current_settings().data_dir().absolute()
 
 
 def export_dir() -> Path:
@@ -68,8 +62,8 @@ def export_dir() -> Path:
 
 def download_url(path: Path, expires_s: int = DOWNLOAD_EXPIRY_S) -> str | None:
     """A signed, expiring link to an exported file on the server's media route, or None without a server."""
-    base = os.environ.get(MEDIA_URL_ENV) or share_base(os.environ.get(SERVER_URL_ENV))
-    secret = configured_media_secret()
+    settings = services.current_settings()
+    base, secret = settings.media_url, settings.media_secret
     if not (base and secret):
         return None
     root = export_dir()

@@ -8,7 +8,6 @@ whether it is set, never its value.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -65,7 +64,14 @@ class Connection:
 
 
 def connection_from_env(env: Mapping[str, str] | None = None) -> Connection:
-    env = os.environ if env is None else env
+    if env is None:
+        from webui.services import current_settings
+
+        found = current_settings().env
+        secret = found.agora_customer_secret
+        env = {APP_ID_ENV: found.agora_app_id or "", BASE_URL_ENV: found.agora_base_url or "",
+               SERVER_URL_ENV: found.server_url or "", CUSTOMER_ID_ENV: found.agora_customer_id or "",
+               CUSTOMER_SECRET_ENV: secret.get_secret_value() if secret else ""}
     base = (env.get(BASE_URL_ENV) or "").strip().rstrip("/") or None
     # The recshelf server: when it is also the REST base URL, that is its Agora simulator.
     server = (env.get(SERVER_URL_ENV) or "").strip().rstrip("/")
@@ -77,7 +83,9 @@ def connection_from_env(env: Mapping[str, str] | None = None) -> Connection:
 @contextmanager
 def controller(conn: Connection) -> Iterator[RecordingController]:
     """A controller for one call; the client reads the customer ID and secret from the environment."""
-    ctl = RecordingController.from_env(conn.app_id, base_url=conn.base_url)
+    from webui.services import current_settings
+
+    ctl = RecordingController.from_env(conn.app_id, current_settings(), base_url=conn.base_url)
     try:
         yield ctl
     finally:

@@ -6,18 +6,20 @@ player gets (playlists rewritten with signed slice URLs) is storage/recordings/p
 
 from __future__ import annotations
 
-import os
 import re
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from storage.media.naming import parse_name, split_key
 from storage.recordings.catalog import Recording, slice_time
 from storage.recordings.verify import Report
 from storage.stores.base import ObjectInfo, ObjectStore
+
+if TYPE_CHECKING:
+    from storage.settings import Settings
 
 DEFAULT_SLICE_S = 2.0  # assumed slice length when neither the playlist nor neighbours tell
 
@@ -47,27 +49,29 @@ STATUSES = ["complete", "unfinished", "incomplete", "missing_playlist", "invalid
 # -- secrets -------------------------------------------------------------------------------------
 
 
-def secret_values() -> list[str]:
-    """Every secret the process knows about: the configuration's plus the secret-bearing environment."""
-    values: list[str] = []
-    try:
-        from storage.settings import load_config
+def current_settings() -> Settings:
+    """The UI's Settings, read on each rerun so edits to recshelf.toml show without a restart.
 
-        values += load_config().secrets()
-    except Exception:  # noqa: BLE001 - a broken config must not stop redaction of the rest
-        pass
-    for name, value in os.environ.items():
-        upper = name.upper()
-        if value and len(value) >= 4 and any(w in upper for w in ("SECRET", "PASSWORD", "TOKEN", "ACCESS_KEY")):
-            values.append(value)
-    return values
+    A file that does not load counts as empty here (state.profile_names reports it), so that a
+    broken configuration never stops redaction of the environment's secrets.
+    """
+    from storage.settings import Environment, Settings
+    from storage.stores.base import StoreError
+
+    try:
+        return Settings.load()
+    except StoreError:
+        return Settings(env=Environment())
+
+
+def secret_values() -> list[str]:
+    """Every secret the process knows about: the configuration's, the environment's and the backends'."""
+    return current_settings().secrets()
 
 
 def safe_text(text: str) -> str:
     """`text` with every known secret replaced by ``***``: use on anything shown from an exception."""
-    from storage.settings import redact
-
-    return redact(text, secret_values())
+    return current_settings().redact(text)
 
 
 # -- showing names safely ------------------------------------------------------------------------

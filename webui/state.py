@@ -8,7 +8,6 @@ and thousands of rows never trigger thousands of playlist reads at once.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +16,6 @@ from typing import Any
 import streamlit as st
 
 from storage.recordings.catalog import Recording
-from storage.settings import UI_STORE_ENV
 from storage.stores.base import ObjectStore, StoreError
 from webui import services
 
@@ -28,9 +26,7 @@ LISTING_TTL_S = 600
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def get_store(store_ref: str) -> ObjectStore:
-    from storage.stores.registry import open_store
-
-    return open_store(store_ref)
+    return services.current_settings().open_store(store_ref)
 
 
 @st.cache_data(show_spinner="Listing recordings…", ttl=LISTING_TTL_S, max_entries=16)
@@ -116,10 +112,10 @@ def report_for(store_ref: str, store: ObjectStore, rec: Recording) -> dict[str, 
 
 
 def profile_names() -> list[str]:
-    from storage.settings import load_config
+    from storage.settings import Settings
 
     try:
-        return sorted(load_config().profiles)
+        return sorted(Settings.load().profiles)
     except StoreError as exc:
         st.error(f"recshelf.toml: {services.safe_md(exc.reason)}")
         return []
@@ -129,7 +125,7 @@ def store_sidebar() -> tuple[str, str]:
     """The store picker and prefix in the sidebar; returns (store_ref, prefix), store_ref '' when none."""
     params = st.query_params
     if "store_ref" not in st.session_state:
-        st.session_state["store_ref"] = params.get("store") or os.environ.get(UI_STORE_ENV, "")
+        st.session_state["store_ref"] = params.get("store") or services.current_settings().env.ui_store or ""
         st.session_state["prefix"] = params.get("prefix", "")
     profiles = profile_names()
     current = st.session_state["store_ref"]

@@ -16,7 +16,6 @@ regional domain, backing off 1 s, 3 s, 6 s) but only where a repeat cannot do ha
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -60,9 +59,6 @@ class AgoraClient:
                  timeout_s: float = 10.0, stop_timeout_s: float = 30.0,
                  retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
                  transport: httpx.BaseTransport | None = None) -> None:
-        customer_id = customer_id if customer_id is not None else os.environ.get("AGORA_CUSTOMER_ID")
-        customer_secret = (customer_secret if customer_secret is not None
-                           else os.environ.get("AGORA_CUSTOMER_SECRET"))
         if not app_id:
             raise AgoraError("an App ID is required")
         if not customer_id or not customer_secret:

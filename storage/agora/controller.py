@@ -32,6 +32,7 @@ from storage.agora.models import (
     normalise_mode,
 )
 from storage.agora.storage_config import storage_config_for, store_target
+from storage.settings import Settings
 
 _MAX_UID = 2**32 - 1
 
@@ -62,13 +63,18 @@ def default_recording_config(mode: str) -> dict[str, Any]:
 
 
 class RecordingController:
-    def __init__(self, client: AgoraClient) -> None:
+    def __init__(self, client: AgoraClient, settings: Settings | None = None) -> None:
         self.client = client
+        self.settings = settings  # profiles and store keys for storageConfig (`storage_config_for`)
 
     @classmethod
-    def from_env(cls, app_id: str, **client_options: Any) -> RecordingController:
-        """Credentials from AGORA_CUSTOMER_ID / AGORA_CUSTOMER_SECRET unless given in client_options."""
-        return cls(AgoraClient(app_id, **client_options))
+    def from_env(cls, app_id: str, settings: Settings, **client_options: Any) -> RecordingController:
+        """Credentials from AGORA_CUSTOMER_ID / AGORA_CUSTOMER_SECRET (as `settings` captured them)
+        unless given in client_options."""
+        secret = settings.env.agora_customer_secret
+        client_options.setdefault("customer_id", settings.env.agora_customer_id)
+        client_options.setdefault("customer_secret", secret.get_secret_value() if secret else None)
+        return cls(AgoraClient(app_id, **client_options), settings)
 
     def __repr__(self) -> str:
         return f"RecordingController({self.client!r})"
@@ -84,7 +90,7 @@ class RecordingController:
         (keys from the profile or the environment; see `storage_config.storage_config_for`)."""
         mode = normalise_mode(mode)
         if isinstance(storage, str):
-            storage = storage_config_for(storage, file_name_prefix=file_name_prefix)
+            storage = storage_config_for(storage, file_name_prefix=file_name_prefix, settings=self.settings)
         elif file_name_prefix is not None:
             storage = storage.model_copy(update={"file_name_prefix": list(file_name_prefix)})
         target = store_target(storage)  # validates the storageConfig before Agora is asked

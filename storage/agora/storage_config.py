@@ -25,9 +25,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from storage.agora.models import StorageConfig
-from storage.settings import REDACTED, is_sensitive, load_config
+from storage.settings import Settings
 from storage.stores.base import ObjectStore
-from storage.stores.registry import open_store, parse_store_url
+from storage.stores.registry import env_value, parse_store_url, redacted_options
 
 VENDOR_QINIU = 0
 VENDOR_S3 = 1
@@ -69,11 +69,7 @@ OSS_REGIONS: dict[int, str] = {code: name.lower().replace("_", "-") for code, na
 
 _PREFIX_PART = re.compile(r"^[A-Za-z0-9]+$")
 _OSS_HOST = re.compile(r"^oss-([a-z0-9-]+?)(?:-internal)?\.aliyuncs\.com$")
-_ENV_KEYS: dict[str, tuple[str, str, str | None]] = {
-    "s3": ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"),
-    "oss": ("OSS_ACCESS_KEY_ID", "OSS_ACCESS_KEY_SECRET", None),
-    "qiniu": ("QINIU_ACCESS_KEY", "QINIU_SECRET_KEY", None),
-}
+_AGORA_SCHEMES = frozenset({"s3", "oss", "qiniu"})
 
 
 class StorageConfigError(ValueError):
@@ -88,11 +84,11 @@ class StoreTarget:
     options: dict[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:
-        shown = {k: (REDACTED if is_sensitive(k) else v) for k, v in self.options.items()}
-        return f"StoreTarget(url={self.url!r}, options={shown!r})"
+        return f"StoreTarget(url={self.url!r}, options={redacted_options(self.options)!r})"
 
-    def open(self) -> ObjectStore:
-        return open_store(self.url, **self.options)
+    def open(self, settings: Settings | None = None) -> ObjectStore:
+        """The store, with the backend's environment fallbacks and signer from `settings` (none: no fallbacks)."""
+        return (settings if settings is not None else Settings()).open_store(self.url, **self.options)
 
 
 def validate_prefix(parts: list[str]) -> list[str]:
@@ -124,7 +120,8 @@ def _keys(sc: StorageConfig) -> dict[str, str]:
     return {k: v for k, v in options.items() if v}
 
 
-def store_target(sc: StorageConfig | Mapping[str, Any], *, endpoint: str | None = None) -> StoreTarget:
+def store_target(sc: StorageConfig | Mapping[str, Any], *, endpoint: str | None = None,
+                 settings: Settings | None = None) -> StoreTarget:
     """The store a storageConfig names. `endpoint` overrides the derived one (needed for uncertain OSS regions)."""
     if not isinstance(sc, StorageConfig):
         sc = StorageConfig.model_validate(sc)
@@ -162,7 +159,7 @@ def store_target(sc: StorageConfig | Mapping[str, Any], *, endpoint: str | None 
         url = ext.get("storeUrl")
         if not url:
             raise StorageConfigError("vendor 100 (recshelf extension) needs extensionParams.storeUrl")
-        location = _resolve(str(url))
+        location = _resolve(str(url), settings if settings is not None else Settings())
         return StoreTarget(_join(location[0], parts), location[1])
     name = VENDOR_NAMES.get(sc.vendor)
     if name:
@@ -171,10 +168,10 @@ def store_target(sc: StorageConfig | Mapping[str, Any], *, endpoint: str | None 
     raise StorageConfigError(f"unknown storageConfig vendor {sc.vendor}")
 
 
-def _resolve(url_or_profile: str) -> tuple[str, dict[str, str]]:
+def _resolve(url_or_profile: str, settings: Settings) -> tuple[str, dict[str, str]]:
     """A profile name becomes its URL and options; anything else is a store URL or folder."""
     if "://" not in url_or_profile:
-        profile = load_config().profiles.get(url_or_profile)
+        profile = settings.profiles.get(url_or_profile)
         if profile is not None:
             return profile.url, dict(profile.options)
         return f"file://{os.path.abspath(os.path.expanduser(url_or_profile))}", {}
@@ -183,14 +180,17 @@ def _resolve(url_or_profile: str) -> tuple[str, dict[str, str]]:
 
 def storage_config_for(url_or_profile: str, *, file_name_prefix: list[str] | None = None,
                        access_key: str | None = None, secret_key: str | None = None,
-                       sts_token: str | None = None, require_keys: bool = True) -> StorageConfig:
+                       sts_token: str | None = None, require_keys: bool = True,
+                       settings: Settings | None = None) -> StorageConfig:
     """The storageConfig that makes Agora record into a recshelf store (URL, folder or profile).
 
     The URL prefix becomes `fileNamePrefix`. Keys come from the arguments, else the profile, else
-    the backend's environment variables. Local folders (and `file://`) become vendor 100, which only
-    the simulator accepts; there `file_name_prefix` picks sub-folders.
+    the backend's environment variables as declared in the registry and captured by `settings`
+    (the caller's; none means no profiles and no environment). Local folders (and `file://`) become
+    vendor 100, which only the simulator accepts; there `file_name_prefix` picks sub-folders.
     """
-    url, options = _resolve(url_or_profile)
+    settings = settings if settings is not None else Settings()
+    url, options = _resolve(url_or_profile, settings)
     location = parse_store_url(url)
     options = {**options, **location.options}
     if location.scheme == "file":
@@ -199,12 +199,15 @@ def storage_config_for(url_or_profile: str, *, file_name_prefix: list[str] | Non
                              extensionParams={"storeUrl": f"file://{location.prefix}"})
     # The URL's folders first, then the extra ones; the 128-character limit applies to the whole path.
     parts = validate_prefix([p for p in location.prefix.split("/") if p] + list(file_name_prefix or []))
-    env = _ENV_KEYS.get(location.scheme)
-    if env is None:
+    if location.scheme not in _AGORA_SCHEMES:
         raise StorageConfigError(f"store scheme {location.scheme!r} has no Agora vendor")
-    ak = access_key or options.get("access_key") or os.environ.get(env[0], "")
-    sk = secret_key or options.get("secret_key") or os.environ.get(env[1], "")
-    token = sts_token or options.get("session_token") or (os.environ.get(env[2]) if env[2] else None)
+
+    def option(name: str) -> str | None:
+        return options.get(name) or env_value(location.scheme, name, settings.store_env)
+
+    ak = access_key or option("access_key") or ""
+    sk = secret_key or option("secret_key") or ""
+    token = sts_token or option("session_token")
     if require_keys and not (ak and sk):
         raise StorageConfigError(f"no access key / secret key for {location.scheme}://{location.bucket}: Agora "
                                  "needs keys that can write to the bucket")
@@ -222,12 +225,12 @@ def storage_config_for(url_or_profile: str, *, file_name_prefix: list[str] | Non
             # A self-hosted S3 (MinIO, moto): Agora's vendor 11 takes the host in extensionParams.
             return StorageConfig(vendor=VENDOR_S3_COMPATIBLE, region=0, extensionParams={"endpoint": endpoint},
                                  **common)
-        region = options.get("region") or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        region = option("region")
         if not region:
             raise StorageConfigError(f"s3://{location.bucket}: no region; Agora needs the bucket's region")
         return StorageConfig(vendor=VENDOR_S3, region=_reverse(S3_REGIONS, region, "AWS region"), **common)
     # oss
-    endpoint = endpoint or os.environ.get("OSS_ENDPOINT", "")
+    endpoint = endpoint or option("endpoint") or ""
     match = _OSS_HOST.match(_host(endpoint))
     if not match:
         raise StorageConfigError(f"oss://{location.bucket}: endpoint {endpoint!r} is not an "

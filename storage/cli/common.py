@@ -13,7 +13,7 @@ import typer
 from storage.stores.base import InvalidConfig, ObjectStore, StoreError
 
 if TYPE_CHECKING:
-    from storage.settings import Config
+    from storage.settings import Config, Settings
 
 # Exit codes shared by every command (DESIGN.md): 1 = the data is not as wanted, 2 = usage/config/store errors.
 EXIT_NOT_OK = 1
@@ -33,21 +33,26 @@ def require_extra(extra: str, *modules: str) -> None:
                          f"pip install 'recshelf[{extra}]'")
 
 
-def open_store_or_exit(url_or_profile: str) -> ObjectStore:
-    from storage.stores.registry import open_store
-
+def open_store_or_exit(url_or_profile: str, settings: Settings | None = None) -> ObjectStore:
+    """The store a URL or profile names, with the command's settings (built now when not given)."""
+    settings = settings if settings is not None else settings_or_exit()
     try:
-        return open_store(url_or_profile)
+        return settings.open_store(url_or_profile)
     except StoreError as exc:
-        raise error_exit(str(exc)) from None
+        raise error_exit(settings.redact(str(exc))) from None
+
+
+def settings_or_exit() -> Settings:
+    """The command's Settings (recshelf.toml + environment), or exit 2 with one line saying what is wrong."""
+    from storage.settings import Settings
+
+    with fail_on_store_errors():
+        return Settings.load()
 
 
 def load_config_or_exit() -> Config:
     """recshelf.toml (see storage/settings.py), or exit 2 with one line saying what is wrong in it."""
-    from storage.settings import load_config
-
-    with fail_on_store_errors():
-        return load_config()
+    return settings_or_exit().config
 
 
 @contextmanager

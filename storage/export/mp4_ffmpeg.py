@@ -14,7 +14,6 @@ against PyAV, which recshelf needs anyway.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from collections.abc import Iterable
@@ -26,8 +25,8 @@ from storage.export.tracks import TrackSlice
 FFMPEG_ENV = "RECSHELF_FFMPEG"
 
 
-def find_ffmpeg() -> str | None:
-    explicit = os.environ.get(FFMPEG_ENV)
+def find_ffmpeg(explicit: str | None = None) -> str | None:
+    """`explicit` ($RECSHELF_FFMPEG, from Settings), else imageio-ffmpeg's binary, else ffmpeg on PATH."""
     if explicit:
         return explicit
     try:

@@ -18,3 +18,4 @@ class ExportOptions:
     window: int | None = None  # slices fetched ahead of the writer; default 2 × workers
     allow_incomplete: bool = False  # export what exists of incomplete recordings; gaps are reported
     engine: str = "pyav"  # mp4 only: one of ENGINES
+    ffmpeg: str | None = None  # engine ffmpeg: the binary ($RECSHELF_FFMPEG through Settings); None = find one

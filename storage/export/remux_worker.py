@@ -63,11 +63,13 @@ def _interleaved(tracks: Sequence[Iterable[TrackSlice]]) -> Iterator[tuple[int, 
 
 
 def _spawn() -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "storage.export.remux_worker"]
-    # The child imports this very package, installed or not (tests and benchmarks run from a checkout).
+    # The child imports this very package, installed or not (tests and benchmarks run from a checkout):
+    # its folder goes first on the child's sys.path, and the child inherits our environment unchanged.
     root = str(Path(__file__).resolve().parents[2])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
-    return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    boot = (f"import runpy, sys; sys.path.insert(0, {root!r}); "
+            "runpy.run_module('storage.export.remux_worker', run_name='__main__')")
+    cmd = [sys.executable, "-c", boot]
+    return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def _retire(proc: subprocess.Popen[bytes]) -> None:

@@ -48,7 +48,7 @@ def export_mp4(ctx: UnitContext) -> list[dict[str, Any]]:
             # Individual-mode A/V (two tracks aligned by UTC) always goes through PyAV.
             from storage.export.mp4_ffmpeg import remux_with_ffmpeg
 
-            duration = remux_with_ffmpeg(sources[0], tmp)
+            duration = remux_with_ffmpeg(sources[0], tmp, ctx.options.ffmpeg)
         elif ctx.options.engine == "pyav-inline":
             from storage.export.mp4 import remux_to_mp4  # PyAV loads here only; the helper imports its own
 

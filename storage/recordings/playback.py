@@ -17,7 +17,6 @@ playlists for individual mode (audio as an alternate rendition, issue 12) belong
 from __future__ import annotations
 
 import functools
-import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -25,7 +24,6 @@ from dataclasses import dataclass
 from storage.media.hls import AGORA_TAG_PREFIX, BOM, unsafe_reason
 from storage.media.naming import split_key
 from storage.recordings.catalog import Recording, find
-from storage.settings import PUBLIC_URL_ENV
 from storage.signing import MAX_EXPIRY_S
 from storage.stores.base import ObjectInfo, ObjectStore, StoreError
 
@@ -242,20 +240,3 @@ def find_recording(store: ObjectStore, folder: str, sid: str, rec_id: str) -> Re
 
 
 # -- where players reach recshelf ----------------------------------------------------------------
-
-
-def public_url() -> str | None:
-    """The externally reachable base URL, when configured; share links then never use an internal host."""
-    from storage.settings import load_config
-
-    try:
-        server = load_config().server
-    except StoreError:
-        server = None
-    value = os.environ.get(PUBLIC_URL_ENV) or (server.public_url if server else None)
-    return value.rstrip("/") if value else None
-
-
-def share_base(server_url: str | None) -> str | None:
-    """Where share links point: the public URL when set, else the server's own URL."""
-    return public_url() or (server_url.rstrip("/") if server_url else None)

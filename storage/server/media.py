@@ -1,8 +1,10 @@
-"""`GET /media/{root_id}/{key}?exp=&sig=`: objects of local-folder stores for browsers.
+"""`GET /media/{store_id}/{key}?exp=&sig=`: objects of local-folder stores for browsers.
 
-URLs come from `storage.signing.sign_media_url` (LocalStore.signed_url). Each one opens exactly one
-file until it expires; the key is checked to stay inside its folder even when signed, so a leaked
-secret cannot serve arbitrary files through `..` or symlinks. Range requests (206/416) are what
+URLs come from `storage.signing.sign_media_url` (LocalStore.signed_url). ``store_id`` is an opaque
+id of one of the folders the server's settings name (`Settings.media_roots`), never a path: any
+other id is a 404, so even a leaked secret cannot sign a URL for ``/`` and read ``etc/passwd``.
+Each URL opens exactly one file until it expires; the key is checked to stay inside its folder
+even when signed, so `..` and symlinks lead nowhere. Range requests (206/416) are what
 hls.js and <video> seeking need; CORS is open because a player page on another origin fetches
 the slices, and the signature, not the origin, is the access control.
 """
@@ -11,20 +13,20 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from email.utils import formatdate
 from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
-from storage.signing import check_media_signature, decode_root
-from storage.signing import configured_media_secret as media_secret
+from storage.signing import check_media_signature, media_store_ids
 from storage.stores.base import content_type_for
 from storage.stores.local import file_info, resolve_inside
 
 _CHUNK = 256 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_MAX_DIGITS = 18  # no file is 10**18 bytes; longer numbers are refused before int() (which caps at 4300)
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Expose-Headers": "Content-Length, Content-Range, Accept-Ranges, ETag",
@@ -39,6 +41,8 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None | str:
     if match is None:
         return None  # multiple or malformed ranges: RFC 9110 lets a server ignore Range
     first, last = match.groups()
+    if len(first) > _MAX_DIGITS or len(last) > _MAX_DIGITS:
+        return "unsatisfiable"
     if not first and not last:
         return None
     if not first:  # suffix: the last N bytes
@@ -66,27 +70,26 @@ def _file_chunks(path: Path, start: int, length: int) -> Iterator[bytes]:
             yield chunk
 
 
-def media_router(secret: str | Callable[[], str | None] | None = None) -> APIRouter:
-    """The media routes. Secret: given here (a value or a callable), else `media_secret()`."""
+def media_router(secret: str | Callable[[], str | None] | None,
+                 roots: Iterable[str | Path] | Callable[[], Iterable[str | Path]] = ()) -> APIRouter:
+    """The media routes for the folders `roots`, signed with `secret` (values, or callables asked per request)."""
     router = APIRouter()
 
     def current_secret() -> str | None:
-        if callable(secret):
-            return secret()
-        return secret or media_secret()
+        return secret() if callable(secret) else secret
 
-    @router.api_route("/media/{root_id}/{key:path}", methods=["GET", "HEAD"], include_in_schema=False)
-    def get_media(request: Request, root_id: str, key: str, exp: int = 0, sig: str = "") -> Response:
+    def current_roots(secret_now: str) -> dict[str, Path]:
+        return media_store_ids(secret_now, roots() if callable(roots) else roots)
+
+    @router.api_route("/media/{store_id}/{key:path}", methods=["GET", "HEAD"], include_in_schema=False)
+    def get_media(request: Request, store_id: str, key: str, exp: int = 0, sig: str = "") -> Response:
         secret_now = current_secret()
         if not secret_now:
             return _plain(503, "media serving is not configured (no media secret)")
-        if not sig or not check_media_signature(secret_now, root_id, key, exp, sig):
+        if not sig or not check_media_signature(secret_now, store_id, key, exp, sig):
             return _plain(403, "invalid or expired signature")
-        try:
-            root = Path(decode_root(root_id))
-        except ValueError:
-            return _plain(404, "not found")
-        path = resolve_inside(root, key) if root.is_absolute() else None
+        root = current_roots(secret_now).get(store_id)
+        path = resolve_inside(root, key) if root is not None else None
         try:
             st = path.stat() if path is not None else None
         except OSError:
@@ -95,9 +98,9 @@ def media_router(secret: str | Callable[[], str | None] | None = None) -> APIRou
             return _plain(404, "not found")
         return _file_response(request, path, key, st)
 
-    @router.options("/media/{root_id}/{key:path}", include_in_schema=False)
-    def preflight(root_id: str, key: str) -> Response:
-        del root_id, key
+    @router.options("/media/{store_id}/{key:path}", include_in_schema=False)
+    def preflight(store_id: str, key: str) -> Response:
+        del store_id, key
         return Response(status_code=204, headers={
             **CORS_HEADERS,
             "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",

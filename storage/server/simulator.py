@@ -11,13 +11,13 @@ import asyncio
 import base64
 import binascii
 import json
-import os
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from storage.settings import Settings
 from storage.stores.base import InvalidConfig
 
 if TYPE_CHECKING:  # the simulator pulls in PyAV and numpy: imported only when it is enabled
@@ -118,8 +118,8 @@ def _fault_response(status: int) -> JSONResponse:
     return JSONResponse({"code": status, "reason": reasons.get(status, "injected fault")}, status_code=status)
 
 
-def settings_from_env() -> SimulatorSettings:
-    """Settings for the server-embedded simulator.
+def settings_from_env(settings: Settings) -> SimulatorSettings:
+    """Settings for the server-embedded simulator, from the environment `settings` captured.
 
     Credentials: RECSHELF_SIMULATOR_CUSTOMER_ID / _SECRET, else AGORA_CUSTOMER_ID / _SECRET (so a
     client configured once talks to either); with neither the simulator refuses to start, because it
@@ -130,25 +130,26 @@ def settings_from_env() -> SimulatorSettings:
     """
     from storage.demo.simulator import SimulatorSettings
 
-    env = os.environ
-    customer_id = env.get("RECSHELF_SIMULATOR_CUSTOMER_ID") or env.get("AGORA_CUSTOMER_ID")
-    customer_secret = env.get("RECSHELF_SIMULATOR_CUSTOMER_SECRET") or env.get("AGORA_CUSTOMER_SECRET")
-    if not customer_id or not customer_secret:
+    env = settings.env
+    customer_id = env.simulator_customer_id or env.agora_customer_id
+    secret = env.simulator_customer_secret or env.agora_customer_secret
+    if not customer_id or not secret:
         raise InvalidConfig(f"{ENV_ENABLE}=1 needs RECSHELF_SIMULATOR_CUSTOMER_ID and "
                             "RECSHELF_SIMULATOR_CUSTOMER_SECRET (or AGORA_CUSTOMER_ID and AGORA_CUSTOMER_SECRET); "
                             "`recshelf demo` generates them")
-    settings = SimulatorSettings(customer_id=customer_id, customer_secret=customer_secret)
-    settings.extension_stores = frozenset(url.strip() for url in env.get(ENV_STORES, "").split(",") if url.strip())
-    settings.callback_url = env.get("RECSHELF_SIMULATOR_CALLBACK_URL") or None
-    settings.callback_secret = env.get("AGORA_NCS_SECRET", "")
-    settings.slice_seconds = float(env.get("RECSHELF_SIMULATOR_SLICE_SECONDS", settings.slice_seconds))
-    return settings
+    sim = SimulatorSettings(customer_id=customer_id, customer_secret=secret.get_secret_value())
+    sim.extension_stores = frozenset(u.strip() for u in (env.simulator_stores or "").split(",") if u.strip())
+    sim.callback_url = env.simulator_callback_url or None
+    sim.callback_secret = env.agora_ncs_secret.get_secret_value() if env.agora_ncs_secret else ""
+    if env.simulator_slice_seconds is not None:
+        sim.slice_seconds = env.simulator_slice_seconds
+    return sim
 
 
-def router_from_env() -> APIRouter:
+def router_from_env(settings: Settings) -> APIRouter:
     """The simulator's router when RECSHELF_SIMULATOR is 1/true/yes, else an empty router."""
-    if os.environ.get(ENV_ENABLE, "").strip().lower() not in ("1", "true", "yes"):
+    if (settings.env.simulator or "").strip().lower() not in ("1", "true", "yes"):
         return APIRouter()
     from storage.demo.simulator import AgoraSimulator
 
-    return simulator_router(AgoraSimulator(settings_from_env()))
+    return simulator_router(AgoraSimulator(settings_from_env(settings)))

@@ -17,7 +17,6 @@ Every other SQL statement lives in `storage.service.repo`.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 import time
@@ -118,27 +117,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 
 
 def data_dir(given: str | Path | None = None, configured: str | Path | None = None) -> Path:
-    """The data folder: the given one, else $RECSHELF_DATA, else `configured` ([server] data), else ./recshelf-data."""
-    return Path(given or os.environ.get(DATA_ENV) or configured or DEFAULT_DATA).expanduser()
-
-
-def configured_data_dir() -> Path:
-    """`data_dir()` with recshelf.toml's [server] data, for readers that do not load the configuration otherwise.
-
-    A configuration that does not load counts as none here: whoever needs the rest of it reports the error.
-    """
-    from storage.settings import load_config
-    from storage.stores.base import StoreError
-
-    try:
-        configured = load_config().server.data
-    except StoreError:
-        configured = None
-    return data_dir(None, configured)
+    """The data folder: the given one, else `configured` (`Settings.data_dir()`), else ./recshelf-data."""
+    return Path(given or configured or DEFAULT_DATA).expanduser()
 
 
 def sync_mode(given: str | None = None) -> str:
-    mode = (given or os.environ.get(SYNC_ENV) or "FULL").upper()
+    mode = (given or "FULL").upper()  # $RECSHELF_SQLITE_SYNC reaches here through Settings
     if mode not in SYNC_MODES:
         raise ValueError(f"{SYNC_ENV} must be one of {', '.join(SYNC_MODES)}, not {mode!r}")
     return mode

@@ -64,6 +64,14 @@ def reject_unknown_options(options: Iterable[str], known: frozenset[str], what: 
                                 url=url)
 
 
+class Signer(Protocol):
+    """Signs URLs of a local folder's objects for the media route of `recshelf serve` (storage/signing.py)."""
+
+    def sign(self, root: str, key: str, expires_s: int) -> str:
+        """A URL for `key` below the folder `root`, valid for `expires_s` seconds."""
+        ...
+
+
 @runtime_checkable
 class ObjectStore(Protocol):
     url: str  # e.g. "s3://bucket/prefix" — never holds secrets

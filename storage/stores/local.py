@@ -17,11 +17,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Self
 
-from storage.signing import MEDIA_SECRET_ENV, configured_media_secret, sign_media_url
-from storage.stores.base import InvalidConfig, NotFound, ObjectInfo, StoreError, reject_unknown_options
+from storage.signing import MediaSigner
+from storage.stores.base import InvalidConfig, NotFound, ObjectInfo, Signer, StoreError, reject_unknown_options
+from storage.stores.registry import option_names
 
-MEDIA_URL_ENV = "RECSHELF_MEDIA_URL"
-OPTIONS = frozenset({"media_url", "media_secret"})
+OPTIONS = option_names("file")
 TEMP_MARKER = ".recshelf-tmp-"  # in-progress writes are named ".<name>.recshelf-tmp-<random>"
 _CHUNK = 1 << 20
 
@@ -65,21 +65,25 @@ def file_info(key: str, st: os.stat_result) -> ObjectInfo:
 class LocalStore:
     """Objects are the regular files below `root`."""
 
-    def __init__(self, root: str | Path, *, media_url: str | None = None,
+    def __init__(self, root: str | Path, *, signer: Signer | None = None, media_url: str | None = None,
                  media_secret: str | None = None) -> None:
+        """`signer` signs URLs for the media route; `media_url` + `media_secret` build one (profiles)."""
         self.root = Path(root).expanduser().absolute()
         self.url = self.root.as_uri()
-        self._media_url = media_url
-        self._media_secret = media_secret
+        if media_url and media_secret:
+            signer = MediaSigner(media_url, media_secret)
+        self._signer = signer
 
     @classmethod
-    def from_options(cls, bucket: str, prefix: str, options: Mapping[str, str]) -> Self:
+    def from_options(cls, bucket: str, prefix: str, options: Mapping[str, str],
+                     signer: Signer | None = None) -> Self:
         if bucket:
             raise InvalidConfig(f"a local folder has no bucket (got {bucket!r})")
         if not prefix:
             raise InvalidConfig("no folder path given for a local store")
         reject_unknown_options(options, OPTIONS, "a local folder store", Path(prefix).absolute().as_uri())
-        return cls(prefix, media_url=options.get("media_url"), media_secret=options.get("media_secret"))
+        return cls(prefix, signer=signer, media_url=options.get("media_url"),
+                   media_secret=options.get("media_secret"))
 
     def __repr__(self) -> str:
         return f"LocalStore({str(self.root)!r})"
@@ -208,15 +212,13 @@ class LocalStore:
         self._path(key)
         if expires_s <= 0:
             raise ValueError("expires_s must be positive")
-        base = self._media_url or os.environ.get(MEDIA_URL_ENV)
-        secret = self._media_secret or configured_media_secret()  # the order the media route checks
-        if not base or not secret:
+        if self._signer is None:
             raise InvalidConfig(
-                "local folders are shared through `recshelf serve`: run it and set media_url and "
-                f"media_secret (or {MEDIA_URL_ENV} / {MEDIA_SECRET_ENV}) to its URL and media secret",
+                "signing a local folder's URLs needs `recshelf serve`: run it and set media_url and "
+                "media_secret (or RECSHELF_MEDIA_URL / RECSHELF_MEDIA_SECRET) to its URL and media secret",
                 url=self.url, key=key,
             )
-        return sign_media_url(base, secret, str(self.root), key, expires_s)
+        return self._signer.sign(str(self.root), key, expires_s)
 
     def _path(self, key: str) -> Path:
         problem = key_problem(key)

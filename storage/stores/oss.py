@@ -1,8 +1,9 @@
 """Aliyun OSS through oss2: ``oss://bucket/prefix``.
 
 Configuration: options (``endpoint``, ``region``, ``access_key``, ``secret_key``, ``session_token``,
-``auth_version``) first; anything unset comes from the environment as Alibaba's tools name it
-(OSS_ENDPOINT, OSS_REGION, OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET, OSS_SESSION_TOKEN). An endpoint
+``auth_version``), declared in storage/stores/registry.py with their environment fallbacks as
+Alibaba's tools name them (OSS_ENDPOINT, OSS_REGION, OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET,
+OSS_SESSION_TOKEN); `open_store` fills those in, this module reads no environment. An endpoint
 without a scheme gets ``https://``. The region, when not given, is taken from a standard endpoint
 host (``oss-cn-hangzhou.aliyuncs.com`` -> ``cn-hangzhou``).
 
@@ -27,7 +28,6 @@ Why the bucket is set up as it is:
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -50,11 +50,12 @@ from storage.stores.base import (
     reject_unknown_options,
 )
 from storage.stores.bucket import BucketKeys
+from storage.stores.registry import option_names
 from storage.stores.streams import streaming_reader
 
 T = TypeVar("T")
 
-OPTIONS = frozenset({"endpoint", "region", "access_key", "secret_key", "session_token", "auth_version"})
+OPTIONS = option_names("oss")
 PAGE_SIZE = 1000  # the most OSS returns per listing page
 MAX_PRESIGN_S = 7 * 24 * 3600  # v4 limit; v1 has none, but one bound for both keeps behaviour alike
 TIMEOUT_S = (3.0, 30.0)  # (connect, read)
@@ -96,25 +97,20 @@ class OssStore(BucketKeys):
         self._place(bucket, prefix)
         self._attempts = attempts
 
-        endpoint = endpoint or os.environ.get("OSS_ENDPOINT")
         if not endpoint:
             raise InvalidConfig("no endpoint: set 'endpoint' in the profile or OSS_ENDPOINT", url=self.url)
         if "://" not in endpoint:
             endpoint = "https://" + endpoint  # credentials and signed URLs should not travel in clear
         self.endpoint = endpoint.rstrip("/")
         if bool(access_key) != bool(secret_key):
-            # Half from the profile and half from the environment would sign with a mismatched pair.
             raise InvalidConfig("access_key and secret_key must be given together", url=self.url)
-        access_key = access_key or os.environ.get("OSS_ACCESS_KEY_ID")
-        secret_key = secret_key or os.environ.get("OSS_ACCESS_KEY_SECRET")
-        session_token = session_token or os.environ.get("OSS_SESSION_TOKEN")
         if not access_key or not secret_key:
             raise InvalidConfig(
                 "no credentials: set access_key/secret_key in a profile, or OSS_ACCESS_KEY_ID/"
                 "OSS_ACCESS_KEY_SECRET",
                 url=self.url,
             )
-        self.region = region or os.environ.get("OSS_REGION") or region_from_endpoint(self.endpoint)
+        self.region = region or region_from_endpoint(self.endpoint)
         version = (auth_version or ("v4" if self.region else "v1")).lower()
         if version not in ("v1", "v4"):
             raise InvalidConfig(f"auth_version must be 'v1' or 'v4', not {auth_version!r}", url=self.url)

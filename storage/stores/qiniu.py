@@ -1,6 +1,7 @@
 """Qiniu Kodo through the qiniu SDK: ``qiniu://bucket/prefix``.
 
-Configuration: options first, then the environment:
+Configuration: options, declared in storage/stores/registry.py; `open_store` fills unset ones from
+the environment variables below (as `Settings` captured them), this module reads no environment:
 
 ========================  ==========================  ==============================================
 option                    environment                 meaning
@@ -41,7 +42,6 @@ from __future__ import annotations
 
 import functools
 import io
-import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -70,12 +70,10 @@ from storage.stores.base import (
     reject_unknown_options,
 )
 from storage.stores.bucket import BucketKeys
+from storage.stores.registry import option_names
 from storage.stores.streams import streaming_reader
 
-OPTIONS = frozenset({
-    "access_key", "secret_key", "domain", "private", "region", "endpoint",
-    "up_host", "rs_host", "rsf_host", "api_host", "uc_host",
-})
+OPTIONS = option_names("qiniu")
 REGIONS = frozenset({"z0", "z1", "z2", "na0", "as0"})  # public Kodo regions with a fixed host table
 PAGE_SIZE = 1000  # rsf's maximum
 UPLOAD_THRESHOLD = 4 * 1024 * 1024
@@ -173,7 +171,9 @@ class QiniuStore(BucketKeys):
         self._auth = qiniu.Auth(access_key, secret_key)
         self._manager = qiniu.BucketManager(self._auth, regions=[self._region], preferred_scheme=self._scheme)
         self._timeout = (connect_timeout_s, read_timeout_s)
-        # Process-wide in the SDK (no per-client setting exists); without it a dead host takes 30 s.
+        # Process-wide in the SDK: its module-level _get/_post pass config.get_default('connection_timeout')
+        # on every call and no client takes a timeout of its own, so this cannot be per store.
+        # Without it a dead host takes 30 s.
         qiniu.config.set_default(connection_timeout=self._timeout)
         # Our own pool for downloads; retries are ours (with backoff), not urllib3's.
         self._http = requests.Session()
@@ -185,20 +185,16 @@ class QiniuStore(BucketKeys):
         url = f"qiniu://{bucket}/{prefix}".rstrip("/")
         reject_unknown_options(options, OPTIONS, "a Qiniu store", url)
 
-        def pick(name: str, env: str) -> str | None:
-            value = options.get(name)
-            return value if value else os.environ.get(env) or None
-
-        private = pick("private", "QINIU_PRIVATE")
+        private = options.get("private") or None
         return cls(
             bucket,
             prefix,
-            access_key=pick("access_key", "QINIU_ACCESS_KEY") or "",
-            secret_key=pick("secret_key", "QINIU_SECRET_KEY") or "",
-            domain=pick("domain", "QINIU_DOMAIN"),
+            access_key=options.get("access_key") or "",
+            secret_key=options.get("secret_key") or "",
+            domain=options.get("domain") or None,
             private=True if private is None else _parse_bool("private", private, url),
-            region=pick("region", "QINIU_REGION"),
-            endpoint=pick("endpoint", "QINIU_ENDPOINT"),
+            region=options.get("region") or None,
+            endpoint=options.get("endpoint") or None,
             hosts={name: options[name] for name in _SERVICE_OPTIONS if options.get(name)},
         )
 

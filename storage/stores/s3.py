@@ -37,7 +37,6 @@ from botocore.exceptions import (
 )
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from storage.settings import redact
 from storage.stores.base import (
     AccessDenied,
     InvalidConfig,
@@ -49,9 +48,10 @@ from storage.stores.base import (
     reject_unknown_options,
 )
 from storage.stores.bucket import BucketKeys
+from storage.stores.registry import option_names, redact
 from storage.stores.streams import streaming_reader
 
-OPTIONS = frozenset({"endpoint", "region", "access_key", "secret_key", "session_token", "profile"})
+OPTIONS = option_names("s3")
 DEFAULT_REGION = "us-east-1"
 MAX_PRESIGN_S = 7 * 24 * 3600  # SigV4 limit
 PAGE_SIZE = 1000

@@ -9,7 +9,9 @@ import pytest
 
 from storage.agora import errors
 from storage.agora.client import AgoraClient
+from storage.agora.controller import RecordingController
 from storage.agora.models import RUNNING_STATUSES, StorageConfig
+from storage.settings import Settings
 from storage.testing.net import free_port
 from tests.agora.conftest import APP_ID, CUSTOMER_ID, CUSTOMER_SECRET
 from tests.fixtures.wait import eventually
@@ -104,7 +106,9 @@ def test_credentials_from_environment(simulator, monkeypatch):
     running = simulator()
     monkeypatch.setenv("AGORA_CUSTOMER_ID", CUSTOMER_ID)
     monkeypatch.setenv("AGORA_CUSTOMER_SECRET", CUSTOMER_SECRET)
-    with AgoraClient(APP_ID, base_url=running.url) as client:
+    # The environment is read by Settings; the controller hands its credentials to the client.
+    controller = RecordingController.from_env(APP_ID, Settings.load(), base_url=running.url)
+    with controller.client as client:
         assert client.acquire("class1", 1).resource_id
         assert CUSTOMER_SECRET not in repr(client)
 

@@ -7,6 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from storage.server.app import create_app
+from storage.settings import Settings
 from storage.stores.base import InvalidConfig
 
 ACQUIRE = "/v1/apps/app1/cloud_recording/acquire"
@@ -14,12 +15,12 @@ ACQUIRE = "/v1/apps/app1/cloud_recording/acquire"
 
 def test_simulator_routes_only_when_enabled(monkeypatch):
     monkeypatch.delenv("RECSHELF_SIMULATOR", raising=False)
-    with TestClient(create_app()) as client:
+    with TestClient(create_app(Settings.load())) as client:
         assert client.post(ACQUIRE, json={}).status_code == 404
     monkeypatch.setenv("RECSHELF_SIMULATOR", "1")
     monkeypatch.setenv("AGORA_CUSTOMER_ID", "cid")
     monkeypatch.setenv("AGORA_CUSTOMER_SECRET", "csecret")
-    with TestClient(create_app()) as client:
+    with TestClient(create_app(Settings.load())) as client:
         answer = client.post(ACQUIRE, json={"cname": "c", "uid": "1", "clientRequest": {}},
                              auth=httpx.BasicAuth("cid", "csecret"))
         assert answer.status_code == 200 and answer.json()["resourceId"]
@@ -35,7 +36,7 @@ def test_simulator_refuses_default_credentials(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("RECSHELF_SIMULATOR", "1")
     with pytest.raises(InvalidConfig, match="RECSHELF_SIMULATOR_CUSTOMER_ID"):
-        create_app()
+        create_app(Settings.load())
 
 
 def test_vendor_100_only_records_into_allowed_stores(monkeypatch, tmp_path):
@@ -48,7 +49,7 @@ def test_vendor_100_only_records_into_allowed_stores(monkeypatch, tmp_path):
     monkeypatch.setenv("RECSHELF_SIMULATOR_STORES", allowed.as_uri())
     auth = httpx.BasicAuth("cid", "csecret")
     base = "/v1/apps/app1/cloud_recording/resourceid"
-    with TestClient(create_app()) as client:
+    with TestClient(create_app(Settings.load())) as client:
         for target, expected in ((other.as_uri(), 400), (allowed.as_uri(), 200)):
             acquired = client.post(ACQUIRE, json={"cname": "c", "uid": "1", "clientRequest": {}}, auth=auth).json()
             rid = acquired["resourceId"]

@@ -13,6 +13,7 @@ from storage.agora.storage_config import (
     storage_config_for,
     store_target,
 )
+from storage.settings import Settings
 
 KEYS = {"accessKey": "AK", "secretKey": "SK-SECRET"}
 
@@ -109,7 +110,8 @@ def test_profile_both_ways(tmp_path, monkeypatch):
     config.write_text('[profiles.rec]\nurl = "oss://recbucket/agora/live"\n'
                       'endpoint = "https://oss-cn-beijing.aliyuncs.com"\naccess_key = "AKP"\nsecret_key = "SKP"\n')
     monkeypatch.setenv("RECSHELF_CONFIG", str(config))
-    sc = storage_config_for("rec", file_name_prefix=["day1"])
+    settings = Settings.load()  # what the face (CLI, UI, server) hands down
+    sc = storage_config_for("rec", file_name_prefix=["day1"], settings=settings)
     assert (sc.vendor, sc.region, sc.bucket, sc.file_name_prefix) == (2, 3, "recbucket", ["agora", "live", "day1"])
     assert sc.secret_key.get_secret_value() == "SKP"
     target = store_target(sc)
@@ -117,5 +119,5 @@ def test_profile_both_ways(tmp_path, monkeypatch):
     assert target.options == {"endpoint": "https://oss-cn-beijing.aliyuncs.com", "access_key": "AKP",
                               "secret_key": "SKP"}
     # The local-demo extension can name a profile too.
-    local = store_target({"vendor": 100, "bucket": "x", "extensionParams": {"storeUrl": "rec"}})
+    local = store_target({"vendor": 100, "bucket": "x", "extensionParams": {"storeUrl": "rec"}}, settings=settings)
     assert local.url == "oss://recbucket/agora/live" and local.options["secret_key"] == "SKP"

@@ -25,6 +25,7 @@ from storage.service.db import Database
 from storage.service.intake import EventIntake
 from storage.service.repo import Repo
 from storage.service.rules import Rules
+from storage.settings import Settings
 from storage.testing.net import free_port, wait_healthy
 
 SECRET = "test-ncs-secret"
@@ -86,7 +87,7 @@ class App:
 def app(repo: Repo) -> Iterator[App]:
     intake = EventIntake(repo, SECRET, Rules())
     intake.start()
-    application = create_app()
+    application = create_app(Settings.load())
     attach(application, intake)
     with TestClient(application) as client:
         yield App(client, intake, repo)

@@ -10,6 +10,7 @@ from storage.agora.signature import sign_v1, sign_v2, signature_ok
 from storage.server.app import create_app
 from storage.server.callbacks import MAX_BODY
 from storage.service.intake import EnvelopeError, parse_envelope
+from storage.settings import Settings
 from tests.service.conftest import SECRET, App, envelope, signed
 
 # reference/agora.md §3.5 (SIGCN test vector, verified there with Python's hmac)
@@ -133,7 +134,7 @@ def test_events_of_other_products_are_stored_without_jobs(app: App):
 def test_without_an_intake_the_route_refuses(repo):
     from fastapi.testclient import TestClient
 
-    with TestClient(create_app()) as client:
+    with TestClient(create_app(Settings.load())) as client:
         response = client.post("/agora/events", content=envelope(31), headers=signed(envelope(31)))
     assert response.status_code == 503
     assert repo.event_count() == 0

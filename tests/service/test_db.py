@@ -9,7 +9,7 @@ import pytest
 from storage.service.db import DB_NAME, MIGRATIONS, Database, connect, data_dir
 from storage.service.repo import Repo
 from storage.service.rules import Rules
-from storage.settings import load_config
+from storage.settings import Settings, load_config
 
 
 def test_new_database_is_wal_full_and_migrated(tmp_path: Path):
@@ -33,22 +33,28 @@ def test_reopening_keeps_data_and_does_not_migrate_twice(tmp_path: Path):
 
 
 def test_normal_sync_can_be_chosen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("RECSHELF_SQLITE_SYNC", "normal")
-    db = Database(tmp_path)
+    monkeypatch.setenv("RECSHELF_SQLITE_SYNC", "normal")  # what `recshelf serve` passes on from Settings
+    db = Database(tmp_path, synchronous=Settings.load().env.sqlite_sync)
     assert db.conn().execute("PRAGMA synchronous").fetchone()[0] == 1
     db.close()
     monkeypatch.setenv("RECSHELF_SQLITE_SYNC", "OFF")
     with pytest.raises(ValueError, match="FULL, NORMAL"):
-        Database(tmp_path)
+        Database(tmp_path, synchronous=Settings.load().env.sqlite_sync)
 
 
 def test_data_folder_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("RECSHELF_DATA", raising=False)
     assert data_dir() == Path("recshelf-data")
     assert data_dir(None, tmp_path / "cfg") == tmp_path / "cfg"
-    monkeypatch.setenv("RECSHELF_DATA", str(tmp_path / "env"))
-    assert data_dir(None, tmp_path / "cfg") == tmp_path / "env"
     assert data_dir(tmp_path / "flag", tmp_path / "cfg") == tmp_path / "flag"
+    # $RECSHELF_DATA comes in through Settings: the flag, then the environment, then [server] data.
+    config = tmp_path / "recshelf.toml"
+    config.write_text(f'[server]\ndata = "{tmp_path / "cfg"}"\n')
+    monkeypatch.setenv("RECSHELF_CONFIG", str(config))
+    assert Settings.load().data_dir() == tmp_path / "cfg"
+    monkeypatch.setenv("RECSHELF_DATA", str(tmp_path / "env"))
+    assert Settings.load().data_dir() == tmp_path / "env"
+    assert Settings.load().data_dir(tmp_path / "flag") == tmp_path / "flag"
 
 
 def test_a_reader_connection_sees_committed_events(tmp_path: Path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import time
 from pathlib import Path
@@ -12,10 +13,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from storage.server.media import media_router, parse_range
-from storage.signing import encode_root, media_signature, sign_media_url
+from storage.settings import Settings
+from storage.signing import media_signature, media_store_id, sign_media_url
 from storage.stores.base import InvalidConfig, NotFound, StoreError
-from storage.stores.local import MEDIA_SECRET_ENV, TEMP_MARKER, LocalStore
-from tests.fixtures.local import MEDIA_SECRET
+from storage.stores.local import TEMP_MARKER, LocalStore
+from tests.fixtures.local import MEDIA_SECRET, SERVED_ROOTS
 
 BAD_KEYS = ["../outside.ts", "a/../../outside.ts", "/etc/passwd", "a\\b.ts", "a\x00b.ts", "a//b.ts",
             "./a.ts", "", "a/.", f".x{TEMP_MARKER}1"]
@@ -126,14 +128,17 @@ def test_url_and_construction(tmp_path: Path):
 def test_signed_url_needs_the_media_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("RECSHELF_MEDIA_URL", raising=False)
     monkeypatch.delenv("RECSHELF_MEDIA_SECRET", raising=False)
-    store = LocalStore(tmp_path)
-    with pytest.raises(InvalidConfig, match="recshelf serve"):
+    monkeypatch.setenv("RECSHELF_CONFIG", str(_write_config(tmp_path, "")))
+    store = LocalStore(tmp_path)  # no signer
+    with pytest.raises(InvalidConfig, match="signing .* needs `recshelf serve`"):
         store.signed_url("a.ts")
+    with pytest.raises(InvalidConfig, match="recshelf serve"):
+        Settings.load().open_store(str(tmp_path)).signed_url("a.ts")
     monkeypatch.setenv("RECSHELF_MEDIA_URL", "http://127.0.0.1:9/")
     monkeypatch.setenv("RECSHELF_MEDIA_SECRET", "from-env")
-    url = store.signed_url("dir/a b.ts", expires_s=60)
-    assert url.startswith(f"http://127.0.0.1:9/media/{encode_root(str(tmp_path))}/dir/a%20b.ts?exp=")
-    assert "from-env" not in url
+    url = Settings.load().open_store(str(tmp_path)).signed_url("dir/a b.ts", expires_s=60)
+    assert url.startswith(f"http://127.0.0.1:9/media/{media_store_id('from-env', tmp_path)}/dir/a%20b.ts?exp=")
+    assert "from-env" not in url and str(tmp_path) not in url
 
 
 # -- the media route (served by uvicorn on 127.0.0.1) --------------------------------------------
@@ -143,6 +148,7 @@ def test_signed_url_needs_the_media_server(tmp_path: Path, monkeypatch: pytest.M
 def served(tmp_path: Path, media_server_url: str) -> LocalStore:
     root = tmp_path / "served"
     root.mkdir()
+    SERVED_ROOTS.add(root)
     return LocalStore(root, media_url=media_server_url, media_secret=MEDIA_SECRET)
 
 
@@ -191,7 +197,7 @@ def test_media_refuses_bad_or_expired_signatures(served: LocalStore, media_serve
 def test_media_keeps_keys_inside_the_root_even_when_signed(served: LocalStore, media_server_url: str):
     (served.root.parent / "private.txt").write_bytes(b"private")
     (served.root / "link.ts").symlink_to(served.root.parent / "private.txt")
-    root_id = encode_root(str(served.root))
+    root_id = media_store_id(MEDIA_SECRET, served.root)
     exp = int(time.time()) + 600
     for key in ("../private.txt", "link.ts", "missing.ts"):
         sig = media_signature(MEDIA_SECRET, root_id, key, exp)
@@ -214,26 +220,73 @@ def test_media_serves_a_large_file_in_chunks(served: LocalStore):
 def test_media_secret_from_env_else_config_as_share_links_use_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     # `recshelf serve` once pinned recshelf.toml's secret on the app, so with the env var set too the
     # UI (env first) signed slice URLs the media route refused, while share links took the env's.
-    config = tmp_path / "recshelf.toml"
-    config.write_text('[server]\nmedia_secret = "from-config"\n')
+    config = _write_config(tmp_path, '[server]\nmedia_secret = "from-config"\n')
     monkeypatch.setenv("RECSHELF_CONFIG", str(config))
-    monkeypatch.delenv(MEDIA_SECRET_ENV, raising=False)
+    monkeypatch.delenv("RECSHELF_MEDIA_SECRET", raising=False)
     (tmp_path / "a.ts").write_bytes(b"x")
+
+    def client_for(settings: Settings) -> TestClient:
+        app = FastAPI()
+        app.include_router(media_router(settings.media_secret, [tmp_path]))
+        return TestClient(app)
+
+    def status(client: TestClient, secret: str) -> int:
+        return client.get(sign_media_url("http://testserver", secret, tmp_path, "a.ts", 60)).status_code
+
+    settings = Settings.load()
+    client = client_for(settings)
+    assert status(client, "from-config") == 200
+    # A local store signs with the secret the route checks, resolved once by the same Settings.
+    store = settings.open_store(str(tmp_path), media_url="http://testserver")
+    assert client.get(store.signed_url("a.ts")).status_code == 200
+    monkeypatch.setenv("RECSHELF_MEDIA_SECRET", "from-env")
+    settings = Settings.load()
+    client = client_for(settings)
+    assert status(client, "from-env") == 200
+    assert status(client, "from-config") == 403
+    store = settings.open_store(str(tmp_path), media_url="http://testserver")
+    assert client.get(store.signed_url("a.ts")).status_code == 200
+
+
+def _old_style_url(secret: str, root: bytes, key: str) -> str:
+    """A URL as the old route took it: base64 of a folder path as the root id, signed over it."""
+    root_id = base64.urlsafe_b64encode(root).decode().rstrip("=")
+    exp = int(time.time()) + 600
+    return f"/media/{root_id}/{key}?exp={exp}&sig={media_signature(MEDIA_SECRET, root_id, key, exp)}"
+
+
+def _media_client(roots: list[Path]) -> TestClient:
     app = FastAPI()
-    app.include_router(media_router())
-    client = TestClient(app)
+    app.include_router(media_router(MEDIA_SECRET, roots))
+    return TestClient(app, raise_server_exceptions=False)
 
-    def status(secret: str) -> int:
-        return client.get(sign_media_url("http://testserver", secret, str(tmp_path), "a.ts", 60)).status_code
 
-    assert status("from-config") == 200
-    # A local store signs with the secret the route checks, from the same places in the same order.
-    store = LocalStore(tmp_path, media_url="http://testserver")
-    assert client.get(store.signed_url("a.ts")).status_code == 200
-    monkeypatch.setenv(MEDIA_SECRET_ENV, "from-env")
-    assert status("from-env") == 200
-    assert status("from-config") == 403
-    assert client.get(store.signed_url("a.ts")).status_code == 200
+def test_media_serves_only_configured_stores_even_with_the_right_secret(tmp_path: Path):
+    (tmp_path / "a.ts").write_bytes(b"x")
+    client = _media_client([tmp_path])
+    # Signed with the server's own secret for the root "/": once this returned /etc/passwd.
+    assert client.get(_old_style_url(MEDIA_SECRET, b"/", "etc/passwd")).status_code == 404
+    assert client.get(sign_media_url("", MEDIA_SECRET, "/", "etc/passwd", 60)).status_code == 404
+    assert client.get(sign_media_url("", MEDIA_SECRET, tmp_path, "a.ts", 60)).status_code == 200
+
+
+def test_media_root_with_a_nul_is_404_not_500(tmp_path: Path):
+    client = _media_client([tmp_path])
+    assert client.get(_old_style_url(MEDIA_SECRET, b"/tmp\x00x", "a.ts")).status_code == 404
+
+
+def test_media_huge_range_is_416_not_500(tmp_path: Path):
+    (tmp_path / "a.ts").write_bytes(b"0123456789")
+    client = _media_client([tmp_path])
+    url = sign_media_url("", MEDIA_SECRET, tmp_path, "a.ts", 60)
+    for header in ("bytes=" + "9" * 5000 + "-", "bytes=0-" + "9" * 5000, "bytes=-" + "9" * 5000):
+        assert client.get(url, headers={"Range": header}).status_code == 416, header[:12]
+
+
+def _write_config(folder: Path, text: str) -> Path:
+    path = folder / "recshelf.toml"
+    path.write_text(text)
+    return path
 
 
 @pytest.mark.parametrize(("header", "size", "expected"), [

@@ -232,11 +232,14 @@ def test_from_options_and_environment(monkeypatch: pytest.MonkeyPatch, oss_emula
     monkeypatch.setenv("OSS_ENDPOINT", oss_emulator.url)
     monkeypatch.setenv("OSS_ACCESS_KEY_ID", oss_emulator.access_key)
     monkeypatch.setenv("OSS_ACCESS_KEY_SECRET", oss_emulator.secret_key)
-    from_env = OssStore.from_options(bucket, "p/", {})
+    from storage.settings import Settings
+
+    # The OSS_* fallbacks are declared in the registry and filled in by Settings.open_store.
+    from_env = Settings.load().open_store(f"oss://{bucket}/p/")
     assert (from_env.url, from_env.auth_version) == (f"oss://{bucket}/p", "v1")
     from_env.write("x.ts", b"1")
     monkeypatch.setenv("OSS_REGION", oss_emulator.region)
-    v4 = OssStore.from_options(bucket, "p", {})
+    v4 = Settings.load().open_store(f"oss://{bucket}/p")
     assert v4.auth_version == "v4" and v4.read("x.ts") == b"1"
     assert oss_emulator.secret_key not in repr(v4) + v4.url
 

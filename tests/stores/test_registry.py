@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.settings import PROFILE_OPTIONS, parse_config
+from storage.settings import PROFILE_OPTIONS, Settings, parse_config
 from storage.stores import registry
 from storage.stores.base import InvalidConfig
 from storage.stores.local import LocalStore
@@ -58,7 +58,7 @@ def test_secrets_in_urls_are_refused_without_echoing_them(url: str):
 
 
 def test_plain_path_opens_a_local_store(tmp_path: Path):
-    store = open_store(str(tmp_path), config=parse_config({}))
+    store = Settings(parse_config({})).open_store(str(tmp_path))
     assert isinstance(store, LocalStore)
     assert store.url == tmp_path.as_uri()
     assert isinstance(open_store(tmp_path.as_uri()), LocalStore)
@@ -78,10 +78,10 @@ def test_profile_then_url_query_then_keywords(s3_server_url: str):
         "url": "s3://bkt/rec?region=eu-central-1",
         "endpoint": s3_server_url, "region": "ap-east-1", "access_key": "k", "secret_key": "s",
     }}})
-    store = open_store("prod", config=config)
+    store = Settings(config).open_store("prod")
     assert isinstance(store, S3Store)
     assert store.client.meta.region_name == "eu-central-1"  # the URL's query beats the profile
-    store = open_store("prod", config=config, region="us-west-1")
+    store = Settings(config).open_store("prod", region="us-west-1")
     assert store.client.meta.region_name == "us-west-1"  # keywords beat both
 
 
@@ -91,13 +91,13 @@ def test_profile_found_through_the_environment(tmp_path: Path, monkeypatch: pyte
     config_file = tmp_path / "recshelf.toml"
     config_file.write_text(f'[profiles.disk]\nurl = "{folder.as_uri()}"\nmedia_url = "http://127.0.0.1:1"\n')
     monkeypatch.setenv("RECSHELF_CONFIG", str(config_file))
-    store = open_store("disk")
+    store = Settings.load().open_store("disk")
     assert isinstance(store, LocalStore) and store.root == folder
 
 
 def test_a_name_that_is_not_a_profile_is_a_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.chdir(tmp_path)
-    store = open_store("recordings", config=parse_config({}))
+    store = Settings(parse_config({})).open_store("recordings")
     assert isinstance(store, LocalStore) and store.root == tmp_path / "recordings"
 
 

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 
 from storage.media.naming import RecordingKey, split_key
 from storage.recordings.catalog import find
-from storage.recordings.playback import share_base
-from storage.server.share import router
+from storage.server.share import share_router
+from storage.settings import Settings
 from storage.signing import make_share_url, read_share_token
 from tests.fixtures.local import MEDIA_SECRET
 from tests.webui.conftest import SID
@@ -25,7 +25,7 @@ def client(monkeypatch: pytest.MonkeyPatch, media_server_url: str) -> TestClient
     monkeypatch.setenv("RECSHELF_MEDIA_URL", media_server_url)
     monkeypatch.delenv("RECSHELF_PUBLIC_URL", raising=False)
     app = FastAPI()
-    app.include_router(router)
+    app.include_router(share_router(Settings.load))  # reloaded per request, as `recshelf serve` does
     return TestClient(app)
 
 
@@ -67,11 +67,15 @@ def test_forged_or_expired_links_are_refused(client, local_store_factory, seeder
     assert read_share_token(MEDIA_SECRET, payload, sig)["id"] == rec.id
 
 
-def test_share_base_prefers_public_url(monkeypatch):
+def test_share_base_prefers_public_url(monkeypatch, tmp_path):
+    monkeypatch.setenv("RECSHELF_CONFIG", str(tmp_path / "none.toml"))
+    (tmp_path / "none.toml").write_text("")
+    monkeypatch.setenv("RECSHELF_SERVER_URL", "http://127.0.0.1:8700")
     monkeypatch.setenv("RECSHELF_PUBLIC_URL", "https://recordings.example.com/")
-    assert share_base("http://127.0.0.1:8700") == "https://recordings.example.com"
+    assert Settings.load().share_base() == "https://recordings.example.com"
     monkeypatch.delenv("RECSHELF_PUBLIC_URL")
-    assert share_base("http://127.0.0.1:8700/") == "http://127.0.0.1:8700"
+    monkeypatch.setenv("RECSHELF_SERVER_URL", "http://127.0.0.1:8700/")
+    assert Settings.load().share_base() == "http://127.0.0.1:8700"
 
 
 def test_unknown_recording_is_404(client, local_store_factory, seeder):

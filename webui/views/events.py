@@ -12,8 +12,9 @@ import pandas as pd
 import streamlit as st
 
 from storage.agora.events import EVENTS
-from storage.service.db import DB_NAME, Database, configured_data_dir
+from storage.service.db import DB_NAME, Database
 from storage.service.repo import Repo
+from webui import services
 
 HIGHLIGHT = {"overdue": "background-color: #f8d7da", "waiting_backup": "background-color: #fff3cd",
              "incomplete": "background-color: #f8d7da", "error": "background-color: #f8d7da"}
@@ -38,7 +39,8 @@ def _row_style(row: pd.Series) -> list[str]:
 
 
 st.title("Events")
-folder = Path(st.sidebar.text_input("Data folder of `recshelf serve`", value=str(configured_data_dir()), key="ev_data"))
+default_folder = str(services.current_settings().data_dir())
+folder = Path(st.sidebar.text_input("Data folder of `recshelf serve`", value=default_folder, key="ev_data"))
 if not (folder / DB_NAME).is_file():
     st.info(f"No callbacks received in {folder} yet. Start `recshelf serve` (it stores Agora's callbacks "
             "there) or pick its data folder in the sidebar.")

@@ -8,7 +8,6 @@ recording is safe; it holds the sid and resource ID, never a secret.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,6 @@ import streamlit as st
 
 from storage.agora.errors import AgoraError, WorkerNotFound
 from storage.agora.storage_config import StorageConfigError
-from storage.settings import UI_STORE_ENV
 from storage.stores.base import StoreError
 from webui import auth, services, state
 from webui import recording_controls as rc
@@ -94,7 +92,8 @@ def start_form() -> None:
     page_url = st.text_input("Web page URL", key="rec_web_url") if mode == "web" else ""
     token = st.text_input("RTC token", type="password", key="rec_token",
                           help="Needed when the project has an App Certificate.")
-    choices = [*rc.target_choices(state.profile_names(), os.environ.get(UI_STORE_ENV), ss.get("store_ref")),
+    ui_store = services.current_settings().env.ui_store
+    choices = [*rc.target_choices(state.profile_names(), ui_store, ss.get("store_ref")),
                OTHER]
     target = st.selectbox("Target store", choices, key="rec_target",
                           help="A profile from recshelf.toml (Agora gets its bucket, region and keys), or the "

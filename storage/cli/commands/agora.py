@@ -50,8 +50,9 @@ def _agora_errors() -> Iterator[None]:
 
 def _controller(app_id: str, base_url: str | None) -> Any:
     from storage.agora.controller import RecordingController
+    from storage.cli.common import settings_or_exit
 
-    return RecordingController.from_env(app_id, base_url=base_url)
+    return RecordingController.from_env(app_id, settings_or_exit(), base_url=base_url)
 
 
 def _print(model: Any) -> None:

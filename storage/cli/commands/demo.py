@@ -23,7 +23,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from storage.cli.commands.ui import DEFAULT_UI_PORT, interrupt, server_port_for, ui_command
+from storage.cli.commands.ui import DEFAULT_UI_PORT, interrupt, run_ui, server_port_for
 from storage.cli.common import fail_on_store_errors, require_extra
 from storage.recordings.catalog import find
 from storage.service.db import DATA_ENV, DEFAULT_DATA
@@ -109,11 +109,11 @@ def write_env_file(data: Path, env: dict[str, str]) -> Path:
 
 def _server_port(wanted: int | None) -> int:
     """The given port, else recshelf.toml's [server] port when free, else any free port."""
-    from storage.settings import load_config
+    from storage.settings import Settings
     from storage.stores.base import InvalidConfig
 
     try:
-        configured = load_config().server.port
+        configured = Settings.load().server.port
     except InvalidConfig:
         configured = 0  # `recshelf ui` reports the broken file
     return server_port_for(HOST, wanted, configured)
@@ -148,7 +148,6 @@ def demo_command(
     server_url = f"http://{HOST}:{sport}"
     env = demo_environment(data, store.url, server_url)
     env_file = write_env_file(data, env)
-    os.environ.update(env)
     console.print(f"[bold]Agora simulator[/] at {server_url} (demo App ID {env['AGORA_APP_ID']}): records into "
                   f"the demo store; its callbacks go to {server_url}/agora/events")
     console.print(f"  record: the web UI's Record page   ·   or the CLI: set -a; . {shlex.quote(str(env_file))}; "
@@ -157,7 +156,7 @@ def demo_command(
     signal.signal(signal.SIGTERM, interrupt)  # before the children start: a SIGTERM in start-up stops both
     # A SIGTERM before ui_command's own handler is in place: it has already stopped what it started.
     with contextlib.suppress(KeyboardInterrupt):
-        ui_command(store=store.url, port=port, host=HOST, server_port=sport, callbacks=True)
+        run_ui(store=store.url, port=port, host=HOST, server_port=sport, callbacks=True, extra_env=env)
 
 
 def register(app: typer.Typer) -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from storage.cli.common import EXIT_NOT_OK, error_exit, fail_on_store_errors, open_store_or_exit
+from storage.cli.common import EXIT_NOT_OK, error_exit, fail_on_store_errors, open_store_or_exit, settings_or_exit
 from storage.export.options import DEFAULT_WORKERS, ENGINES, FORMATS, ExportOptions
 
 if TYPE_CHECKING:  # the export machinery (PyAV, catalog, verify) loads only when `export` runs
@@ -137,7 +137,8 @@ def export_command(
         if fmt == "copy" and dest.url == source.url:
             raise error_exit("--to is the source store itself; copy needs another store or folder")
         bars = _Bars(console)
-        options = ExportOptions(fmt, workers=workers, allow_incomplete=allow_incomplete, engine=engine)
+        options = ExportOptions(fmt, workers=workers, allow_incomplete=allow_incomplete, engine=engine,
+                                ffmpeg=settings_or_exit().env.ffmpeg)
         try:
             with bars.progress:
                 results = run_export(source, recordings, dest, options, progress=bars)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from storage.cli.common import error_exit, fail_on_store_errors, load_config_or_exit, require_extra
+from storage.cli.common import error_exit, fail_on_store_errors, require_extra, settings_or_exit
 from storage.settings import DEFAULT_SERVER_PORT
 
 NCS_SECRET_ENV = "AGORA_NCS_SECRET"
@@ -27,10 +26,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a t
 SidOpt = Annotated[str | None, typer.Option("--sid", help="Only this recording (Agora sid).")]
 
 
-def _data_folder(given: Path | None, config: Any) -> Path:
-    from storage.service.db import data_dir
-
-    return data_dir(given, config.server.data)
+def _data_folder(given: Path | None, settings: Any) -> Path:
+    return settings.data_dir(given)  # --data, else $RECSHELF_DATA, else [server] data
 
 
 def serve_command(
@@ -56,23 +53,25 @@ def serve_command(
     from storage.service.intake import EventIntake
     from storage.service.jobs import JobRunner, Rules
     from storage.service.repo import Repo
+    from storage.settings import Settings
 
-    config = load_config_or_exit()
+    settings = settings_or_exit()
+    config = settings.config
     with fail_on_store_errors():
         rules = Rules.from_table(config.rules, f"{config.path or 'configuration'}: [rules]")
     if workers is not None:
         rules = dataclasses.replace(rules, workers=workers)
-    secret = os.environ.get(NCS_SECRET_ENV) or config.server.ncs_secret
+    secret = settings.ncs_secret
     if not secret and not no_callbacks:
         raise error_exit(f"no Agora NCS secret: set {NCS_SECRET_ENV} or [server] ncs_secret in recshelf.toml "
                          "(the secret Agora Console shows for your notification service), or pass --no-callbacks")
     if port is None:
         port = config.server.port  # ServerConfig's default is DEFAULT_SERVER_PORT
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    repo = Repo(Database(_data_folder(data, config)))
-    runner = JobRunner(repo, rules)
+    repo = Repo(Database(_data_folder(data, settings), synchronous=settings.env.sqlite_sync))
+    runner = JobRunner(repo, rules, store_opener=settings.open_store)
     with fail_on_store_errors():  # e.g. the simulator enabled without credentials
-        app = create_app()  # its media and share routes read the media secret themselves (env, then config)
+        app = create_app(settings, reload=Settings.load)  # reload: share links see profile edits
     intake = None
     if not no_callbacks:
         intake = EventIntake(repo, str(secret), rules, on_jobs=runner.wake)
@@ -97,7 +96,7 @@ def _open_db(data: Path | None) -> Any:
     from storage.service.db import DB_NAME, Database
     from storage.service.repo import Repo
 
-    folder = _data_folder(data, load_config_or_exit())
+    folder = _data_folder(data, settings_or_exit())
     if not (folder / DB_NAME).is_file():
         raise error_exit(f"no recshelf data in {str(folder)!r} (run `recshelf serve` first, or pass --data)")
     return Repo(Database(folder))

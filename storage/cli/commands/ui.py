@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import ipaddress
-import os
 import secrets
 import signal
 import socket
@@ -20,9 +19,14 @@ from typing import Annotated
 
 import typer
 
-from storage.cli.common import error_exit, load_config_or_exit, require_extra
-from storage.settings import PUBLIC_URL_ENV, SERVER_URL_ENV, UI_PASSWORD_ENV, UI_STORE_ENV
-from storage.stores.local import MEDIA_SECRET_ENV, MEDIA_URL_ENV
+from storage.cli.common import error_exit, require_extra, settings_or_exit
+from storage.settings import (
+    MEDIA_SECRET_ENV,
+    MEDIA_URL_ENV,
+    SERVER_URL_ENV,
+    UI_PASSWORD_ENV,
+    UI_STORE_ENV,
+)
 from storage.testing import net
 from storage.testing.net import free_port
 
@@ -113,14 +117,20 @@ def ui_command(store: StoreArg = None, port: PortOpt = DEFAULT_UI_PORT, host: Ho
                server_port: ServerPortOpt = None, no_server: NoServerOpt = False,
                callbacks: CallbacksOpt = False) -> None:
     """Open the web UI: browse, verify, play, download and share recordings."""
+    run_ui(store=store, port=port, host=host, server_port=server_port, no_server=no_server, callbacks=callbacks)
+
+
+def run_ui(*, store: str | None, port: int, host: str, server_port: int | None, no_server: bool = False,
+           callbacks: bool = False, extra_env: dict[str, str] | None = None) -> None:
+    """`recshelf ui`; `extra_env` is what the children get on top of this process's environment (the demo's)."""
     require_extra("ui", "streamlit", *([] if no_server else ["fastapi", "uvicorn"]))
-    config = load_config_or_exit()
-    if not is_loopback(host) and not os.environ.get(UI_PASSWORD_ENV):
+    settings = settings_or_exit()
+    config = settings.config
+    if not is_loopback(host) and not settings.ui_password:
         print(f"recshelf: warning: the UI listens on {host} without a password; set {UI_PASSWORD_ENV}",
               file=sys.stderr)
-    env = dict(os.environ)
-    env[MEDIA_SECRET_ENV] = (env.get(MEDIA_SECRET_ENV) or config.server.media_secret
-                                    or secrets.token_urlsafe(32))
+    env = settings.child_environment(**(extra_env or {}))
+    env[MEDIA_SECRET_ENV] = settings.media_secret or secrets.token_urlsafe(32)
     if store:
         env[UI_STORE_ENV] = store
     server: subprocess.Popen[bytes] | None = None
@@ -131,7 +141,7 @@ def ui_command(store: StoreArg = None, port: PortOpt = DEFAULT_UI_PORT, host: Ho
             server_url = f"http://{url_host(host)}:{sport}"
             # `recshelf serve` adds the callback intake and job workers to the same app (`recshelf demo`).
             command = (["storage.cli", "serve"] if callbacks
-                       else ["uvicorn", "storage.server.app:create_app", "--factory"])
+                       else ["uvicorn", "storage.server.app:app_from_environment", "--factory"])
             server = subprocess.Popen(
                 [sys.executable, "-m", *command, "--host", host, "--port", str(sport), "--log-level", "warning"],
                 env=env)
@@ -140,8 +150,7 @@ def ui_command(store: StoreArg = None, port: PortOpt = DEFAULT_UI_PORT, host: Ho
         server_url = env.get(SERVER_URL_ENV)
         if server_url:
             # Browsers fetch local-folder slices from the server: its public URL when one is configured.
-            public = env.get(PUBLIC_URL_ENV) or config.server.public_url
-            env.setdefault(MEDIA_URL_ENV, (public or server_url).rstrip("/"))
+            env.setdefault(MEDIA_URL_ENV, (settings.public_url or server_url).rstrip("/"))
         ui = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(app_script()), "--server.address", host,
              "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
