@@ -14,7 +14,7 @@ from storage.media import hls
 from storage.media.naming import split_key
 from storage.recordings.catalog import find
 from storage.recordings.playback import join_playlists, playback_playlist, rewrite_for_playback
-from storage.signing import check_media_signature, encode_root
+from storage.signing import check_media_signature, media_store_id
 from tests.fixtures.local import MEDIA_SECRET
 from tests.webui.conftest import seed_recording
 
@@ -224,7 +224,7 @@ def test_playback_playlist_of_a_hostile_recording_signs_only_its_own_slices(loca
     (rec,) = find(store)
     text, gaps = playback_playlist(store, rec, 3600)
     assert gaps == 1
-    prefix = f"{media_server_url}/media/{encode_root(str(store.root))}/"
+    prefix = f"{media_server_url}/media/{media_store_id(MEDIA_SECRET, store.root)}/"
     uris = uris_in(text)
     assert len(uris) == len(names)
     for uri in uris:
@@ -233,7 +233,8 @@ def test_playback_playlist_of_a_hostile_recording_signs_only_its_own_slices(loca
         key = unquote(parts.path.split("/", 3)[3])
         query = dict(p.split("=", 1) for p in parts.query.split("&"))
         assert split_key(key)[0] == FOLDER and key in keys
-        assert check_media_signature(MEDIA_SECRET, encode_root(str(store.root)), key, int(query["exp"]), query["sig"])
+        store_id = media_store_id(MEDIA_SECRET, store.root)
+        assert check_media_signature(MEDIA_SECRET, store_id, key, int(query["exp"]), query["sig"])
 
 
 def test_join_playlists_puts_failover_part_after_a_discontinuity():

@@ -16,6 +16,7 @@ from storage.server.callbacks import attach
 from storage.service.intake import Envelope, EnvelopeError, EventIntake, parse_envelope
 from storage.service.repo import Repo
 from storage.service.rules import Rules
+from storage.settings import Settings
 from tests.fixtures.wait import eventually
 from tests.service.conftest import SECRET, App, envelope, signed
 
@@ -46,7 +47,7 @@ def test_unstorable_envelopes_are_refused(poison: str):
 def test_poisoned_events_sent_with_honest_ones_cost_them_nothing(repo: Repo):
     """All requests are in before the writer starts, so on the old code the poison shares their batch."""
     intake = EventIntake(repo, SECRET, Rules())
-    application = create_app()
+    application = create_app(Settings.load())
     attach(application, intake)
     honest = [envelope(31, sid=f"{n:032x}") for n in range(40)]
     poisoned = [make(n) for n in range(4) for make in POISONS.values()]

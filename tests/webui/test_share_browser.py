@@ -22,7 +22,8 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from storage.recordings.catalog import find
 from storage.server.media import media_router
-from storage.server.share import router as share_router
+from storage.server.share import share_router
+from storage.settings import Settings
 from storage.signing import make_share_url
 from storage.stores.local import LocalStore
 from tests.fixtures.local import serve_app
@@ -83,8 +84,8 @@ def attacker() -> Iterator[tuple[str, list[str]]]:
 def recshelf_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
     """The share and media routes plus a page with the shipped hls.js, all on one 127.0.0.1 origin."""
     app = FastAPI()
-    app.include_router(share_router)
-    app.include_router(media_router(SECRET))
+    app.include_router(share_router(Settings.load))  # loaded per request: after the env below is set
+    app.include_router(media_router(SECRET, [tmp_path / "store"]))  # the folder the test seeds
 
     @app.get("/player.html")
     def page() -> HTMLResponse:
