@@ -34,7 +34,7 @@ Why it is built this way:
 * Writes use a key-scoped upload token (``bucket:key``, which Kodo lets overwrite) and an explicit
   mime type (the SDK's default is octet-stream); objects above ``upload_threshold`` (4 MiB) go through
   resumable upload v2 in ``part_size`` parts, without the SDK's on-disk progress recorder.
-* Timeouts: the SDK reads one process-wide ``connection_timeout``; constructing a store sets it to
+* Timeouts: the SDK reads one process-wide ``connection_timeout`` (no client takes its own); constructing a store sets it to
   (connect, read) = (3 s, 30 s) so a dead host fails in seconds instead of 30 s.
 """
 
@@ -52,29 +52,32 @@ from urllib.parse import quote, urlsplit
 import qiniu
 import qiniu.config
 import requests
-from qiniu.http.endpoint import Endpoint
-from qiniu.http.region import Region, ServiceName
 from qiniu.http.response import ResponseInfo
 from qiniu.services.storage.uploaders import FormUploader, ResumeUploaderV2
 from requests.adapters import HTTPAdapter
 
 from storage.retry import with_retries
 from storage.stores.base import (
-    AccessDenied,
     InvalidConfig,
-    NotFound,
     ObjectInfo,
-    StoreError,
     Unavailable,
     content_type_for,
     reject_unknown_options,
 )
 from storage.stores.bucket import BucketKeys
+from storage.stores.qiniu_errors import (
+    Transient,
+    error_text,
+    is_transient,
+    raise_for_info,
+    raise_for_status,
+    status_is_transient,
+)
+from storage.stores.qiniu_hosts import SERVICE_OPTIONS, build_region, parse_domain
 from storage.stores.registry import option_names
 from storage.stores.streams import streaming_reader
 
 OPTIONS = option_names("qiniu")
-REGIONS = frozenset({"z0", "z1", "z2", "na0", "as0"})  # public Kodo regions with a fixed host table
 PAGE_SIZE = 1000  # rsf's maximum
 UPLOAD_THRESHOLD = 4 * 1024 * 1024
 PART_SIZE = 4 * 1024 * 1024
@@ -82,38 +85,6 @@ CONNECT_TIMEOUT_S = 3.0
 READ_TIMEOUT_S = 30.0
 TOKEN_TTL_S = 3600  # upload tokens and the download URLs used internally by read/open
 _CHUNK = 256 * 1024
-
-# Kodo's rate limit (573) is transient although the SDK's need_retry() refuses to retry it; Kodo's
-# 6xx codes (612 no such file, 631 no such bucket, ...) are permanent, not server errors.
-_TRANSIENT_CODES = frozenset({573})
-_PERMANENT_5XX = frozenset({501, 509, 579})  # as qiniu's ResponseInfo.need_retry() has them
-_SERVICE_OPTIONS = {
-    "up_host": ServiceName.UP,
-    "rs_host": ServiceName.RS,
-    "rsf_host": ServiceName.RSF,
-    "api_host": ServiceName.API,
-    "uc_host": ServiceName.UC,
-}
-
-
-class _Transient(Exception):
-    """A failed SDK answer worth retrying; carries the ResponseInfo for the final error."""
-
-    def __init__(self, info: ResponseInfo) -> None:
-        super().__init__(info.status_code)
-        self.info = info
-
-
-def _is_transient(info: ResponseInfo) -> bool:
-    if info.status_code == -1:
-        # A host that does not answer the TCP handshake will not in 100 ms either: fail fast.
-        return not isinstance(info.exception, requests.ConnectTimeout)
-    return info.status_code in _TRANSIENT_CODES or info.need_retry()
-
-
-def _status_is_transient(status: int) -> bool:
-    """For answers we get ourselves (downloads): 5xx except the permanent ones, and 573."""
-    return status in _TRANSIENT_CODES or (500 <= status < 600 and status not in _PERMANENT_5XX)
 
 
 def _parse_bool(name: str, value: str, url: str) -> bool:
@@ -123,17 +94,6 @@ def _parse_bool(name: str, value: str, url: str) -> bool:
     if lowered in ("0", "false", "no", "off"):
         return False
     raise InvalidConfig(f"option {name!r} must be true or false, not {value!r}", url=url)
-
-
-def _endpoint(value: str, name: str, url: str) -> tuple[Endpoint, str]:
-    """An SDK Endpoint and its scheme from ``http(s)://host[:port]`` or a bare ``host[:port]`` (https)."""
-    text = value.strip()
-    parts = urlsplit(text if "://" in text else f"https://{text}")
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
-        raise InvalidConfig(f"option {name!r} must be a base URL like http://host:port, not {value!r}", url=url)
-    if parts.query or "@" in parts.netloc:
-        raise InvalidConfig(f"option {name!r} must not carry a query or credentials", url=url)
-    return Endpoint(parts.netloc, default_scheme=parts.scheme), parts.scheme
 
 
 class QiniuStore(BucketKeys):
@@ -166,8 +126,8 @@ class QiniuStore(BucketKeys):
         self.private = private
         self.upload_threshold = upload_threshold
         self.part_size = part_size
-        self._domain = self._parse_domain(domain) if domain else None
-        self._region, self._scheme = self._build_region(region, endpoint, hosts or {})
+        self._domain = parse_domain(domain, self.url) if domain else None
+        self._region, self._scheme = build_region(region, endpoint, hosts or {}, self.url)
         self._auth = qiniu.Auth(access_key, secret_key)
         self._manager = qiniu.BucketManager(self._auth, regions=[self._region], preferred_scheme=self._scheme)
         self._timeout = (connect_timeout_s, read_timeout_s)
@@ -195,55 +155,13 @@ class QiniuStore(BucketKeys):
             private=True if private is None else _parse_bool("private", private, url),
             region=options.get("region") or None,
             endpoint=options.get("endpoint") or None,
-            hosts={name: options[name] for name in _SERVICE_OPTIONS if options.get(name)},
+            hosts={name: options[name] for name in SERVICE_OPTIONS if options.get(name)},
         )
 
     def __repr__(self) -> str:
         return f"QiniuStore({self.url!r})"
 
     # -- configuration ---------------------------------------------------------------------------
-
-    def _parse_domain(self, domain: str) -> str:
-        text = domain.strip().rstrip("/")
-        # Bucket test domains (*.clouddn.com, *.qiniudns.com) serve plain http only.
-        if "://" not in text:
-            text = "http://" + text
-        parts = urlsplit(text)
-        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or "@" in parts.netloc:
-            raise InvalidConfig(f"option 'domain' must look like http://cdn.example.com, not {domain!r}",
-                                url=self.url)
-        return text
-
-    def _build_region(
-        self, region: str | None, endpoint: str | None, hosts: Mapping[str, str]
-    ) -> tuple[Region, str]:
-        """The explicit hosts of every service, so the SDK never asks the uc region service."""
-        if endpoint:
-            base, scheme = _endpoint(endpoint, "endpoint", self.url)
-            # One base URL serves every service, uc included, so nothing can leak to public hosts.
-            result = Region(region_id="custom", services={name: [base] for name in ServiceName})
-        elif region:
-            if region not in REGIONS:
-                raise InvalidConfig(f"unknown Qiniu region {region!r} (known: {', '.join(sorted(REGIONS))}; "
-                                    "use endpoint for other deployments)", url=self.url)
-            scheme = "https"
-            result = Region.from_region_id(region, preferred_scheme=scheme)
-        elif hosts.keys() >= {"up_host", "rs_host", "rsf_host"}:
-            scheme = _endpoint(hosts["rs_host"], "rs_host", self.url)[1]
-            result = Region(region_id="custom")
-        else:
-            raise InvalidConfig(
-                "no Qiniu hosts: set region (z0, z1, z2, na0, as0) or endpoint in a profile, or "
-                "QINIU_REGION / QINIU_ENDPOINT", url=self.url)
-        for name, service in _SERVICE_OPTIONS.items():
-            if hosts.get(name):
-                host, host_scheme = _endpoint(hosts[name], name, self.url)
-                if host_scheme != scheme:
-                    # BucketManager and the uploaders apply one preferred scheme to every host.
-                    raise InvalidConfig(f"option {name!r} uses {host_scheme} but the other Qiniu hosts use "
-                                        f"{scheme}; the SDK needs one scheme for all", url=self.url)
-                result.services[service] = [host]
-        return result, scheme
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -315,9 +233,9 @@ class QiniuStore(BucketKeys):
                 raise
             except requests.RequestException as exc:
                 raise _NetworkError(exc) from None
-            if _status_is_transient(response.status_code):
+            if status_is_transient(response.status_code):
                 response.close()
-                raise _HttpError(response.status_code, _error_text(response))
+                raise _HttpError(response.status_code, error_text(response))
             return response
 
         try:
@@ -334,7 +252,7 @@ class QiniuStore(BucketKeys):
                               url=self.url, key=key) from None
         if response.status_code in (200, 206, 416):
             return response
-        status, message = response.status_code, _error_text(response)
+        status, message = response.status_code, error_text(response)
         response.close()
         self._raise_status(status, message, key, "download")
 
@@ -426,34 +344,22 @@ class QiniuStore(BucketKeys):
 
         def attempt() -> tuple[Any, ResponseInfo]:
             ret, info = call()
-            if not info.ok() and _is_transient(info):
-                raise _Transient(info)
+            if not info.ok() and is_transient(info):
+                raise Transient(info)
             return ret, info
 
         try:
-            return with_retries(attempt, is_transient=lambda exc: isinstance(exc, _Transient))
-        except _Transient as exc:
+            return with_retries(attempt, is_transient=lambda exc: isinstance(exc, Transient))
+        except Transient as exc:
             return None, exc.info
 
+
+
     def _raise(self, info: ResponseInfo, key: str | None, action: str) -> NoReturn:
-        if info.status_code == -1:
-            exc = info.exception
-            what = "did not answer (connect timeout)" if isinstance(exc, requests.ConnectTimeout) else (
-                f"cannot be reached ({type(exc).__name__})")
-            raise Unavailable(f"{action} failed: the Qiniu service {what}", url=self.url, key=key)
-        self._raise_status(info.status_code, _info_error(info), key, action)
+        raise_for_info(info, self.url, self.bucket, key, action)
 
     def _raise_status(self, status: int, message: str, key: str | None, action: str) -> NoReturn:
-        detail = f"{action} failed (HTTP {status}: {message})"
-        if status == 631:
-            raise NotFound(f"bucket {self.bucket!r} does not exist ({action}, HTTP 631)", url=self.url, key=key)
-        if status in (404, 612):
-            raise NotFound(f"no such object ({action}, HTTP {status})", url=self.url, key=key)
-        if status in (401, 403):
-            raise AccessDenied(f"access denied: {detail}", url=self.url, key=key)
-        if _status_is_transient(status) or 500 <= status < 600:
-            raise Unavailable(f"server error after retries: {detail}", url=self.url, key=key)
-        raise StoreError(detail, url=self.url, key=key)
+        raise_for_status(status, message, self.url, self.bucket, key, action)
 
 
 class _NetworkError(Exception):
@@ -486,22 +392,6 @@ def _put_time(item: Mapping[str, Any]) -> datetime | None:
     put_time = item.get("putTime")
     # Kodo counts putTime in 100 ns units since the epoch.
     return datetime.fromtimestamp(int(put_time) / 10_000_000, UTC) if put_time else None
-
-
-def _error_text(response: requests.Response) -> str:
-    try:
-        payload = response.json()
-    except ValueError:
-        return response.reason or "no detail"
-    return str(payload.get("error", "no detail")) if isinstance(payload, dict) else "no detail"
-
-
-def _info_error(info: ResponseInfo) -> str:
-    """Kodo's own message ({"error": ...}) from a ResponseInfo; never the request URL."""
-    body = info.json() if info.text_body else {}
-    if isinstance(body, dict) and body.get("error"):
-        return str(body["error"])
-    return "no detail"
 
 
 __all__ = ["QiniuStore"]

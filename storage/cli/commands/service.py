@@ -45,15 +45,7 @@ def serve_command(
     require_extra("server", "fastapi", "uvicorn")
     import dataclasses
 
-    import uvicorn
-
-    from storage.server.app import create_app
-    from storage.server.callbacks import attach
-    from storage.service.db import Database
-    from storage.service.intake import EventIntake
-    from storage.service.jobs import JobRunner, Rules
-    from storage.service.repo import Repo
-    from storage.settings import Settings
+    from storage.service.rules import Rules
 
     settings = settings_or_exit()
     config = settings.config
@@ -68,28 +60,15 @@ def serve_command(
     if port is None:
         port = config.server.port  # ServerConfig's default is DEFAULT_SERVER_PORT
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    repo = Repo(Database(_data_folder(data, settings), synchronous=settings.env.sqlite_sync))
-    runner = JobRunner(repo, rules, store_opener=settings.open_store)
-    with fail_on_store_errors():  # e.g. the simulator enabled without credentials
-        app = create_app(settings, reload=Settings.load)  # reload: share links see profile edits
-    intake = None
-    if not no_callbacks:
-        intake = EventIntake(repo, str(secret), rules, on_jobs=runner.wake)
-        attach(app, intake)
-        intake.start()
     if not rules.store:
         logging.getLogger("recshelf").warning("no [rules] store in recshelf.toml: events are stored, but "
                                               "recordings cannot be verified")
-    if rules.workers:
-        runner.start()
-    print(f"recshelf: serving on http://{host}:{port} (data: {repo.db.folder})", flush=True)
-    try:
-        uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), access_log=False)
-    finally:
-        runner.stop()
-        if intake is not None:
-            intake.stop()
-        repo.close()
+    # The one place where the command line hands over to the server face (see pyproject's contracts).
+    from storage.server.run import run_server
+
+    with fail_on_store_errors():  # e.g. the simulator enabled without credentials
+        run_server(settings, rules, host=host, port=port, data=_data_folder(data, settings),
+                   callbacks=not no_callbacks, log_level=log_level)
 
 
 def _open_db(data: Path | None) -> Any:

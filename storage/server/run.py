@@ -1,0 +1,43 @@
+"""`recshelf serve`: one process with the routes, the callback intake and the job workers.
+
+The command line parses its options and builds the `Settings`; everything that composes the running
+server (database, intake, job runner, uvicorn) lives here, beside the app it runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import uvicorn
+
+from storage.server.app import create_app
+from storage.server.callbacks import attach
+from storage.service.db import Database
+from storage.service.intake import EventIntake
+from storage.service.jobs import JobRunner
+from storage.service.repo import Repo
+from storage.service.rules import Rules
+from storage.settings import Settings
+
+
+def run_server(settings: Settings, rules: Rules, *, host: str, port: int, data: Path, callbacks: bool,
+               log_level: str) -> None:
+    """Serve until interrupted; the intake and the workers stop with the server."""
+    repo = Repo(Database(data, synchronous=settings.env.sqlite_sync))
+    runner = JobRunner(repo, rules, store_opener=settings.open_store)
+    app = create_app(settings, reload=Settings.load)  # reload: share links see profile edits
+    intake = None
+    if callbacks:
+        intake = EventIntake(repo, str(settings.ncs_secret), rules, on_jobs=runner.wake)
+        attach(app, intake)
+        intake.start()
+    if rules.workers:
+        runner.start()
+    print(f"recshelf: serving on http://{host}:{port} (data: {repo.db.folder})", flush=True)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), access_log=False)
+    finally:
+        runner.stop()
+        if intake is not None:
+            intake.stop()
+        repo.close()
