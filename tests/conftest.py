@@ -4,6 +4,7 @@ pytest_plugins = [
     "tests.fixtures.media",
     "tests.fixtures.stores",
     "tests.fixtures.local",
+    "tests.fixtures.seaweed",
     "tests.fixtures.s3",
     "tests.fixtures.oss",
     "tests.fixtures.qiniu",

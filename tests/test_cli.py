@@ -14,6 +14,7 @@ from storage.cli import app
 from storage.media.naming import RecordingKey
 from storage.stores.local import LocalStore
 from storage.stores.s3 import S3Store
+from tests.fixtures.s3 import S3Service
 
 REPORT_KEYS = {"playlist", "folder", "sid", "cname", "uid", "stream", "status", "segments", "missing", "empty",
                "orphans", "duration_s", "bytes", "problems"}
@@ -81,19 +82,17 @@ def test_unknown_scheme_is_usage_error():
     assert result.returncode == 2 and "unknown store scheme" in result.stderr
 
 
-def test_verify_on_s3(s3_store_factory, recording_factory):
-    store: S3Store = s3_store_factory()
+def test_verify_on_s3(s3_service, recording_factory):
+    store: S3Store = s3_service.new_store()
     recording_factory(store, "agora/", RecordingKey(SID_A, "s3 room"), slices=3)
     result = CliRunner().invoke(app, ["verify", store.url + "?endpoint=" + store.client.meta.endpoint_url
-                                      + "&region=us-east-1", "--json"], env=_s3_env())
+                                      + "&region=us-east-1", "--json"], env=_s3_env(s3_service))
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["summary"] == {"complete": 1}
 
 
-def _s3_env() -> dict[str, str]:
-    from tests.fixtures.s3 import S3_ACCESS_KEY, S3_SECRET_KEY
-
-    return {"AWS_ACCESS_KEY_ID": S3_ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": S3_SECRET_KEY}
+def _s3_env(service: S3Service) -> dict[str, str]:
+    return {"AWS_ACCESS_KEY_ID": service.access_key, "AWS_SECRET_ACCESS_KEY": service.secret_key}
 
 
 def test_s3_missing_bucket_wrong_credentials_dead_endpoint(s3_server_url: str):
@@ -111,6 +110,18 @@ def test_s3_missing_bucket_wrong_credentials_dead_endpoint(s3_server_url: str):
     for result in (missing, dead):
         assert SECRET not in result.stderr + result.stdout
         assert result.stderr.strip().count("\n") == 0, result.stderr
+
+
+def test_s3_wrong_credentials_on_a_server_that_checks_them(seaweed_store_factory):
+    bucket = seaweed_store_factory().bucket  # exists: only the credentials are wrong
+    endpoint = seaweed_store_factory(bucket=bucket).client.meta.endpoint_url
+    env = {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": SECRET, "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-m", "storage.cli", "verify",
+                             f"s3://{bucket}/x?endpoint={endpoint}&region=us-east-1"],
+                            capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 2 and "access denied" in result.stderr.lower(), result.stderr
+    assert SECRET not in result.stderr + result.stdout and "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0, result.stderr
 
 
 def test_secret_in_url_is_refused_without_echo():

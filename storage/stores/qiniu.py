@@ -34,8 +34,9 @@ Why it is built this way:
 * Writes use a key-scoped upload token (``bucket:key``, which Kodo lets overwrite) and an explicit
   mime type (the SDK's default is octet-stream); objects above ``upload_threshold`` (4 MiB) go through
   resumable upload v2 in ``part_size`` parts, without the SDK's on-disk progress recorder.
-* Timeouts: the SDK reads one process-wide ``connection_timeout`` (no client takes its own); constructing a store sets it to
-  (connect, read) = (3 s, 30 s) so a dead host fails in seconds instead of 30 s.
+* Timeouts: the SDK reads one process-wide ``connection_timeout`` (no client takes its own, so this
+  cannot be per store); constructing a store sets it to (connect, read) = (3 s, 30 s) so a dead host
+  fails in seconds instead of 30 s.
 """
 
 from __future__ import annotations

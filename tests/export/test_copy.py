@@ -11,14 +11,14 @@ from storage.recordings.catalog import find
 from storage.recordings.verify import verify
 from storage.stores.base import ObjectStore
 from tests.export.conftest import KEY, WatchedStore, export
+from tests.fixtures.s3 import S3Service
 
 
-def test_local_to_s3_copy_verifies_complete(local_store_factory: Callable[..., ObjectStore],
-                                            s3_store_factory: Callable[..., Any], s3_admin: Any,
+def test_local_to_s3_copy_verifies_complete(local_store_factory: Callable[..., ObjectStore], s3_service: S3Service,
                                             recording_factory: Callable[..., list[str]], tmp_path: Path) -> None:
     source = local_store_factory()
     keys = recording_factory(source, "rec/", KEY, slices=5, failover_parts=1)
-    target = s3_store_factory()
+    target, s3_admin = s3_service.new_store(), s3_service.admin
     dest = Destination(target, work_root=tmp_path / "work")
     [result] = export(source, dest, "copy")
     assert result.status == "exported", result.error

@@ -1,4 +1,4 @@
-"""Every format end to end, from a local folder and from S3 (moto), into a folder or a bucket."""
+"""Every format end to end, from a local folder and from S3 (moto, SeaweedFS), into a folder or a bucket."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from tests.export.conftest import KEY, SID, export, ffprobe, needs_ffprobe, visi
 NAME = KEY.base
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=["local", "s3", "s3-seaweedfs"])
 def kind(request: pytest.FixtureRequest) -> str:
     return request.param
 
@@ -32,10 +32,10 @@ def source(kind: str, request: pytest.FixtureRequest, recording_factory: Callabl
 
 @pytest.fixture
 def dest(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Destination:
-    """A folder for the local case, another bucket for the S3 case (outputs uploaded whole)."""
+    """A folder for the local case, another bucket on the same server for S3 (outputs uploaded whole)."""
     if kind == "local":
         return Destination.for_folder(tmp_path / "out")
-    return Destination(request.getfixturevalue("s3_store_factory")(), work_root=tmp_path / "work")
+    return Destination(request.getfixturevalue(f"{kind}_store_factory")(), work_root=tmp_path / "work")
 
 
 def _fetch(dest: Destination, key: str, tmp_path: Path) -> Path:

@@ -87,25 +87,24 @@ def test_unknown_recording_is_404(client, local_store_factory, seeder):
     assert client.get(url).status_code == 404
 
 
-def test_share_link_for_s3_profile_presigns_slices(client, s3_store_factory, s3_server_url, seeder, tmp_path,
-                                                    monkeypatch):
-    from tests.fixtures.s3 import S3_ACCESS_KEY, S3_REGION, S3_SECRET_KEY
-
-    store = s3_store_factory()
+def test_share_link_for_s3_profile_presigns_slices(client, s3_service, seeder, tmp_path, monkeypatch):
+    store = s3_service.new_store()
     seeder(store, missing=[0])
     bucket = store.url.removeprefix("s3://").split("/")[0]
+    profile = f"share-s3-{s3_service.name}"  # one per server: share routes reuse a profile's store for minutes
     config = tmp_path / "recshelf.toml"
-    config.write_text(f'[profiles.share-s3]\nurl = "s3://{bucket}"\nendpoint = "{s3_server_url}"\n'
-                      f'region = "{S3_REGION}"\naccess_key = "{S3_ACCESS_KEY}"\nsecret_key = "{S3_SECRET_KEY}"\n')
+    config.write_text(f'[profiles.{profile}]\nurl = "s3://{bucket}"\nendpoint = "{s3_service.endpoint}"\n'
+                      f'region = "{s3_service.region}"\naccess_key = "{s3_service.access_key}"\n'
+                      f'secret_key = "{s3_service.secret_key}"\n')
     monkeypatch.setenv("RECSHELF_CONFIG", str(config))
     (rec,) = find(store)
-    url = make_share_url("http://testserver", MEDIA_SECRET, "share-s3", rec, 600)
+    url = make_share_url("http://testserver", MEDIA_SECRET, profile, rec, 600)
     text = client.get(url).text
-    assert S3_SECRET_KEY not in text and "share-s3" not in text
+    assert s3_service.secret_key not in text and profile not in text and "share-s3" not in text
     lines = text.splitlines()
     gap_url = lines[lines.index("#EXT-X-GAP") + 1]  # the missing first slice: presigned, never loaded
-    assert gap_url.startswith(s3_server_url) and f"/{quote(split_key(rec.slices[0].key)[0])}" in gap_url
-    signed = [line for line in lines if line.startswith(s3_server_url)]
+    assert gap_url.startswith(s3_service.endpoint) and f"/{quote(split_key(rec.slices[0].key)[0])}" in gap_url
+    signed = [line for line in lines if line.startswith(s3_service.endpoint)]
     assert len(signed) == 6 and all("X-Amz-Signature=" in line for line in signed)
-    assert all(not line or line.startswith(("#", s3_server_url)) for line in lines)
+    assert all(not line or line.startswith(("#", s3_service.endpoint)) for line in lines)
     assert httpx.get(signed[1]).status_code == 200
