@@ -58,7 +58,8 @@ def test_unusable_bodies(body: bytes, code: str) -> None:
 
 def test_size_cap() -> None:
     pl = hls.parse(b"#EXTM3U\n" + b"#" * 100, max_bytes=50)
-    assert _codes(pl.issues) == {"not_m3u8"}
+    assert _codes(pl.issues) == {"playlist_too_large"}
+    assert not pl.parsed and [i.code for i in pl.fatal] == ["playlist_too_large"]
 
 
 @pytest.mark.parametrize("uri", ["../x.ts", "/abs.ts", "http://evil/x.ts", "a\\b.ts", "sub/x.ts",

@@ -202,7 +202,7 @@ def test_oversized_playlist_is_not_read(spy: SpyStore, recording_factory: Record
     part = recording.parts[0]
     huge = replace(part.playlist, size=50 * 1024 * 1024)
     report = verify(spy, replace(recording, parts=[replace(part, playlist=huge, playlists=[huge])]))
-    assert report.status == "invalid" and spy.reads == [] and "not_m3u8" in _codes(report)
+    assert report.status == "invalid" and spy.reads == [] and "playlist_too_large" in _codes(report)
 
 
 @pytest.mark.parametrize(("text", "status", "code"), [
