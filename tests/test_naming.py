@@ -274,3 +274,9 @@ def test_numbers_too_long_for_int_are_not_agora_numbers(name: str) -> None:
     # int() raises on over 4300 digits: one such name in a listing used to end the whole catalog.
     parsed = parse_name(name)
     assert parsed is None or (parsed.tick is None and parsed.index is None and parsed.failover is None)
+
+
+@pytest.mark.parametrize(("key", "parts"), [("/", ("/", "")), ("/a.ts", ("/", "a.ts")), ("a/b/c.ts", ("a/b/", "c.ts")),
+                                            ("c.ts", ("", "c.ts")), ("a//b", ("a//", "b"))])
+def test_split_key_keeps_every_character(key: str, parts: tuple[str, str]) -> None:
+    assert split_key(key) == parts  # found by tests/test_fuzz.py: "/a.ts" lost its leading slash

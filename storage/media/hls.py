@@ -27,9 +27,9 @@ from m3u8.parser import ParseError
 from storage.media.naming import parse_name
 
 MAX_PLAYLIST_BYTES = 5 * 1024 * 1024  # Agora playlists are KBs; anything this big is not one of them
-# 30 000 slices are over 48 h at Agora's shortest observed slice (6.3 s, reference/agora.md); the caps
-# keep m3u8's parse of the worst playlist that passes them near one second.
-MAX_SEGMENTS = 30_000
+# 20 000 slices are 35 h at Agora's shortest observed slice (6.3 s, reference/agora.md) and 185 h at
+# its longest; the caps keep parse + check of the worst playlist that passes them near one second.
+MAX_SEGMENTS = 20_000
 MAX_PLAYLIST_LINES = 5 * MAX_SEGMENTS  # EXTINF, URI and a few Agora or discontinuity tags per slice
 MAX_DURATION_S = 24 * 3600.0  # one EXTINF or TARGETDURATION longer than a day is not a recording slice
 TIME_GAP_TOLERANCE_S = 2.0

@@ -151,8 +151,8 @@ def parse_name(name: str) -> AgoraName | None:
 
 def split_key(key: str) -> tuple[str, str]:
     """('folder/', 'file name') of a store key; folder is '' at the root and always ends in '/'."""
-    folder, _, name = key.rpartition("/")
-    return (folder + "/" if folder else ""), name
+    folder, separator, name = key.rpartition("/")
+    return folder + separator, name  # an S3 key may start with '/': its folder is "/", not ""
 
 
 def playlist_name(key: RecordingKey, failover: int | None = None) -> str:
