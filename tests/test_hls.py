@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -57,7 +59,8 @@ def test_unusable_bodies(body: bytes, code: str) -> None:
 
 def test_size_cap() -> None:
     pl = hls.parse(b"#EXTM3U\n" + b"#" * 100, max_bytes=50)
-    assert _codes(pl.issues) == {"not_m3u8"}
+    assert _codes(pl.issues) == {"playlist_too_large"}
+    assert not pl.parsed and [i.code for i in pl.fatal] == ["playlist_too_large"]
 
 
 @pytest.mark.parametrize("uri", ["../x.ts", "/abs.ts", "http://evil/x.ts", "a\\b.ts", "sub/x.ts",
@@ -134,3 +137,51 @@ def test_tag_soup_never_raises(lines: list[str]) -> None:
     pl = hls.parse(text)
     hls.check(pl)
     assert all(e.safe or any(i.code == "unsafe_uri" and i.uri == e.uri for i in pl.issues) for e in pl.entries)
+
+
+# -- hostile input: bounded cost, sane numbers, never raises ---------------------------------------
+
+PDT = "#EXT-X-PROGRAM-DATE-TIME:2024-01-01T00:00:00Z\n"
+
+
+@pytest.mark.parametrize(("duration", "code"), [("inf", "bad_duration"), ("1e309", "bad_duration"),
+                                                 ("1e12", "absurd_duration"), ("86401", "absurd_duration")])
+def test_absurd_extinf_after_a_program_date_is_reported_not_raised(duration: str, code: str) -> None:
+    # m3u8 adds each EXTINF to the program date: these raised OverflowError out of parse().
+    pl = hls.parse(f"#EXTM3U\n#EXT-X-TARGETDURATION:2\n{PDT}#EXTINF:{duration},\na.ts\n#EXT-X-ENDLIST\n")
+    issues = pl.issues + (hls.check(pl) if pl.parsed else [])
+    assert code in _codes(issues) and code in hls.FATAL_CODES
+
+
+def test_huge_extinf_before_another_slice_passes_the_time_checks() -> None:
+    # A slice named at year 9999 plus its EXTINF overflowed the date arithmetic of the time checks.
+    first, second = f"{STEM}_99991231235959000.ts", f"{STEM}_99991231235959500.ts"
+    pl = hls.parse(f"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:86400,\n{first}\n#EXTINF:1,\n{second}\n")
+    assert pl.parsed and "name_order" not in _codes(hls.check(pl))
+    pl = hls.parse(f"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:1e12,\n{first}\n#EXTINF:1,\n{second}\n")
+    assert _codes(pl.issues) == {"absurd_duration"} and not pl.parsed
+
+
+@pytest.mark.parametrize("target", ["0", "-3", "1e12", "inf", "nan"])
+def test_absurd_target_duration(target: str) -> None:
+    pl = hls.parse(f"#EXTM3U\n#EXT-X-TARGETDURATION:{target}\n#EXTINF:1,\na.ts\n#EXT-X-ENDLIST\n")
+    assert [i.code for i in pl.fatal] == ["absurd_duration"]
+
+
+def test_millions_of_bare_lines_are_refused_by_counting() -> None:
+    text = b"#EXTM3U\n" + b"x\n" * 2_600_000  # under the byte cap; took 15 s and 1.5 GB to parse
+    started = time.perf_counter()
+    pl = hls.parse(text)
+    assert time.perf_counter() - started < 1.0
+    assert _codes(pl.issues) == {"too_many_lines"} and not pl.entries and not pl.parsed
+
+
+def test_segment_cap() -> None:
+    text = "#EXTM3U\n" + "x.ts\n" * (hls.MAX_SEGMENTS + 1)
+    assert _codes(hls.parse(text).issues) == {"too_many_segments"}
+    assert "too_many_segments" not in _codes(hls.parse("#EXTM3U\n" + "x.ts\n" * 10).issues)
+
+
+@pytest.mark.parametrize("text", ["", "a", "a\n", "a\r\nb", "a\rb\n\n", "a\x0bb\x1c\u2028c\x85", "\r\n\r\n"])
+def test_line_count_matches_splitlines(text: str) -> None:
+    assert hls.line_count(text) == len(text.splitlines())

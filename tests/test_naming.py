@@ -262,3 +262,21 @@ def test_arbitrary_text_never_crashes(text):
 @given(sids, cnames, st.integers(13, 99))
 def test_impossible_month_gives_no_slice(sid, cname, month):
     assert parse_name_candidates(f"{sid}_{cname}_2019{month:02d}11073246073.ts") == []
+
+
+@pytest.mark.parametrize("name", [
+    "bak" + "1" * 5000 + "_abc_ch_20240101000000000.ts",
+    "abc_ch_" + "1" * 5000 + "_" + "2" * 5000 + ".m3u8",
+    "abc_ch_" + "9" * 5000 + ".mp4",
+    "abc_ch__uid_s_1__uid_e_video_" + "1" * 5000 + "_3.m3u8",
+])
+def test_numbers_too_long_for_int_are_not_agora_numbers(name: str) -> None:
+    # int() raises on over 4300 digits: one such name in a listing used to end the whole catalog.
+    parsed = parse_name(name)
+    assert parsed is None or (parsed.tick is None and parsed.index is None and parsed.failover is None)
+
+
+@pytest.mark.parametrize(("key", "parts"), [("/", ("/", "")), ("/a.ts", ("/", "a.ts")), ("a/b/c.ts", ("a/b/", "c.ts")),
+                                            ("c.ts", ("", "c.ts")), ("a//b", ("a//", "b"))])
+def test_split_key_keeps_every_character(key: str, parts: tuple[str, str]) -> None:
+    assert split_key(key) == parts  # found by tests/test_fuzz.py: "/a.ts" lost its leading slash

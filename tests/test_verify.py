@@ -14,7 +14,7 @@ from storage.demo.samples import HOSTILE_URI
 from storage.demo.synth import make_slices
 from storage.media.naming import RecordingKey
 from storage.recordings.catalog import Recording, find
-from storage.recordings.verify import STATUS_ORDER, Report, verify, worst_status
+from storage.recordings.verify import MAX_PROBLEMS_PER_CODE, STATUS_ORDER, Report, verify, verify_many, worst_status
 from storage.stores.base import NotFound, ObjectStore, StoreError
 from storage.stores.local import LocalStore
 from tests.fixtures.media import RecordingFactory, SpyStore
@@ -202,7 +202,7 @@ def test_oversized_playlist_is_not_read(spy: SpyStore, recording_factory: Record
     part = recording.parts[0]
     huge = replace(part.playlist, size=50 * 1024 * 1024)
     report = verify(spy, replace(recording, parts=[replace(part, playlist=huge, playlists=[huge])]))
-    assert report.status == "invalid" and spy.reads == [] and "not_m3u8" in _codes(report)
+    assert report.status == "invalid" and spy.reads == [] and "playlist_too_large" in _codes(report)
 
 
 @pytest.mark.parametrize(("text", "status", "code"), [
@@ -304,3 +304,99 @@ def test_deep_reads_are_bounded(tmp_path, recording_factory: RecordingFactory) -
     recording_factory(store, slices=8)
     report = verify(store, _only(store), deep=True, workers=2)
     assert report.status == "complete" and 1 <= store.peak <= 2
+
+
+# -- hostile input is one recording's problem ------------------------------------------------------
+
+OTHER = RecordingKey("fedcba9876543210fedcba9876543210", "healthy")
+
+
+def _hostile_playlist(store: ObjectStore, recording_factory: RecordingFactory, body: str) -> list[str]:
+    keys = recording_factory(store, folder="bad/")
+    store.write(keys[-1], body.encode())
+    recording_factory(store, folder="ok/", key=OTHER)
+    return keys
+
+
+@pytest.mark.parametrize(("extinf", "code"), [("inf", "bad_duration"), ("1e309", "bad_duration"),
+                                              ("1e12", "absurd_duration")])
+def test_overflowing_playlist_is_invalid_and_the_run_goes_on(tmp_path, recording_factory: RecordingFactory,
+                                                             extinf: str, code: str) -> None:
+    from typer.testing import CliRunner
+
+    from storage.cli import app
+
+    store = LocalStore(tmp_path)
+    keys = recording_factory(store, folder="bad/")
+    body = ("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-PROGRAM-DATE-TIME:2026-01-02T03:04:05Z\n"
+            f"#EXTINF:{extinf},\n{keys[0].removeprefix('bad/')}\n#EXTINF:1,\n{keys[1].removeprefix('bad/')}\n"
+            "#EXT-X-ENDLIST\n")
+    _hostile_playlist(store, recording_factory, body)
+    reports = {r.folder: r for r in verify_many(store, find(store))}
+    assert reports["bad/"].status == "invalid" and code in _codes(reports["bad/"])
+    assert reports["ok/"].status == "complete"
+    result = CliRunner().invoke(app, ["verify", str(tmp_path), "--json"])
+    assert result.exit_code == 1, result.output
+    assert json.loads(result.stdout)["summary"] == {"invalid": 1, "complete": 1}
+
+
+def test_millions_of_lines_cost_little_and_report_small(tmp_path, recording_factory: RecordingFactory) -> None:
+    store = LocalStore(tmp_path)
+    _hostile_playlist(store, recording_factory, "#EXTM3U\n" + "x\n" * 2_600_000)
+    started = time.perf_counter()
+    reports = {r.folder: r for r in verify_many(store, find(store))}
+    assert time.perf_counter() - started < 2.0
+    bad = reports["bad/"]
+    assert bad.status == "invalid" and "too_many_lines" in _codes(bad) and reports["ok/"].status == "complete"
+    assert len(json.dumps(bad.to_dict())) < 10_000
+
+
+def test_problems_collapse_per_code(tmp_path, recording_factory: RecordingFactory) -> None:
+    store = LocalStore(tmp_path)
+    _hostile_playlist(store, recording_factory, "#EXTM3U\n#EXT-X-TARGETDURATION:1\n" +
+                      "".join(f"#EXTINF:1,\nx{i}.txt\n" for i in range(500)) + "#EXT-X-ENDLIST\n")
+    report = next(r for r in verify_many(store, find(store)) if r.folder == "bad/")
+    assert report.status == "incomplete" and len(report.segments) == 500
+    by_code: dict[str, list[Any]] = {}
+    for p in report.problems:
+        by_code.setdefault(p.code, []).append(p)
+    assert len(by_code["missing_segment"]) == MAX_PROBLEMS_PER_CODE + 1
+    summary = by_code["missing_segment"][-1]
+    assert summary.message == f"… and {500 - MAX_PROBLEMS_PER_CODE} more missing_segment"
+    assert summary.severity == "error" and len(by_code["not_ts"]) == MAX_PROBLEMS_PER_CODE + 1
+
+
+def test_an_unexpected_error_is_that_recordings_problem(tmp_path, recording_factory: RecordingFactory,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import storage.recordings.verify as verify_module
+
+    store = LocalStore(tmp_path)
+    recording_factory(store, folder="bad/")
+    recording_factory(store, folder="ok/", key=OTHER)
+    real = verify_module._listing_checks
+
+    def explode(part: Any, playlist: Any) -> None:
+        if playlist.key.startswith("bad/"):
+            raise ZeroDivisionError("a bug")
+        real(part, playlist)
+
+    monkeypatch.setattr(verify_module, "_listing_checks", explode)
+    reports = {r.folder: r for r in verify_many(store, find(store), deep=True)}
+    bad = reports["bad/"]
+    assert bad.status == "invalid" and [p.code for p in bad.problems] == ["internal_error"]
+    assert "ZeroDivisionError: a bug" in bad.problems[0].message
+    assert reports["ok/"].status == "complete"
+
+
+def test_a_symlinked_slice_does_not_abort_deep_verify(tmp_path, recording_factory: RecordingFactory) -> None:
+    (tmp_path / "store").mkdir()
+    store = LocalStore(tmp_path / "store")
+    keys = recording_factory(store, folder="rec/")
+    (tmp_path / "passwd").write_bytes(b"root:x:0:0::/root:/bin/sh\n")
+    slice_path = store.root / keys[1]
+    slice_path.unlink()
+    slice_path.symlink_to(tmp_path / "passwd")
+    recording_factory(store, folder="ok/", key=OTHER)
+    reports = {r.folder: r for r in verify_many(store, find(store), deep=True)}
+    assert reports["rec/"].status == "incomplete" and reports["rec/"].missing == [keys[1]]
+    assert reports["ok/"].status == "complete"

@@ -62,6 +62,7 @@ def transfer(ctx: UnitContext, items: Sequence[Transfer]) -> list[dict[str, Any]
     """Copy every item source → target in parallel; returns the target records (key, size, etag)."""
     journal = _Journal(ctx)
     target = ctx.dest.store
+    ctx.dest.remove_stale_temps(item.target_key for item in items)  # a killed run's half-written objects
 
     def one(item: Transfer) -> dict[str, Any]:
         src = item.source

@@ -19,7 +19,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -74,8 +74,7 @@ class Destination:
         if self.local_root is not None:
             final = self.local_root.joinpath(*key.split("/"))
             final.parent.mkdir(parents=True, exist_ok=True)
-            for stale in final.parent.glob(f".{final.name}{TEMP_MARKER}*"):
-                stale.unlink(missing_ok=True)  # left by a run that was killed outright (no cleanup ran)
+            self.remove_stale_temps([key])
             # LocalStore listings skip names with this marker, so a half-built output is never listed.
             fd, tmp = tempfile.mkstemp(prefix=f".{final.name}{TEMP_MARKER}", dir=final.parent)
         else:
@@ -89,6 +88,29 @@ class Destination:
         finally:
             with suppress(FileNotFoundError):
                 path.unlink()
+
+    def remove_stale_temps(self, keys: Iterable[str]) -> None:
+        """Delete the temp files a run killed outright (no cleanup ran) left while writing these keys.
+
+        Only a local folder has them: LocalStore writes ".<name>.recshelf-tmp-<random>" next to the
+        target, and listings hide them, so without this a rerun that succeeds would keep them for ever.
+        A store never shows a partial object. One scan per folder, however many keys it holds.
+        """
+        if self.local_root is None:
+            return
+        names_by_folder: dict[Path, set[str]] = {}
+        for key in keys:
+            final = self.local_root.joinpath(*key.split("/"))
+            names_by_folder.setdefault(final.parent, set()).add(final.name)
+        for folder, names in names_by_folder.items():
+            try:
+                with os.scandir(folder) as entries:
+                    stale = [e.path for e in entries if _temp_of(e.name) in names]
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            for path in stale:
+                with suppress(FileNotFoundError):
+                    os.unlink(path)
 
     def commit_file(self, tmp: Path, key: str) -> dict[str, Any]:
         """Make `tmp` the output `key` in one step; returns the manifest record of the output.
@@ -124,6 +146,7 @@ class Destination:
 
     def write_manifest(self, output: str, manifest: dict[str, Any]) -> None:
         body = json.dumps({"version": MANIFEST_VERSION, **manifest}, indent=1, sort_keys=True).encode()
+        self.remove_stale_temps([self.manifest_key(output)])
         self.store.write(self.manifest_key(output), body, "application/json")
 
     def outputs_match(self, outputs: list[dict[str, Any]]) -> bool:
@@ -139,3 +162,9 @@ class Destination:
             elif rec.get("etag") and info.etag != rec["etag"]:
                 return False
         return True
+
+
+def _temp_of(name: str) -> str | None:
+    """The output name a ".<name>.recshelf-tmp-<random>" temp file was being written for, else None."""
+    base, marker, _ = name.partition(TEMP_MARKER)
+    return base[1:] if marker and base.startswith(".") else None

@@ -22,7 +22,7 @@ from storage.export.copy import export_copy, export_hls
 from storage.export.dest import Destination
 from storage.export.errors import ExportError
 from storage.export.options import FORMATS, ExportOptions
-from storage.export.plan import Gap, Unit, plan_units
+from storage.export.plan import Gap, Unit, internal_error_text, plan_units
 from storage.export.progress import ProgressCallback, ProgressTracker
 from storage.export.writers import export_mp4, export_ts
 from storage.recordings.catalog import Recording
@@ -67,6 +67,8 @@ def output_key(unit: Unit, fmt: str) -> str:
 
 
 def _refusal(unit: Unit, options: ExportOptions) -> str | None:
+    if unit.error is not None:
+        return f"it could not be planned: {unit.error}"
     status = unit.status
     if status == "invalid":
         return "its playlist is invalid or names files outside its folder (see `recshelf verify`)"
@@ -127,4 +129,18 @@ def run_export(store: ObjectStore, recordings: Iterable[Recording], dest: Destin
         raise ValueError(f"unknown export format {options.format!r} (known: {', '.join(FORMATS)})")
     units = plan_units(store, recordings, options.format)
     tracker = ProgressTracker(progress, len(units))
-    return [export_unit(store, unit, dest, options, tracker) for unit in units]
+    return [_isolated(store, unit, dest, options, tracker) for unit in units]
+
+
+def _isolated(store: ObjectStore, unit: Unit, dest: Destination, options: ExportOptions,
+              tracker: ProgressTracker) -> ExportResult:
+    """`export_unit`, with anything unexpected made this unit's failure so `--all` goes on to the next."""
+    try:
+        return export_unit(store, unit, dest, options, tracker)
+    except StoreError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one recording's surprise must not end the job
+        result = ExportResult(unit.name, options.format, "failed", unit.status, gaps=unit.gaps)
+        result.error = f"this recording ({unit.folder}{unit.name}) failed: {internal_error_text(exc)}"
+        tracker.finish("failed")
+        return result

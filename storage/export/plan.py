@@ -21,7 +21,7 @@ from storage.media import hls
 from storage.media.naming import RecordingKey, parse_name, split_key
 from storage.recordings.catalog import Recording
 from storage.recordings.verify import Report, verify, worst_status
-from storage.stores.base import ObjectInfo, ObjectStore
+from storage.stores.base import ObjectInfo, ObjectStore, StoreError
 
 GROUPED_FORMATS = frozenset({"mp4", "zip"})
 MEDIA_STREAMS = ("video", "audio")  # an individual uid's `av` index only points at these
@@ -82,9 +82,12 @@ class Unit:
     name: str  # output base name: <sid>_<cname>[__uid_s_<uid>[__uid_e_<stream>]]
     folder: str
     tracks: list[Track]
+    error: str | None = None  # planning failed unexpectedly: the unit is refused, the job goes on
 
     @property
     def status(self) -> str:
+        if self.error is not None:
+            return "invalid"
         return worst_status(t.report.status for t in self.tracks)  # type: ignore[misc]
 
     @property
@@ -185,7 +188,17 @@ def plan_units(store: ObjectStore, recordings: Iterable[Recording], fmt: str) ->
         if seen[name] > 1 and folder:
             # The same recording name in two folders (copies of one recording): outputs must not collide.
             name = folder.rstrip("/").replace("/", "_") + "__" + name
-        tracks = [plan_track(store, rec) for rec in sorted(recs, key=lambda r: MEDIA_STREAMS.index(r.key.stream)
-                                                              if r.key.stream in MEDIA_STREAMS else -1)]
-        units.append(Unit(name, folder, tracks))
+        ordered = sorted(recs, key=lambda r: MEDIA_STREAMS.index(r.key.stream) if r.key.stream in MEDIA_STREAMS
+                         else -1)
+        try:
+            units.append(Unit(name, folder, [plan_track(store, rec) for rec in ordered]))
+        except StoreError:
+            raise  # the store's problem, not this recording's: the run ends with a store error
+        except Exception as exc:  # noqa: BLE001 - one recording's surprise must not end an --all export
+            units.append(Unit(name, folder, [], error=internal_error_text(exc)))
     return units
+
+
+def internal_error_text(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return f"internal error ({text[:300]}{'…' if len(text) > 300 else ''})"

@@ -52,17 +52,20 @@ EXTENSIONS: dict[str, FileKind] = {
 }
 
 # ASCII classes on purpose: `\d` and int() also accept other scripts' digits, which Agora never writes.
-_FAILOVER = re.compile(r"bak(0|[1-9][0-9]*)_")
+# Numbers are at most 18 digits (ticks are 13-digit milliseconds): int() refuses strings over 4300
+# digits with a ValueError, and one such name in a listing must not end the catalog.
+_NUM = "[0-9]{1,18}"
+_FAILOVER = re.compile(r"bak(0|[1-9][0-9]{0,17})_")
 _TOKEN = re.compile(r"[0-9A-Za-z]+")
 _BAK_TOKEN = re.compile(r"bak[0-9]+")
 _UTC = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{3})")
 _STREAM = "(audio|video|av)"
-_IND_PLAYLIST = re.compile(_STREAM + r"(?:_([0-9]+)_([0-9]+))?")
+_IND_PLAYLIST = re.compile(_STREAM + f"(?:_({_NUM})_({_NUM}))?")
 _IND_SLICE = re.compile(_STREAM + r"_([0-9]{17})")
-_IND_MP4 = re.compile(r"(?:([0-9]+)|" + _STREAM + ")")
-_COMP_REDELIVERED = re.compile(r"(.+)_([0-9]+)_([0-9]+)", re.DOTALL)
+_IND_MP4 = re.compile(f"(?:({_NUM})|" + _STREAM + ")")
+_COMP_REDELIVERED = re.compile(f"(.+)_({_NUM})_({_NUM})", re.DOTALL)
 _COMP_SLICE = re.compile(r"(.+)_([0-9]{17})", re.DOTALL)
-_COMP_MP4 = re.compile(r"(.+)_([0-9]+)", re.DOTALL)
+_COMP_MP4 = re.compile(f"(.+)_({_NUM})", re.DOTALL)
 
 
 @dataclass(frozen=True, order=True)
@@ -148,8 +151,8 @@ def parse_name(name: str) -> AgoraName | None:
 
 def split_key(key: str) -> tuple[str, str]:
     """('folder/', 'file name') of a store key; folder is '' at the root and always ends in '/'."""
-    folder, _, name = key.rpartition("/")
-    return (folder + "/" if folder else ""), name
+    folder, separator, name = key.rpartition("/")
+    return folder + separator, name  # an S3 key may start with '/': its folder is "/", not ""
 
 
 def playlist_name(key: RecordingKey, failover: int | None = None) -> str:

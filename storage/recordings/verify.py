@@ -12,10 +12,16 @@ in the order ``invalid > incomplete > missing_playlist > unfinished > complete``
   no waiting will fix, so it must not hide behind a milder status.
 * `missing_playlist` before `unfinished`: a part that cannot be played at all is worse than a part
   whose playlist is merely still open, and both may resolve when Agora's backup upload lands.
+
+Hostile input stays one recording's problem: anything unexpected while verifying a recording
+(other than a StoreError, which is the store's problem and ends the run) makes that recording
+`invalid` with an `internal_error` problem, and each problem code is listed at most
+`MAX_PROBLEMS_PER_CODE` times, so a report stays small whatever the playlist says.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import statistics
 from collections.abc import Iterable, Iterator
@@ -27,7 +33,7 @@ from storage.media import hls
 from storage.media.naming import playlist_name
 from storage.media.probe import TsProbe, measure_duration, probe_ts, pts_gap_s
 from storage.recordings.catalog import Recording, RecordingPart
-from storage.stores.base import NotFound, ObjectInfo, ObjectStore
+from storage.stores.base import NotFound, ObjectInfo, ObjectStore, StoreError
 
 Status = Literal["complete", "incomplete", "unfinished", "missing_playlist", "invalid"]
 Severity = Literal["error", "warning", "info"]
@@ -38,6 +44,10 @@ DEEP_WORKERS = 4  # slices read at once with deep=True: bounded so a big recordi
 VERIFY_WORKERS = 8  # recordings verified at once by verify_many
 SIZE_OUTLIER_RATIO = 0.10  # bytes/s below 10 % of the recording's median is suspicious
 PTS_GAP_RANGE_S = (-0.1, 1.0)  # end of one slice to the start of the next, when no discontinuity
+MAX_PROBLEMS_PER_CODE = 30  # then one "… and N more <code>" problem: enough to act on, small to print
+MAX_ERROR_TEXT = 300  # characters of an unexpected exception's text kept in its problem
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -113,7 +123,53 @@ class _Part:
 
 def verify(store: ObjectStore, recording: Recording, deep: bool = False, *,
            workers: int = DEEP_WORKERS) -> Report:
-    """Verify one recording. Store errors reading a playlist propagate as StoreError."""
+    """Verify one recording. Store errors reading a playlist propagate as StoreError; anything else
+    unexpected becomes the recording's `internal_error` (see the module docstring)."""
+    try:
+        report = _verify(store, recording, deep, workers)
+    except StoreError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one recording's surprise must not end the run
+        log.debug("verifying %s failed", recording.id, exc_info=True)
+        report = _failed_report(recording, exc)
+    report.problems = collapse_problems(report.problems)
+    return report
+
+
+def _failed_report(recording: Recording, exc: Exception) -> Report:
+    text = f"{type(exc).__name__}: {exc}"
+    if len(text) > MAX_ERROR_TEXT:
+        text = text[:MAX_ERROR_TEXT] + "…"
+    playlist = recording.playlist.key if recording.playlist else None
+    return Report(playlist=playlist, folder=recording.folder, sid=recording.key.sid, cname=recording.key.cname,
+                  uid=recording.key.uid, stream=recording.key.stream, status="invalid",
+                  problems=[Problem("internal_error", playlist, f"verification failed unexpectedly ({text}); "
+                                    "the recording is reported invalid and the run goes on")])
+
+
+def collapse_problems(problems: list[Problem], limit: int = MAX_PROBLEMS_PER_CODE) -> list[Problem]:
+    """At most `limit` problems per code, then one summary problem per code saying how many were left out."""
+    kept: list[Problem] = []
+    hidden: dict[str, list[Problem]] = {}
+    seen: dict[str, int] = {}
+    for problem in problems:
+        seen[problem.code] = seen.get(problem.code, 0) + 1
+        if seen[problem.code] <= limit:
+            kept.append(problem)
+        else:
+            hidden.setdefault(problem.code, []).append(problem)
+    for code, rest in hidden.items():
+        severity = _worst_severity(p.severity for p in rest)
+        kept.append(Problem(code, None, f"… and {len(rest)} more {code}", severity))
+    return kept
+
+
+def _worst_severity(severities: Iterable[Severity]) -> Severity:
+    order: tuple[Severity, ...] = ("error", "warning", "info")
+    return min(severities, key=order.index, default="info")
+
+
+def _verify(store: ObjectStore, recording: Recording, deep: bool, workers: int) -> Report:
     listing = _listing(recording)
     parts = [_verify_part(store, recording, part, listing) for part in recording.parts]
     if deep:
@@ -156,6 +212,7 @@ def verify_many(store: ObjectStore, recordings: Iterable[Recording], *, deep: bo
 
     The one place that owns verification concurrency: the CLI, the web UI and the jobs all call it.
     Each verification costs one playlist GET of latency, so overlapping them is most of the speed.
+    Each report is isolated by `verify`: one hostile recording is reported `invalid`, the rest still run.
     """
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         yield from pool.map(lambda rec: verify(store, rec, deep=deep), recordings)
@@ -201,8 +258,8 @@ def _evaluate(store: ObjectStore, folder: str, obj: ObjectInfo, failover: int | 
     part = _Part(failover, obj.key, "complete")
     if obj.size > hls.MAX_PLAYLIST_BYTES:
         part.status = "invalid"
-        part.problems.append(Problem("not_m3u8", obj.key, f"{obj.size} bytes is over the "
-                                     f"{hls.MAX_PLAYLIST_BYTES}-byte playlist cap; not read"))
+        issue = hls.too_large_issue(obj.size)
+        part.problems.append(Problem(issue.code, obj.key, issue.message.replace("not parsed", "not read")))
         return part
     playlist = hls.parse(store.read(obj.key))
     issues = list(playlist.issues)

@@ -5,13 +5,20 @@ next to the target, are fsynced and renamed over it, so a reader (or a crash) ne
 object; listings skip those temp files. Content types are not stored: they derive from the
 extension, which is also what the media route serves. Browsers reach objects through
 `recshelf serve` (storage/server/media.py) with HMAC-signed, expiring URLs.
+
+Symbolic links below the folder are never followed (rclone's default): a listing skips them with
+one warning per link, reads treat them as missing, and linked folders are not descended. A link can
+point out of the folder (/etc/passwd as a "slice") or at another recording's files (its bytes served
+under this one's name); neither is an object of this store.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +31,18 @@ from storage.stores.registry import option_names
 OPTIONS = option_names("file")
 TEMP_MARKER = ".recshelf-tmp-"  # in-progress writes are named ".<name>.recshelf-tmp-<random>"
 _CHUNK = 1 << 20
+
+log = logging.getLogger(__name__)
+_warned_links: set[str] = set()  # paths already warned about: a listing runs often, one warning per link
+_warned_lock = threading.Lock()
+
+
+def _warn_link(path: str) -> None:
+    with _warned_lock:
+        if path in _warned_links:
+            return
+        _warned_links.add(path)
+    log.warning("skipping symbolic link %s: links in a local store are not followed", path)
 
 
 def key_problem(key: str) -> str | None:
@@ -45,15 +64,18 @@ def key_problem(key: str) -> str | None:
 
 
 def resolve_inside(root: Path, key: str) -> Path | None:
-    """The file `key` names below `root`, or None if it is not a valid key or a symlink leads outside."""
+    """The file `key` names below `root`, or None if it is not a valid key or passes through a symlink.
+
+    Only the parts below `root` are checked: the root itself may be reached through links.
+    """
     if key_problem(key) is not None:
         return None
-    path = root.joinpath(*key.split("/"))
-    try:
-        real = path.resolve()
-    except (OSError, RuntimeError):  # RuntimeError: symlink loop on older Pythons
-        return None
-    return path if real.is_relative_to(root.resolve()) else None
+    path = root
+    for part in key.split("/"):
+        path = path / part
+        if path.is_symlink():
+            return None
+    return path
 
 
 def file_info(key: str, st: os.stat_result) -> ObjectInfo:
@@ -96,7 +118,10 @@ class LocalStore:
             raise InvalidConfig(f"invalid listing prefix: {key_problem(folder)}", url=self.url, key=prefix)
         if not self.root.is_dir():
             raise NotFound("the folder does not exist", url=self.url)
-        start = self.root.joinpath(*folder.split("/")) if folder else self.root
+        start = resolve_inside(self.root, folder) if folder else self.root
+        if start is None:  # the prefix passes through a linked folder, which is not descended
+            _warn_link(str(self.root.joinpath(*folder.split("/"))))
+            return iter(())
         base = folder + "/" if folder else ""
         return self._walk(start, base, name_start)
 
@@ -113,6 +138,9 @@ class LocalStore:
             raise StoreError(f"cannot read folder: {exc.strerror}", url=self.url, key=base) from None
         decorated = []
         for entry in entries:
+            if entry.is_symlink():
+                _warn_link(entry.path)
+                continue
             is_dir = entry.is_dir(follow_symlinks=False)
             decorated.append((entry.name + "/" if is_dir else entry.name, is_dir, entry))
         decorated.sort(key=lambda item: item[0])
@@ -122,14 +150,16 @@ class LocalStore:
                 yield from self._walk(Path(entry.path), key + "/")
                 continue
             try:
-                st = entry.stat()
-            except OSError:  # removed while listing, or a dangling symlink
+                st = entry.stat(follow_symlinks=False)
+            except OSError:  # removed while listing
                 continue
-            if entry.is_file():
+            if entry.is_file(follow_symlinks=False):
                 yield file_info(key, st)
 
     def stat(self, key: str) -> ObjectInfo | None:
-        path = self._path(key)
+        path = self._readable_path(key)
+        if path is None:
+            return None
         try:
             st = path.stat()
         except (FileNotFoundError, NotADirectoryError):
@@ -151,7 +181,9 @@ class LocalStore:
             return f.read() if end is None else f.read(end - start)
 
     def open(self, key: str) -> BinaryIO:
-        path = self._path(key)
+        path = self._readable_path(key)
+        if path is None:
+            raise NotFound("no such object (a symbolic link, which is not followed)", url=self.url, key=key)
         try:
             return path.open("rb")
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
@@ -221,13 +253,19 @@ class LocalStore:
         return self._signer.sign(str(self.root), key, expires_s)
 
     def _path(self, key: str) -> Path:
+        """The file `key` names, for writing or signing: a symlinked key is refused outright."""
+        path = self._readable_path(key)
+        if path is None:
+            raise InvalidConfig("the key passes through a symbolic link, which could lead outside the folder",
+                                url=self.url, key=key)
+        return path
+
+    def _readable_path(self, key: str) -> Path | None:
+        """The file to read for `key` (InvalidConfig for an invalid key), or None for a symlink: missing."""
         problem = key_problem(key)
         if problem is not None:
             raise InvalidConfig(f"invalid key for a folder store: {problem}", url=self.url, key=key)
-        path = resolve_inside(self.root, key)
-        if path is None:
-            raise InvalidConfig("the key leads outside the folder", url=self.url, key=key)
-        return path
+        return resolve_inside(self.root, key)
 
 
 def _check_range(start: int, end: int | None) -> None:

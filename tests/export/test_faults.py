@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from storage.export import Destination, ExportOptions, run_export
+from storage.media.naming import RecordingKey
 from storage.recordings.catalog import find
 from storage.stores.base import ObjectStore
 from tests.export.conftest import KEY, WatchedStore, export, ffprobe, needs_ffprobe, visible_files
@@ -136,3 +138,86 @@ def test_temp_files_of_a_killed_run_are_removed(store: ObjectStore, out: Path, r
     stale.write_bytes(b"half an mp4")
     [result] = export(store, Destination.for_folder(out), "mp4")
     assert result.status == "exported" and not stale.exists()
+
+
+OTHER = RecordingKey("fedcba9876543210fedcba9876543210", "healthy")
+
+
+def test_a_rerun_removes_the_temp_files_a_killed_hls_export_left(store: ObjectStore, out: Path,
+                                                                 recording_factory: Callable) -> None:
+    from storage.stores.local import TEMP_MARKER
+
+    keys = recording_factory(store, "rec/", KEY, slices=3)
+    folder = out / NAME
+    folder.mkdir(parents=True)
+    # What LocalStore.write leaves when the process is killed between mkstemp and rename.
+    stale = [folder / f".{keys[0].removeprefix('rec/')}{TEMP_MARKER}k1ll3d",
+             folder / f".{keys[-1].removeprefix('rec/')}{TEMP_MARKER}k1ll3d",
+             out / ".recshelf" / f".{NAME}_.json{TEMP_MARKER}k1ll3d"]
+    stale[-1].parent.mkdir()
+    for path in stale:
+        path.write_bytes(b"half")
+    unrelated = folder / f".someone-else.ts{TEMP_MARKER}live"
+    unrelated.write_bytes(b"another writer's")
+    [result] = export(store, Destination.for_folder(out), "hls")
+    assert result.status == "exported", result.error
+    assert [p for p in stale if p.exists()] == [] and unrelated.exists()
+
+
+def test_export_all_goes_on_past_an_overflowing_playlist(store: ObjectStore, out: Path,
+                                                         recording_factory: Callable) -> None:
+    keys = recording_factory(store, "rec/", KEY, slices=2)
+    store.write(keys[-1], ("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-PROGRAM-DATE-TIME:2026-01-02T03:04:05Z\n"
+                           f"#EXTINF:1e309,\n{keys[0].removeprefix('rec/')}\n#EXT-X-ENDLIST\n").encode())
+    recording_factory(store, "ok/", OTHER, slices=2)
+    results = {r.name: r for r in export(store, Destination.for_folder(out), "ts")}
+    assert results[NAME].status == "failed" and results[NAME].source_status == "invalid"
+    assert not results[NAME].resumable and f"rec/{NAME}" in (results[NAME].error or "")
+    assert results[OTHER.base].status == "exported"
+
+
+@pytest.mark.parametrize("stage", ["plan", "write"])
+def test_export_all_isolates_an_unexpected_error(store: ObjectStore, out: Path, recording_factory: Callable,
+                                                 monkeypatch: pytest.MonkeyPatch, stage: str) -> None:
+    import storage.export.jobs as jobs
+    import storage.export.plan as plan
+
+    recording_factory(store, "rec/", KEY, slices=2)
+    recording_factory(store, "ok/", OTHER, slices=2)
+    if stage == "plan":
+        real_plan = plan.plan_track
+
+        def plan_track(source: ObjectStore, recording: Any, report: Any = None) -> Any:
+            if recording.folder == "rec/":
+                raise KeyError("surprise")
+            return real_plan(source, recording, report)
+
+        monkeypatch.setattr(plan, "plan_track", plan_track)
+    else:
+        real_writer = jobs.WRITERS["ts"]
+
+        def writer(ctx: Any) -> Any:
+            if ctx.unit.folder == "rec/":
+                raise KeyError("surprise")
+            return real_writer(ctx)
+
+        monkeypatch.setitem(jobs.WRITERS, "ts", writer)
+    results = {r.name: r for r in export(store, Destination.for_folder(out), "ts")}
+    failed = results[NAME]
+    assert failed.status == "failed" and not failed.resumable
+    assert f"rec/{NAME}" in (failed.error or "") and "KeyError" in (failed.error or "")
+    assert results[OTHER.base].status == "exported"
+
+
+def test_a_symlinked_slice_is_missing_not_a_resumable_failure(store: ObjectStore, out: Path, tmp_path: Path,
+                                                              recording_factory: Callable) -> None:
+    keys = recording_factory(store, "rec/", KEY, slices=3)
+    (tmp_path / "passwd").write_bytes(b"root:x:0:0::/root:/bin/sh\n")
+    linked = store.root / keys[1]  # type: ignore[attr-defined]
+    linked.unlink()
+    linked.symlink_to(tmp_path / "passwd")
+    [refused] = export(store, Destination.for_folder(out), "ts")
+    assert refused.status == "failed" and not refused.resumable and refused.source_status == "incomplete"
+    [result] = export(store, Destination.for_folder(out), "ts", allow_incomplete=True)
+    assert result.status == "exported" and [g.key for g in result.gaps] == [keys[1]]
+    assert b"root:x" not in (out / f"{NAME}.ts").read_bytes()

@@ -40,14 +40,37 @@ def test_keys_cannot_escape_the_folder(store: LocalStore, key: str):
     assert (store.root.parent / "outside.ts").read_bytes() == b"private"
 
 
-def test_symlinks_leading_outside_are_refused(store: LocalStore):
+def test_symlinks_are_not_followed(store: LocalStore, caplog: pytest.LogCaptureFixture):
+    # Links out of the root (a "slice" that is /etc/passwd) and to another recording's files
+    # (its bytes under this one's name) are both refused like missing keys, and never listed.
     (store.root.parent / "secret.ts").write_bytes(b"private")
     (store.root / "link.ts").symlink_to(store.root.parent / "secret.ts")
     (store.root / "inner.ts").write_bytes(b"ok")
     (store.root / "alias.ts").symlink_to(store.root / "inner.ts")
-    with pytest.raises(InvalidConfig, match="outside"):
-        store.read("link.ts")
-    assert store.read("alias.ts") == b"ok"
+    (store.root.parent / "elsewhere").mkdir()
+    (store.root.parent / "elsewhere" / "x.ts").write_bytes(b"private")
+    (store.root / "other").mkdir()
+    (store.root / "other" / "own.ts").write_bytes(b"mine")
+    (store.root / "rec").symlink_to(store.root / "other", target_is_directory=True)
+    (store.root / "out").symlink_to(store.root.parent / "elsewhere", target_is_directory=True)
+    (store.root / "dangling.ts").symlink_to(store.root / "nothing.ts")
+    with caplog.at_level("WARNING", logger="storage.stores.local"):
+        assert [o.key for o in store.list()] == ["inner.ts", "other/own.ts"]
+        assert [o.key for o in store.list()] == ["inner.ts", "other/own.ts"]
+        assert list(store.list("rec/")) == [] and list(store.list("out/x")) == []
+    linked = ("link.ts", "alias.ts", "rec", "out", "dangling.ts")
+    warned = [r.getMessage() for r in caplog.records]
+    assert all(sum(f"/{name}:" in m for m in warned) == 1 for name in linked), warned  # once per link
+    for key in ("link.ts", "alias.ts", "rec/own.ts", "out/x.ts", "dangling.ts"):
+        assert store.stat(key) is None
+        with pytest.raises(NotFound):
+            store.read(key)
+        with pytest.raises(NotFound):
+            store.open(key)
+        with pytest.raises(InvalidConfig, match="symbolic link"):
+            store.write(key, b"x")
+    assert (store.root.parent / "secret.ts").read_bytes() == b"private"
+    assert (store.root.parent / "elsewhere" / "x.ts").read_bytes() == b"private"
 
 
 def test_listing_is_in_key_order_across_folders(store: LocalStore):
