@@ -19,7 +19,7 @@ from storage.manage.apply import BatchCallback, Outcome, delete_planned, finish,
 from storage.manage.delete import copy_problems, fill, select
 from storage.manage.journal import Journal
 from storage.manage.plan import Plan
-from storage.stores.base import ObjectStore
+from storage.stores.base import ObjectStore, StoreError
 
 
 def plan_move(store: ObjectStore, dest: ObjectStore, sid: str, uid: str | None = None, *, force: bool = False,
@@ -58,7 +58,11 @@ def _copy(store: ObjectStore, dest: ObjectStore, plan: Plan, workers: int) -> st
     if {rec.id for rec in recordings} != wanted:
         return f"{store.url}: the recordings of the plan are no longer all there (nothing deleted)"
     options = ExportOptions("copy", workers=workers, allow_incomplete=bool(request["force"]))
-    failures = [r.error or r.name for r in run_export(store, recordings, Destination(dest), options) if not r.ok]
+    try:
+        results = run_export(store, recordings, Destination(dest), options)
+    except StoreError as exc:
+        return f"{exc} (nothing deleted; run again to resume)"
+    failures = [r.error or r.name for r in results if not r.ok]
     return "; ".join(failures) + " (nothing deleted; run again to resume)" if failures else None
 
 
