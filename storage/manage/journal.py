@@ -56,9 +56,12 @@ class Journal:
     def start(self, plan: Plan) -> None:
         """Begin a journal for `plan`, keeping a finished earlier one of the same id beside it."""
         if self.path.exists():
-            if not self.finished:
+            if self.plan is None:
+                self.path.unlink()  # cut before its plan line was on disk: nothing was done yet
+            elif not self.finished:
                 raise RuntimeError(f"{self.path} holds an unfinished run; resume it instead")
-            self.path.rename(self.path.with_suffix(f".{int(time.time() * 1000)}.jsonl"))
+            else:
+                self.path.rename(self.path.with_suffix(f".{int(time.time() * 1000)}.jsonl"))
         self.lines = []
         self.add({"plan": plan.to_dict(), "started": time.time()})
 
