@@ -50,6 +50,15 @@ class Destination:
         root.mkdir(parents=True, exist_ok=True)
         return cls(LocalStore(root), root, work_root)
 
+    @classmethod
+    def for_store(cls, store: ObjectStore) -> Destination:
+        """The registry's scheme tells a folder on this machine (written in place) from any other store."""
+        from storage.stores.registry import parse_store_url
+
+        if store.url.partition("://")[0] == "file":
+            return cls.for_folder(parse_store_url(store.url).prefix)
+        return cls(store)
+
     @property
     def url(self) -> str:
         return self.store.url

@@ -138,13 +138,9 @@ def _watch_next(ctx: JobContext, job: Job, now: float, summary: dict[str, Any] |
 
 
 def _destination(target: ObjectStore) -> Destination:
-    """As `recshelf export --to`: the registry's scheme tells a folder on this machine from any other store."""
     from storage.export.dest import Destination
-    from storage.stores.registry import parse_store_url
 
-    if target.url.partition("://")[0] == "file":
-        return Destination.for_folder(parse_store_url(target.url).prefix)
-    return Destination(target)
+    return Destination.for_store(target)
 
 
 def run_export(ctx: JobContext, job: Job) -> Outcome:

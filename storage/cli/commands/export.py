@@ -30,13 +30,10 @@ StoreArg = Annotated[str, typer.Argument(help="Source store URL (file:///dir, s3
 def _destination(to: str) -> Destination:
     """A store URL or profile is a store; a plain path (or file://) is a local folder, created if needed."""
     from storage.export.dest import Destination
-    from storage.stores.local import LocalStore
 
     target = open_store_or_exit(to)
-    if not isinstance(target, LocalStore):
-        return Destination(target)
     try:
-        return Destination.for_folder(target.root)
+        return Destination.for_store(target)
     except OSError as exc:
         raise error_exit(f"cannot use {to!r} as the output folder: {exc.strerror}") from None
 
