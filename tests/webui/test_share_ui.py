@@ -9,7 +9,6 @@ fresh, logged-out browser context, the copy button must put it on the clipboard,
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
