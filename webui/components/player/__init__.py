@@ -12,10 +12,17 @@ from typing import Any
 
 import streamlit.components.v1 as components
 
+from storage.recordings.player_assets import ASSETS_DIR, HLS_JS_VERSION
+
+__all__ = ["HLS_JS_VERSION", "PLAYER_DIR", "hls_player"]
+
 PLAYER_DIR = Path(__file__).resolve().parent
-HLS_JS_VERSION = "1.7.4"
 
 _component = components.declare_component("hls_player", path=str(PLAYER_DIR))
+# hls.js lives below both faces (storage/recordings/player_assets) so the server's share pages ship the
+# same copy. Streamlit serves a component only from its own folder, so the assets folder is declared as
+# a second component that is never rendered: index.html loads ../<this name>/hls.light.min.js.
+components.declare_component("hls_assets", path=str(ASSETS_DIR))
 
 
 def hls_player(playlist: str, *, source_id: str, kind: str = "video", autoplay: bool = False,
