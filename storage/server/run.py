@@ -12,7 +12,7 @@ import uvicorn
 
 from storage.server.app import create_app
 from storage.server.callbacks import attach
-from storage.service.db import Database
+from storage.service.database import open_database
 from storage.service.intake import EventIntake
 from storage.service.jobs import JobRunner
 from storage.service.repo import Repo
@@ -23,7 +23,7 @@ from storage.settings import Settings
 def run_server(settings: Settings, rules: Rules, *, host: str, port: int, data: Path, callbacks: bool,
                log_level: str) -> None:
     """Serve until interrupted; the intake and the workers stop with the server."""
-    repo = Repo(Database(data, synchronous=settings.env.sqlite_sync))
+    repo = Repo(open_database(data, url=settings.database_url(), synchronous=settings.env.sqlite_sync))
     runner = JobRunner(repo, rules, store_opener=settings.open_store)
     app = create_app(settings, reload=Settings.load)  # reload: share links see profile edits
     intake = None
@@ -33,7 +33,7 @@ def run_server(settings: Settings, rules: Rules, *, host: str, port: int, data: 
         intake.start()
     if rules.workers:
         runner.start()
-    print(f"recshelf: serving on http://{host}:{port} (data: {repo.db.folder})", flush=True)
+    print(f"recshelf: serving on http://{host}:{port} (data: {repo.db.where})", flush=True)
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), access_log=False)
     finally:

@@ -79,7 +79,8 @@ class JobRunner:
         self.notifier = notifier if notifier is not None else Notifier(rules.webhook)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._stop = threading.Event()
-        self._wake = threading.Condition()
+        # An Event, not a Condition: a wake() that lands between a worker's empty claim and its wait is kept.
+        self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
         self._held: set[int] = set()
         self._held_lock = threading.Lock()
@@ -105,8 +106,7 @@ class JobRunner:
 
     def wake(self) -> None:
         """New work was queued: stop waiting for the next poll."""
-        with self._wake:
-            self._wake.notify_all()
+        self._wake.set()
 
     def context(self) -> JobContext:
         """What a handler gets: read when each job runs, so a test may swap the rules or the clock."""
@@ -135,8 +135,8 @@ class JobRunner:
                 log.exception("job runner error")
                 ran = None
             if ran is None:
-                with self._wake:
-                    self._wake.wait(self.rules.poll_s)
+                self._wake.wait(self.rules.poll_s)
+                self._wake.clear()
 
     def _heartbeat(self) -> None:
         while not self._stop.wait(max(0.05, self.rules.lease_s / 3)):

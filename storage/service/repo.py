@@ -2,8 +2,9 @@
 
 `Repo` reads (the CLI, the web UI, the job runner) and takes job leases; `Repo.write()` opens one
 write transaction and hands out a `Writes` whose methods are its statements, so the callback intake and the
-job runner decide *what* to write and this module alone says *how*. SQLite (`storage.service.db`) is the
-only backend today; a second one (PostgreSQL) would be another implementation of these two classes.
+job runner decide *what* to write and this module alone says *how*. The statements are written once, in the
+portable subset of `storage.service.db`: SQLite runs them as they are, PostgreSQL through the translation of
+`storage.service.db_postgres` (one statement, `_SUMMARIES`, spells its aggregate per dialect).
 
 The `*_dict` functions give the JSON shapes `recshelf events|jobs|checks --json` print.
 """
@@ -11,14 +12,13 @@ The `*_dict` functions give the JSON shapes `recshelf events|jobs|checks --json`
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from storage.service.db import Database, transaction
+from storage.service.db import Database, Row, Variants, transaction
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class Job:
     updated_at: float
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Job:
+    def from_row(cls, row: Row) -> Job:
         values = dict(row)
         values["options"] = _json(values["options"]) or {}
         values["result"] = _json(values["result"])
@@ -112,7 +112,7 @@ class JobFinish:
 class Writes:
     """The statements of one write transaction (see `Repo.write`)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Any) -> None:
         self._conn = conn
 
     def insert_event(self, event: NewEvent, now: float) -> int | None:
@@ -137,11 +137,11 @@ class Writes:
                        watch_until: float | None = None) -> None:
         """Run a queued job no later than `run_at`; with `watch_until`, turn it into a watch with that deadline."""
         if watch_until is not None:
-            self._conn.execute("UPDATE jobs SET mode = 'watch', reason = ?, deadline = ?, run_at = min(run_at, ?), "
-                               "updated_at = ? WHERE id = ?", (reason, watch_until, run_at, now, job_id))
-        else:
-            self._conn.execute("UPDATE jobs SET run_at = min(run_at, ?), reason = ?, updated_at = ? WHERE id = ?",
-                               (run_at, reason, now, job_id))
+            self._conn.execute("UPDATE jobs SET mode = 'watch', reason = ?, deadline = ?, updated_at = ? WHERE id = ?",
+                               (reason, watch_until, now, job_id))
+        # run_at = the earlier of the two, without SQLite's two-argument min() (PostgreSQL spells it LEAST)
+        self._conn.execute("UPDATE jobs SET run_at = CASE WHEN run_at < ? THEN run_at ELSE ? END, reason = ?, "
+                           "updated_at = ? WHERE id = ?", (run_at, run_at, reason, now, job_id))
 
     def insert_job(self, kind: str, sid: str, cname: str, reason: str, mode: str, run_at: float, now: float, *,
                    deadline: float | None = None, event_id: int | None = None,
@@ -176,9 +176,9 @@ class Writes:
         self._conn.execute(
             "INSERT INTO recordings (sid, cname, state, status, store, prefix, deadline, fingerprint, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sid) DO UPDATE SET cname = excluded.cname, "
-            "state = excluded.state, status = coalesce(excluded.status, status), store = excluded.store, "
-            "prefix = excluded.prefix, deadline = coalesce(excluded.deadline, deadline), "
-            "fingerprint = coalesce(excluded.fingerprint, fingerprint), updated_at = excluded.updated_at",
+            "state = excluded.state, status = coalesce(excluded.status, recordings.status), store = excluded.store, "
+            "prefix = excluded.prefix, deadline = coalesce(excluded.deadline, recordings.deadline), "
+            "fingerprint = coalesce(excluded.fingerprint, recordings.fingerprint), updated_at = excluded.updated_at",
             (rec.sid, rec.cname, rec.state, rec.status, rec.store, rec.prefix, rec.deadline, rec.fingerprint,
              rec.updated_at))
 
@@ -197,15 +197,17 @@ SELECT 1 FROM jobs WHERE (state = 'queued' AND run_at <= :now) OR (state = 'runn
 
 # A sid with no checks yet is "pending" while a job is queued for it; "events only" when none will run
 # (e.g. only progress events were received).
-_SUMMARIES = """
+_SUMMARIES_SQL = """
 SELECT e.sid, max(e.cname) AS cname, min(e.received_at) AS first_at, max(e.received_at) AS last_at,
-       count(*) AS events, group_concat(DISTINCT e.event_type) AS types,
+       count(*) AS events, {types} AS types,
        r.state, r.status, r.deadline,
        (SELECT min(j.run_at) FROM jobs AS j WHERE j.rkey = e.sid AND j.state IN ('queued', 'running')) AS next_at
 FROM events AS e LEFT JOIN recordings AS r ON r.sid = e.sid
 WHERE e.sid IS NOT NULL
-GROUP BY e.sid ORDER BY last_at DESC LIMIT ?
+GROUP BY e.sid, r.state, r.status, r.deadline ORDER BY last_at DESC LIMIT ?
 """
+_SUMMARIES = Variants(_SUMMARIES_SQL.format(types="group_concat(DISTINCT e.event_type)"),
+                      postgresql=_SUMMARIES_SQL.format(types="string_agg(DISTINCT CAST(e.event_type AS TEXT), ',')"))
 
 
 class Repo:
@@ -263,7 +265,7 @@ class Repo:
         return self._job(self.db.conn(), job_id)
 
     @staticmethod
-    def _job(conn: sqlite3.Connection, job_id: int) -> Job | None:
+    def _job(conn: Any, job_id: int) -> Job | None:
         row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return Job.from_row(row) if row is not None else None
 
@@ -313,7 +315,7 @@ class Repo:
         return sorted(items, key=lambda item: item["at"])
 
 
-def _summary(row: sqlite3.Row) -> dict[str, Any]:
+def _summary(row: Row) -> dict[str, Any]:
     state = row["state"] or ("pending" if row["next_at"] is not None else "events only")
     types = sorted({int(t) for t in str(row["types"] or "").split(",") if t})
     return {"sid": row["sid"], "cname": row["cname"], "state": state, "status": row["status"],
@@ -342,7 +344,7 @@ def _json(text: str | None) -> Any:
         return text
 
 
-def event_dict(row: sqlite3.Row) -> dict[str, Any]:
+def event_dict(row: Row) -> dict[str, Any]:
     """The CLI's JSON shape of one stored event."""
     envelope = _json(row["body"])
     payload = envelope.get("payload") if isinstance(envelope, dict) else None
@@ -359,7 +361,7 @@ def job_dict(job: Job) -> dict[str, Any]:
             "created": iso(job.created_at), "updated": iso(job.updated_at)}
 
 
-def check_dict(row: sqlite3.Row) -> dict[str, Any]:
+def check_dict(row: Row) -> dict[str, Any]:
     return {"id": row["id"], "jobId": row["job_id"], "sid": row["sid"], "cname": row["cname"],
             "recording": row["recording"], "checked": iso(row["checked_at"]), "checkedAt": row["checked_at"],
             "status": row["status"], "segments": row["segments"], "bytes": row["bytes"], "missing": row["missing"],

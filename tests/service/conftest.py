@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -21,12 +21,16 @@ from fastapi.testclient import TestClient
 from storage.agora.signature import signature_headers
 from storage.server.app import create_app
 from storage.server.callbacks import attach
+from storage.service.database import open_database
 from storage.service.db import Database
 from storage.service.intake import EventIntake
 from storage.service.repo import Repo
 from storage.service.rules import Rules
 from storage.settings import Settings
 from storage.testing.net import free_port, wait_healthy
+
+if TYPE_CHECKING:
+    from storage.service.db_postgres import PostgresDatabase
 
 SECRET = "test-ncs-secret"
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,9 +65,17 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """None for SQLite in the data folder, or the URL of a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return None
+    return str(request.getfixturevalue("postgres_url"))
+
+
 @pytest.fixture
-def db(tmp_path: Path, clock: FakeClock) -> Iterator[Database]:
-    database = Database(tmp_path / "data", clock=clock)
+def db(tmp_path: Path, clock: FakeClock, database_url: str | None) -> Iterator[Database | PostgresDatabase]:
+    database = open_database(tmp_path / "data", url=database_url, clock=clock)
     yield database
     database.close()
 

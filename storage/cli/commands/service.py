@@ -72,13 +72,17 @@ def serve_command(
 
 
 def _open_db(data: Path | None) -> Any:
-    from storage.service.db import DB_NAME, Database
+    from storage.service.database import open_database
+    from storage.service.db import DB_NAME
     from storage.service.repo import Repo
 
-    folder = _data_folder(data, settings_or_exit())
-    if not (folder / DB_NAME).is_file():
+    settings = settings_or_exit()
+    folder = _data_folder(data, settings)
+    url = settings.database_url()
+    if not url and not (folder / DB_NAME).is_file():
         raise error_exit(f"no recshelf data in {str(folder)!r} (run `recshelf serve` first, or pass --data)")
-    return Repo(Database(folder))
+    with fail_on_store_errors():  # a PostgreSQL that cannot be reached: one line, exit 2
+        return Repo(open_database(folder, url=url))
 
 
 def _event_name(event_type: int) -> str:
@@ -96,7 +100,7 @@ def events_command(sid: SidOpt = None, as_json: JsonOpt = False, data: DataOpt =
     if as_json:
         print(json.dumps(rows, indent=2))
         return
-    table = Table(title=f"{len(rows)} event(s) in {repo.db.folder}")
+    table = Table(title=f"{len(rows)} event(s) in {repo.db.where}")
     for column in ("received (UTC)", "type", "sid", "channel", "noticeId"):
         table.add_column(column, overflow="fold")
     for row in rows:
@@ -114,7 +118,7 @@ def jobs_command(sid: SidOpt = None, as_json: JsonOpt = False, data: DataOpt = N
     if as_json:
         print(json.dumps(rows, indent=2))
         return
-    table = Table(title=f"{len(rows)} job(s) in {repo.db.folder}")
+    table = Table(title=f"{len(rows)} job(s) in {repo.db.where}")
     for column in ("id", "kind", "sid", "channel", "reason", "state", "next run (UTC)", "tries", "status", "error"):
         table.add_column(column, overflow="fold")
     for row in rows:
@@ -132,7 +136,7 @@ def checks_command(sid: SidOpt = None, as_json: JsonOpt = False, data: DataOpt =
     if as_json:
         print(json.dumps(rows, indent=2))
         return
-    table = Table(title=f"{len(rows)} check(s) in {repo.db.folder}")
+    table = Table(title=f"{len(rows)} check(s) in {repo.db.where}")
     for column in ("checked (UTC)", "sid", "channel", "recording", "status", "segments", "missing", "bytes"):
         table.add_column(column, overflow="fold")
     for row in rows:
