@@ -147,17 +147,17 @@ class Server:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
-    """`server(*args, config=None, **env)`: a configured (not yet started) `recshelf serve`."""
+    """`server(*args, config=None, data="data", **env)`: a configured (not yet started) `recshelf serve`."""
     made: list[Server] = []
 
-    def make(*args: str, config: str | None = None, **env: str) -> Server:
+    def make(*args: str, config: str | None = None, data: str = "data", **env: str) -> Server:
         environ = {k: v for k, v in os.environ.items() if not k.startswith(("RECSHELF_", "AGORA_"))}
         environ.update({"AGORA_NCS_SECRET": SECRET, "PYTHONPATH": str(ROOT), **env})
         if config is not None:
             path = tmp_path / "recshelf.toml"
             path.write_text(config)
             environ["RECSHELF_CONFIG"] = str(path)
-        srv = Server(tmp_path / "data", environ, list(args))
+        srv = Server(tmp_path / data, environ, list(args))
         made.append(srv)
         return srv
 
