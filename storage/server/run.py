@@ -23,7 +23,14 @@ from storage.settings import Settings
 def run_server(settings: Settings, rules: Rules, *, host: str, port: int, data: Path, callbacks: bool,
                log_level: str) -> None:
     """Serve until interrupted; the intake and the workers stop with the server."""
-    repo = Repo(open_database(data, url=settings.database_url(), synchronous=settings.env.sqlite_sync))
+    url = settings.database_url()
+    db = open_database(data, url=url, synchronous=settings.env.sqlite_sync)
+    if url:  # PostgreSQL: jobs go to procrastinate in the event's transaction; `recshelf worker` runs them
+        from storage.service.engine import open_engine
+
+        repo = open_engine(url, db, rules)[1]
+    else:
+        repo = Repo(db)
     runner = JobRunner(repo, rules, store_opener=settings.open_store)
     app = create_app(settings, reload=Settings.load)  # reload: share links see profile edits
     intake = None
@@ -31,7 +38,7 @@ def run_server(settings: Settings, rules: Rules, *, host: str, port: int, data: 
         intake = EventIntake(repo, str(settings.ncs_secret), rules, on_jobs=runner.wake)
         attach(app, intake)
         intake.start()
-    if rules.workers:
+    if rules.workers and not url:
         runner.start()
     print(f"recshelf: serving on http://{host}:{port} (data: {repo.db.where})", flush=True)
     try:

@@ -155,11 +155,12 @@ class PgConnection:
         if [w.upper() for w in words] == ["BEGIN", "IMMEDIATE"]:
             self.raw.execute("BEGIN")
             self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-            return PgCursor(self.raw.cursor())
+            return PgCursor(psycopg.ClientCursor(self.raw))
         text = translate(getattr(sql, "postgresql", sql))
         insert = _INSERT_INTO.match(sql)
         returning = bool(insert and insert.group(1).lower() in self._identities and "RETURNING" not in text.upper())
-        cursor = self.raw.execute(text + " RETURNING id" if returning else text, params)
+        cursor = psycopg.ClientCursor(self.raw, row_factory=_row_factory)
+        cursor.execute(text + " RETURNING id" if returning else text, params)
         lastrowid = None
         if returning:
             row = cursor.fetchone()
@@ -168,7 +169,7 @@ class PgConnection:
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         text = translate(getattr(sql, "postgresql", sql))
-        with self.raw.cursor() as cursor:
+        with psycopg.ClientCursor(self.raw) as cursor:
             cursor.executemany(text, rows)
 
     def close(self) -> None:
@@ -177,8 +178,8 @@ class PgConnection:
 
 def connect(url: str, identities: frozenset[str] | None = None) -> PgConnection:
     try:
-        conn = psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor, row_factory=_row_factory,
-                               connect_timeout=CONNECT_TIMEOUT_S)
+        # The connection keeps psycopg's default cursors: procrastinate defers jobs on it (same transaction).
+        conn = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
     except psycopg.OperationalError as exc:
         password = urlsplit(url).password
         reason = str(exc).replace(password, "***") if password else str(exc)
@@ -205,6 +206,23 @@ def migrate(conn: PgConnection, migrations: Sequence[Sequence[str]] = MIGRATIONS
     finally:
         raw.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
     return len(migrations)
+
+
+def ensure_engine_schema(conn: PgConnection, schema_sql: str, probe: str = "procrastinate_jobs") -> bool:
+    """Create the job engine's tables (procrastinate's schema script) unless `probe` exists; True when created.
+
+    Under the migration lock, so replicas and workers starting together create it once.
+    """
+    raw = conn.raw
+    raw.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+    try:
+        if raw.execute("SELECT to_regclass(%s)", (probe,)).fetchone()[0] is not None:
+            return False
+        with raw.transaction(), psycopg.ClientCursor(raw) as cursor:
+            cursor.execute(schema_sql)  # no parameters: the script runs as written, '%' and all
+        return True
+    finally:
+        raw.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
 
 
 class PostgresDatabase(PerThreadConnections):

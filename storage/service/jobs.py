@@ -93,6 +93,10 @@ class JobRunner:
             thread = threading.Thread(target=self._work, name=f"recshelf-job-{n}", daemon=True)
             thread.start()
             self._threads.append(thread)
+        self.start_heartbeat()
+
+    def start_heartbeat(self) -> None:
+        """Only the lease heartbeat: a job engine (storage.service.engine) calls `run_claimed` itself."""
         beat = threading.Thread(target=self._heartbeat, name="recshelf-job-lease", daemon=True)
         beat.start()
         self._threads.append(beat)
@@ -117,6 +121,12 @@ class JobRunner:
         job = self.repo.claim(self.owner, self.clock(), self.rules.lease_s, max_lease_losses=MAX_LEASE_LOSSES)
         if job is None:
             return None
+        self.run_claimed(job)
+        after = self.repo.job(job.id)
+        return job_dict(after) if after is not None else None
+
+    def run_claimed(self, job: Job) -> None:
+        """Run a job this runner holds the lease of, keep the lease alive meanwhile, and record the outcome."""
         with self._held_lock:
             self._held.add(job.id)
         try:
@@ -124,8 +134,6 @@ class JobRunner:
         finally:
             with self._held_lock:
                 self._held.discard(job.id)
-        after = self.repo.job(job.id)
-        return job_dict(after) if after is not None else None
 
     def _work(self) -> None:
         while not self._stop.is_set():

@@ -109,11 +109,23 @@ class JobFinish:
     step: int | None = None
 
 
+# Hands a queued job run to a job engine (procrastinate) on the transaction's own connection:
+# (connection, job id, recording key, run_at in Unix seconds). None: the embedded queue polls the table.
+Dispatch = Callable[[Any, int, str, float], None]
+
+
 class Writes:
     """The statements of one write transaction (see `Repo.write`)."""
 
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, conn: Any, dispatch: Dispatch | None = None) -> None:
         self._conn = conn
+        self._dispatch = dispatch
+
+    def _queued(self, job_id: int) -> None:
+        """A job is queued (new, merged, retried or watching): tell the engine, in this same transaction."""
+        if self._dispatch is not None:
+            row = self._conn.execute("SELECT rkey, run_at FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            self._dispatch(self._conn, job_id, row["rkey"], row["run_at"])
 
     def insert_event(self, event: NewEvent, now: float) -> int | None:
         """The new event's id, or None when its noticeId is already stored (an NCS resend)."""
@@ -142,6 +154,7 @@ class Writes:
         # run_at = the earlier of the two, without SQLite's two-argument min() (PostgreSQL spells it LEAST)
         self._conn.execute("UPDATE jobs SET run_at = CASE WHEN run_at < ? THEN run_at ELSE ? END, reason = ?, "
                            "updated_at = ? WHERE id = ?", (run_at, run_at, reason, now, job_id))
+        self._queued(job_id)
 
     def insert_job(self, kind: str, sid: str, cname: str, reason: str, mode: str, run_at: float, now: float, *,
                    deadline: float | None = None, event_id: int | None = None,
@@ -151,7 +164,9 @@ class Writes:
             "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
             (kind, sid, sid, cname, reason, mode, run_at, deadline, event_id,
              json.dumps(dict(options)) if options else None, now, now))
-        return int(cur.lastrowid or 0)
+        job_id = int(cur.lastrowid or 0)
+        self._queued(job_id)
+        return job_id
 
     def finish_job(self, job_id: int, owner: str, now: float, finish: JobFinish) -> bool:
         """Record a run's outcome; False when the lease was lost meanwhile (another worker owns the job now)."""
@@ -163,6 +178,8 @@ class Writes:
             "WHERE id = ? AND lease_owner = ?",
             (finish.state, result, finish.error, finish.run_at, finish.step, now, finish.state, finish.error,
              job_id, owner))
+        if cur.rowcount == 1 and finish.state == "queued":
+            self._queued(job_id)
         return cur.rowcount == 1
 
     def insert_checks(self, checks: Sequence[CheckRow]) -> None:
@@ -213,8 +230,9 @@ _SUMMARIES = Variants(_SUMMARIES_SQL.format(types="group_concat(DISTINCT e.event
 class Repo:
     """The service's durable state, over one `Database` (a connection per thread)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, dispatch: Dispatch | None = None) -> None:
         self.db = db
+        self.dispatch = dispatch
 
     def __repr__(self) -> str:
         return f"Repo({self.db!r})"
@@ -230,7 +248,7 @@ class Repo:
     def write(self) -> Iterator[Writes]:
         """One write transaction (it takes the write lock up front): all its statements commit, or none."""
         with transaction(self.db.conn(), immediate=True) as conn:
-            yield Writes(conn)
+            yield Writes(conn, self.dispatch)
 
     # -- jobs: claims and leases ------------------------------------------------------------------------
 
@@ -245,16 +263,7 @@ class Repo:
             return None
         with transaction(conn, immediate=True):
             row = conn.execute(_CLAIM, {"now": now}).fetchone()
-            if row is None:
-                return None
-            if row["state"] == "running" and row["attempts"] >= max_lease_losses:
-                conn.execute("UPDATE jobs SET state = 'failed', error = ?, lease_owner = NULL, updated_at = ? "
-                             "WHERE id = ?", (f"its worker died {row['attempts']} times", now, row["id"]))
-                return None
-            conn.execute("UPDATE jobs SET state = 'running', lease_owner = ?, lease_until = ?, "
-                         "attempts = attempts + 1, updated_at = ? WHERE id = ?",
-                         (owner, now + lease_s, now, row["id"]))
-            return self._job(conn, row["id"])
+            return take_lease(conn, row, owner, now, lease_s, max_lease_losses) if row is not None else None
 
     def extend_leases(self, owner: str, job_ids: Sequence[int], until: float) -> None:
         marks = ", ".join("?" for _ in job_ids)
@@ -313,6 +322,17 @@ class Repo:
                    "detail": {"recording": c["recording"], "segments": c["segments"], "missing": c["missing"],
                               "bytes": c["bytes"]}} for c in self.checks(sid=sid)]
         return sorted(items, key=lambda item: item["at"])
+
+
+def take_lease(conn: Any, row: Row, owner: str, now: float, lease_s: float, max_lease_losses: int) -> Job | None:
+    """Inside a claim's transaction: lease the job `row` is (None, and fail it, once its worker died too often)."""
+    if row["state"] == "running" and row["attempts"] >= max_lease_losses:
+        conn.execute("UPDATE jobs SET state = 'failed', error = ?, lease_owner = NULL, updated_at = ? WHERE id = ?",
+                     (f"its worker died {row['attempts']} times", now, row["id"]))
+        return None
+    conn.execute("UPDATE jobs SET state = 'running', lease_owner = ?, lease_until = ?, attempts = attempts + 1, "
+                 "updated_at = ? WHERE id = ?", (owner, now + lease_s, now, row["id"]))
+    return Repo._job(conn, row["id"])
 
 
 def _summary(row: Row) -> dict[str, Any]:

@@ -71,6 +71,33 @@ def serve_command(
                    callbacks=not no_callbacks, log_level=log_level)
 
 
+def worker_command(
+    data: DataOpt = None,
+    concurrency: Annotated[int | None, typer.Option("--concurrency", min=1, help="Jobs at a time (default: "
+                                                                              "\\[rules] workers, 2).")] = None,
+    log_level: Annotated[str, typer.Option("--log-level", help="Log level.")] = "info",
+) -> None:
+    """Run verify and export jobs from the shared PostgreSQL (a procrastinate worker); start one on any machine."""
+    from storage.service.rules import Rules
+
+    settings = settings_or_exit()
+    url = settings.database_url()
+    if not url:
+        raise error_exit("recshelf worker needs the shared PostgreSQL: set RECSHELF_DATABASE or [server] database "
+                         "(with SQLite, `recshelf serve` runs the jobs itself)")
+    require_extra("postgres", "psycopg", "procrastinate")
+    config = settings.config
+    with fail_on_store_errors():
+        rules = Rules.from_table(config.rules, f"{config.path or 'configuration'}: [rules]")
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from storage.service.database import open_database
+    from storage.service.engine import run_worker
+
+    with fail_on_store_errors():
+        run_worker(url, open_database(_data_folder(data, settings), url=url), rules, settings.open_store,
+                   concurrency=concurrency or rules.workers)
+
+
 def _open_db(data: Path | None) -> Any:
     from storage.service.database import open_database
     from storage.service.db import DB_NAME
@@ -147,6 +174,7 @@ def checks_command(sid: SidOpt = None, as_json: JsonOpt = False, data: DataOpt =
 
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve_command)
+    app.command("worker")(worker_command)
     app.command("events")(events_command)
     app.command("jobs")(jobs_command)
     app.command("checks")(checks_command)
