@@ -41,6 +41,8 @@ def run_server(settings: Settings, rules: Rules, *, host: str, port: int, data: 
     if rules.workers and not url:
         runner.start()
     print(f"recshelf: serving on http://{host}:{port} (data: {repo.db.where})", flush=True)
+    if url:
+        print("recshelf: jobs are queued in PostgreSQL; `recshelf worker` runs them", flush=True)
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), access_log=False)
     finally:

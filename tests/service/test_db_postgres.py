@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,7 +17,7 @@ from storage.service.repo import Repo
 from storage.settings import Settings
 from storage.stores.base import InvalidConfig
 from storage.testing.net import free_port
-from tests.service.conftest import SECRET, envelope
+from tests.service.conftest import ROOT, SECRET, envelope
 
 psycopg = pytest.importorskip("psycopg")
 from storage.service.db_postgres import PostgresDatabase, identity_tables, redacted_url, translate  # noqa: E402
@@ -115,3 +116,14 @@ def test_an_unreachable_database_is_one_clear_error_without_the_password(tmp_pat
     with pytest.raises(DatabaseUnavailable) as caught:
         open_database(tmp_path, url=url)
     assert "127.0.0.1" in str(caught.value) and "hunter22" not in str(caught.value)
+
+
+def test_worker_needs_the_shared_database_and_says_so(tmp_path: Path):
+    from tests.service.test_serve import cli
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RECSHELF_")}
+    result = cli("worker", "--data", str(tmp_path), env={**env, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 2 and "RECSHELF_DATABASE" in result.stderr
+    unreachable = f"postgresql://rec:hunter22@127.0.0.1:{free_port()}/recshelf"
+    result = cli("worker", env={**env, "PYTHONPATH": str(ROOT), "RECSHELF_DATABASE": unreachable})
+    assert result.returncode == 2 and "cannot connect" in result.stderr and "hunter22" not in result.stderr

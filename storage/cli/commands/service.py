@@ -1,7 +1,9 @@
-"""`recshelf serve` (callbacks + job workers + the other routes), `recshelf events`, `recshelf jobs`, `recshelf checks`.
+"""`recshelf serve` (callbacks + job workers + the other routes), `recshelf worker`, `recshelf events|jobs|checks`.
 
 `serve` stores Agora callbacks in the data folder's SQLite database and runs the jobs they queue; the other
-three read that same database (safe while the server runs: WAL readers never block the writer).
+three read that same database (safe while the server runs: WAL readers never block the writer). With a
+PostgreSQL database (`[server] database` / $RECSHELF_DATABASE) shared by several machines, `serve` only
+queues the jobs and `recshelf worker` processes run them.
 """
 
 from __future__ import annotations
