@@ -23,7 +23,7 @@ from storage.stores.local import LocalStore
 from tests.fixtures.wait import eventually
 from tests.service.conftest import ROOT, envelope, signed
 from tests.service.test_jobs import CNAME, SID, START
-from tests.service.test_serve import rules_toml
+from tests.service.test_serve import cli, rules_toml
 
 pytestmark = pytest.mark.slow
 
@@ -112,6 +112,9 @@ def test_an_event_and_its_job_commit_together_and_a_backuped_recording_is_rechec
     (watch,) = repo.jobs(SID)
     assert watch["state"] == "done" and watch["step"] >= 2  # re-verified on its backoff schedule
     assert [c["status"] for c in repo.checks(SID)][-2:] == ["complete", "complete"]
+    # The CLI on any machine reads the same database.
+    listed = cli("jobs", "--sid", SID, "--json", env=srv.env)
+    assert listed.returncode == 0 and [j["state"] for j in json.loads(listed.stdout)] == ["done"]
     repo.close()
 
 
