@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
 
 from storage.demo.samples import write_recording
@@ -26,6 +25,8 @@ from tests.service.test_jobs import CNAME, SID, START
 from tests.service.test_serve import cli, rules_toml
 
 pytestmark = pytest.mark.slow
+psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed: pip install 'recshelf[postgres]'")
+pytest.importorskip("procrastinate", reason="procrastinate is not installed: pip install 'recshelf[postgres]'")
 
 ENGINE_RULES = {"stalled_after_s": 2, "sweep_every_s": 1, "workers": 1}  # rules_toml: lease_s = 2
 
