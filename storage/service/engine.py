@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -58,6 +59,13 @@ class LeaseHeld(Exception):
     """The job runs under another worker's live lease: come back later."""
 
 
+def _every(seconds: int) -> str:
+    """A cron line for "every `seconds`" (procrastinate takes seconds as a sixth column, up to 59)."""
+    if seconds < 60:
+        return f"* * * * * */{max(1, seconds)}"
+    return f"*/{max(1, min(59, seconds // 60))} * * * *"
+
+
 def _utc(seconds: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(seconds, dt.UTC)
 
@@ -78,7 +86,7 @@ class Engine:
         self._run = self.app.task(name=RUN_TASK, queue=QUEUE, retry=RUN_RETRY)(self._run_job)
         self._wake = self.app.task(name=WAKE_TASK, queue=QUEUE, retry=RUN_RETRY)(self._wake_job)
         sweep = self.app.task(name=SWEEP_TASK, queue=QUEUE)(self._sweep)
-        self.app.periodic(cron=f"* * * * * */{max(1, sweep_every_s)}", periodic_id="sweep")(sweep)
+        self.app.periodic(cron=_every(sweep_every_s), periodic_id="sweep")(sweep)
 
     def __repr__(self) -> str:
         return f"Engine(queue={QUEUE!r})"
@@ -91,7 +99,7 @@ class Engine:
 
     def dispatch(self, conn: Any, job_id: int, rkey: str, run_at: float) -> None:
         """`Dispatch` for `Repo`: queue a run of `job_id` at `run_at`, on the transaction's connection."""
-        now = (self.clock or _now)()
+        now = (self.clock or time.time)()
         if run_at <= now + CLOCK_SKEW_S:
             deferrer = configure_task(name=RUN_TASK, job_manager=self._in_transaction, queue=QUEUE, lock=rkey,
                                       connection=conn.raw)
@@ -149,12 +157,6 @@ class Engine:
                                 stalled_worker_timeout=self.stalled_after_s, delete_jobs="successful")
         finally:
             runner.stop()
-
-
-def _now() -> float:
-    import time
-
-    return time.time()
 
 
 def open_engine(url: str, repo_db: Any, rules: Rules) -> tuple[Engine, Repo]:
