@@ -164,3 +164,46 @@ def server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     yield make
     for srv in made:
         srv.kill()
+
+
+@dataclass
+class Worker:
+    """`recshelf worker` in a subprocess."""
+
+    proc: subprocess.Popen[bytes]
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def workers(postgres_url: str, tmp_path: Path, server):  # postgres_url first: its database outlives the workers
+    """`workers(n, srv)`: n `recshelf worker` processes with `srv`'s environment (database, rules)."""
+    started: list[Worker] = []
+
+    def start(count: int, srv) -> list[Worker]:
+        for n in range(count):
+            with (tmp_path / f"worker-{len(started)}.log").open("ab") as log:
+                proc = subprocess.Popen([sys.executable, "-m", "storage.cli", "worker", "--data",
+                                         str(tmp_path / f"worker-{n}"), "--log-level", "warning"],
+                                        env=srv.env, cwd=ROOT, stdout=log, stderr=log)
+            started.append(Worker(proc))
+        return started[-count:]
+
+    yield start
+    for worker in started:
+        worker.stop()
