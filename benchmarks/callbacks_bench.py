@@ -10,7 +10,7 @@ reconnect, and the count of lost acknowledged events must still be 0.
 with synchronous=FULL and NORMAL, which is why the intake batches (group commit) and can afford FULL.
 
     .venv/bin/python benchmarks/callbacks_bench.py [--senders 32] [--seconds 10] [--rate R] [--sync FULL]
-                                                   [--kill] [--sqlite]
+                                                   [--kill] [--sqlite] [--database postgresql://…]
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from storage.agora.signature import signature_headers  # noqa: E402
+from storage.service.database import open_database  # noqa: E402
 from storage.service.db import Database  # noqa: E402
 from storage.service.repo import NewEvent, Repo  # noqa: E402
 from storage.testing.net import free_port, wait_healthy  # noqa: E402
@@ -121,12 +122,15 @@ async def read_head(reader: asyncio.StreamReader | None) -> tuple[int, int]:
 
 
 class Server:
-    def __init__(self, data: Path, sync: str, workers: int = 0) -> None:
+    def __init__(self, data: Path, sync: str, workers: int = 0, database: str | None = None) -> None:
         self.data = data
         self.workers = workers
+        self.database = database
         self.port = free_port()
         self.env = {**os.environ, "AGORA_NCS_SECRET": SECRET, "RECSHELF_SQLITE_SYNC": sync,
                     "PYTHONPATH": str(ROOT)}
+        if database:  # PostgreSQL instead of the data folder's SQLite (jobs then go to procrastinate)
+            self.env["RECSHELF_DATABASE"] = database
         # With workers, each `uploaded` (1 event in 8) is verified against an empty local store (not_found).
         store = data.parent / "store"
         store.mkdir(parents=True, exist_ok=True)
@@ -188,19 +192,20 @@ def percentile(values: list[float], p: float) -> float:
 
 def http_bench(args: argparse.Namespace) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="recshelf-bench-") as tmp:
-        server = Server(Path(tmp) / "data", args.sync, args.workers)
+        server = Server(Path(tmp) / "data", args.sync, args.workers, args.database)
         server.start()
         try:
             stats, elapsed, down_s = asyncio.run(run(server, args.senders, args.seconds, args.kill, args.rate))
             cpu_s = None if args.kill else cpu_seconds(server)
         finally:
             server.kill() if args.kill else server.stop()
-        db = Repo(Database(server.data))
+        db = Repo(open_database(server.data, url=args.database))
         stored = db.notice_ids()
         lost = len(set(stats.acked) - stored)
         jobs = dict(Counter(job["state"] for job in db.jobs()))
         db.close()
     return {"senders": args.senders, "offered_per_s": args.rate, "seconds": round(elapsed, 2),
+            "database": "postgresql" if args.database else "sqlite",
             "synchronous": args.sync, "workers": args.workers, "killed": args.kill,
             "load_avg_1m": round(os.getloadavg()[0], 2), "jobs": jobs,
             "restart_s": round(down_s, 2) if down_s is not None else None, "acked": len(stats.acked),
@@ -240,6 +245,7 @@ def main() -> None:
                         help="offer this many events/s in total (open loop); default: as fast as answered")
     parser.add_argument("--sync", choices=("FULL", "NORMAL"), default="FULL")
     parser.add_argument("--workers", type=int, default=0, help="job workers in the server (0: intake only)")
+    parser.add_argument("--database", default=None, help="a postgresql:// URL (default: SQLite in a temp folder)")
     parser.add_argument("--kill", action="store_true", help="SIGKILL the server half-way and restart it")
     parser.add_argument("--sqlite", action="store_true", help="also measure SQLite commit strategies in-process")
     args = parser.parse_args()

@@ -14,6 +14,7 @@
     ├── ExportError               an export cannot produce a correct artefact (storage.export.errors)
     │   ├── SliceError            a slice is missing, empty, changed or not MPEG-TS
     │   └── SourceUnavailable     a store failed mid-export; a re-run resumes
+    ├── DatabaseUnavailable       the service's PostgreSQL cannot be reached (named without its password)
     └── AgoraError                the Agora REST API refused or could not be reached (storage.agora.errors)
         ├── AgoraTransportError, AgoraAuthError, RouteNotFound, RateLimited
         └── AgoraServiceError     one subclass per documented service code (NoRecordedData, ...)
@@ -79,6 +80,10 @@ class ExportError(RecshelfError):
     """An export that cannot produce a correct artefact. `resumable` jobs can simply be run again."""
 
     resumable = False
+
+
+class DatabaseUnavailable(RecshelfError):
+    """The service database (PostgreSQL) cannot be reached; the message names it without its password."""
 
 
 class AgoraError(RecshelfError):

@@ -18,6 +18,7 @@ profile = "recordings"          # an AWS profile name; keys then come from ~/.aw
 host = "127.0.0.1"
 port = 8765
 media_secret = "..."
+database = "postgresql://recshelf:...@db.internal/recshelf"   # shared state for several replicas
 ```
 
 Like django-storages, an unknown key is an error naming the key, not something silently ignored:
@@ -35,6 +36,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -65,6 +67,7 @@ UI_PASSWORD_ENV = "RECSHELF_UI_PASSWORD"  # the web UI's optional password
 MEDIA_SECRET_ENV = "RECSHELF_MEDIA_SECRET"
 MEDIA_URL_ENV = "RECSHELF_MEDIA_URL"
 DATA_ENV = "RECSHELF_DATA"
+DATABASE_ENV = "RECSHELF_DATABASE"  # [server] database's override: a postgresql:// URL
 CONFIG_NAME = "recshelf.toml"
 DEFAULT_SERVER_PORT = 8765  # `recshelf serve`, `recshelf ui` and `recshelf demo` all start from this one
 DEFAULT_DATA = "recshelf-data"
@@ -99,6 +102,7 @@ class ServerConfig(BaseModel):
     data: Path | None = None  # folder for SQLite state; None = the caller's default
     ncs_secret: SecretStr | None = None  # Agora callback signing secret
     media_secret: SecretStr | None = None  # HMAC key of signed media URLs
+    database: SecretStr | None = None  # postgresql://… shared by replicas and workers; None = SQLite in data
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,7 @@ class Config:
     def secrets(self) -> list[str]:
         values = [v for p in self.profiles.values() for k, v in p.options.items() if is_sensitive(k) and v]
         values += [v for v in (_secret(self.server.ncs_secret), _secret(self.server.media_secret)) if v]
+        values += _url_secrets(_secret(self.server.database))
         webhook = self.rules.get("webhook")  # webhook URLs often carry a token
         values += [webhook] if isinstance(webhook, str) and webhook else []
         return values
@@ -139,6 +144,7 @@ class Environment(BaseSettings):
     media_secret: SecretStr | None = _env(MEDIA_SECRET_ENV)
     media_url: str | None = _env(MEDIA_URL_ENV)
     data: str | None = _env(DATA_ENV)
+    database: SecretStr | None = _env(DATABASE_ENV)
     sqlite_sync: str | None = _env("RECSHELF_SQLITE_SYNC")
     ffmpeg: str | None = _env("RECSHELF_FFMPEG")
     simulator: str | None = _env("RECSHELF_SIMULATOR")
@@ -156,7 +162,7 @@ class Environment(BaseSettings):
     def secrets(self) -> list[str]:
         values = [_secret(getattr(self, name)) for name, info in type(self).model_fields.items()
                   if info.annotation == SecretStr | None]
-        return [v for v in values if v]
+        return [v for v in values if v] + _url_secrets(_secret(self.database))
 
 
 @dataclass(frozen=True)
@@ -172,7 +178,9 @@ class Settings:
     def load(cls, path: str | Path | None = None) -> Settings:
         env = Environment()
         store_env = {name: value for name in declared_env_names() if (value := os.environ.get(name))}
-        return cls(load_config(path, explicit=env.config), env, store_env)
+        settings = cls(load_config(path, explicit=env.config), env, store_env)
+        settings.database_url()  # a wrong URL is a configuration error now, not when a replica first writes
+        return settings
 
     # -- the server and the UI -------------------------------------------------------------------
 
@@ -221,6 +229,14 @@ class Settings:
     @property
     def ui_password(self) -> str | None:
         return _secret(self.env.ui_password) or None
+
+    def database_url(self) -> str | None:
+        """$RECSHELF_DATABASE, else [server] database: a postgresql:// URL, or None for SQLite in the data folder."""
+        url = _secret(self.env.database) or _secret(self.server.database)
+        if url and not url.startswith(("postgresql://", "postgres://")):
+            raise InvalidConfig(f"{DATABASE_ENV} / [server] database must be a postgresql:// URL (leave it unset "
+                                "for SQLite in the data folder)")
+        return url or None
 
     def data_dir(self, given: str | Path | None = None) -> Path:
         """The given folder, else $RECSHELF_DATA, else [server] data, else ./recshelf-data."""
@@ -344,6 +360,14 @@ def _parse_server(table: Mapping[str, Any], where: str) -> ServerConfig:
         else:
             values[name] = _string(value, section, name)
     return ServerConfig(**values)
+
+
+def _url_secrets(url: str | None) -> list[str]:
+    """The password inside a database URL (and the URL itself), for redaction."""
+    if not url:
+        return []
+    password = urlsplit(url).password
+    return [url, password] if password else [url]
 
 
 def _reject_unknown(table: Mapping[str, Any], known: Iterable[str], where: str) -> None:

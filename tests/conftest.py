@@ -9,4 +9,5 @@ pytest_plugins = [
     "tests.fixtures.oss",
     "tests.fixtures.qiniu",
     "tests.fixtures.retries",
+    "tests.fixtures.postgres",
 ]

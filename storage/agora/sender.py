@@ -11,7 +11,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import httpx
 
@@ -26,8 +26,9 @@ class CallbackSender:
     """Posts notices to one URL from a daemon thread; `send` only enqueues."""
 
     def __init__(self, url: str, secret: str, *, retry_delays: Sequence[float] = (0.2, 0.5, 1.0),
-                 timeout_s: float = 10.0) -> None:
+                 timeout_s: float = 10.0, on_delivered: Callable[[Notice], None] | None = None) -> None:
         self.url = url
+        self.on_delivered = on_delivered  # called (from the sender's thread) with each notice answered 200
         self._secret = secret
         self.retry_delays = tuple(retry_delays)
         self._http = httpx.Client(timeout=timeout_s)
@@ -90,6 +91,8 @@ class CallbackSender:
             self.failed += 1
             return
         self.delivered += 1
+        if self.on_delivered is not None:
+            self.on_delivered(notice)
 
 
 class _NotDelivered(Exception):

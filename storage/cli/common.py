@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from storage.errors import DatabaseUnavailable
 from storage.stores.base import InvalidConfig, ObjectStore, StoreError
 
 if TYPE_CHECKING:
@@ -66,5 +67,7 @@ def fail_on_store_errors() -> Iterator[None]:
         yield
     except InvalidConfig as exc:
         raise error_exit(f"configuration: {exc}") from None
+    except DatabaseUnavailable as exc:
+        raise error_exit(str(exc)) from None
     except StoreError as exc:
         raise error_exit(str(exc)) from None

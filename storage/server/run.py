@@ -12,7 +12,7 @@ import uvicorn
 
 from storage.server.app import create_app
 from storage.server.callbacks import attach
-from storage.service.db import Database
+from storage.service.database import open_database
 from storage.service.intake import EventIntake
 from storage.service.jobs import JobRunner
 from storage.service.repo import Repo
@@ -24,7 +24,14 @@ from storage.settings import Settings
 def run_server(settings: Settings, rules: Rules, *, host: str, port: int, data: Path, callbacks: bool,
                log_level: str) -> None:
     """Serve until interrupted; the intake and the workers stop with the server."""
-    repo = Repo(Database(data, synchronous=settings.env.sqlite_sync))
+    url = settings.database_url()
+    db = open_database(data, url=url, synchronous=settings.env.sqlite_sync)
+    if url:  # PostgreSQL: jobs go to procrastinate in the event's transaction; `recshelf worker` runs them
+        from storage.service.engine import open_engine
+
+        repo = open_engine(url, db, rules)[1]
+    else:
+        repo = Repo(db)
     runner = JobRunner(repo, rules, store_opener=settings.open_store)
     # reload: share links see profile edits; share links live in the same database as the jobs.
     app = create_app(settings, reload=Settings.load, shares=ShareRepo(repo.db))
@@ -33,9 +40,11 @@ def run_server(settings: Settings, rules: Rules, *, host: str, port: int, data: 
         intake = EventIntake(repo, str(settings.ncs_secret), rules, on_jobs=runner.wake)
         attach(app, intake)
         intake.start()
-    if rules.workers:
+    if rules.workers and not url:
         runner.start()
-    print(f"recshelf: serving on http://{host}:{port} (data: {repo.db.folder})", flush=True)
+    print(f"recshelf: serving on http://{host}:{port} (data: {repo.db.where})", flush=True)
+    if url:
+        print("recshelf: jobs are queued in PostgreSQL; `recshelf worker` runs them", flush=True)
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), access_log=False)
     finally:

@@ -12,7 +12,15 @@ callback intake batches concurrent events into one transaction (group commit), s
 batch, not per event.
 
 Migrations are a list of statement lists; `PRAGMA user_version` says how many have run. Append, never edit.
-Every other SQL statement lives in `storage.service.repo`.
+Every other SQL statement lives in `storage.service.repo` (and its `repo_<feature>` siblings).
+
+PostgreSQL (`[server] database = "postgresql://…"` or ``$RECSHELF_DATABASE``) runs the
+same migrations and statements, translated in `storage.service.db_postgres`; `storage.service.database`
+opens whichever is configured. So write both in the portable
+subset: `?` (or `:name`) placeholders; types INTEGER, TEXT, REAL; ids as `id INTEGER PRIMARY KEY` (read back
+with `cursor.lastrowid`); `ON CONFLICT … DO NOTHING / DO UPDATE` with table-qualified columns on the right;
+no SQLite-only functions (`min(a, b)`, `group_concat`, `strftime`, `json_*`), no PRAGMA. A statement that
+needs another spelling on PostgreSQL is a `Variants` (a `str`, so SQLite runs it as it is).
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Protocol
 
 DB_NAME = "recshelf.sqlite3"
 DATA_ENV = "RECSHELF_DATA"
@@ -140,6 +149,24 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 )
 
 
+class Variants(str):
+    """A statement written for SQLite (the `str` itself) with its PostgreSQL spelling beside it."""
+
+    postgresql: str
+
+    def __new__(cls, sqlite: str, *, postgresql: str) -> Variants:
+        made = super().__new__(cls, sqlite)
+        made.postgresql = postgresql
+        return made
+
+
+class Row(Protocol):
+    """A result row: by position or column name, and `dict(row)`-able (sqlite3.Row, db_postgres.Row)."""
+
+    def __getitem__(self, key: Any) -> Any: ...
+    def keys(self) -> list[str]: ...
+
+
 def data_dir(given: str | Path | None = None, configured: str | Path | None = None) -> Path:
     """The data folder: the given one, else `configured` (`Settings.data_dir()`), else ./recshelf-data."""
     return Path(given or configured or DEFAULT_DATA).expanduser()
@@ -187,28 +214,24 @@ def transaction(conn: sqlite3.Connection, immediate: bool = False) -> Iterator[s
     conn.execute("COMMIT")
 
 
-class Database:
-    """The data folder's SQLite file, with one connection per thread."""
+class PerThreadConnections:
+    """One connection per thread (neither sqlite3 nor psycopg connections may be shared without a lock)."""
 
-    def __init__(self, folder: str | Path | None = None, *, synchronous: str | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
-        self.folder = data_dir(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.path = self.folder / DB_NAME
-        self.synchronous = sync_mode(synchronous)
-        self.clock = clock
+    def __init__(self) -> None:
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        self._all: list[Any] = []
         self._lock = threading.Lock()
-        migrate(self.conn())
 
-    def __repr__(self) -> str:
-        return f"Database({str(self.path)!r})"
+    def _connect(self) -> Any:
+        raise NotImplementedError
 
-    def conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = connect(self.path, self.synchronous)
+    def _alive(self, conn: Any) -> bool:
+        return True
+
+    def conn(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None or not self._alive(conn):
+            conn = self._connect()
             self._local.conn = conn
             with self._lock:
                 self._all.append(conn)
@@ -220,6 +243,33 @@ class Database:
                 conn.close()
             self._all.clear()
         self._local = threading.local()
+
+
+class Database(PerThreadConnections):
+    """The data folder's SQLite file, with one connection per thread."""
+
+    dialect = "sqlite"
+
+    def __init__(self, folder: str | Path | None = None, *, synchronous: str | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        super().__init__()
+        self.folder = data_dir(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.path = self.folder / DB_NAME
+        self.synchronous = sync_mode(synchronous)
+        self.clock = clock
+        migrate(self.conn())
+
+    def __repr__(self) -> str:
+        return f"Database({str(self.path)!r})"
+
+    @property
+    def where(self) -> str:
+        """What `recshelf events` and friends name as the data's home."""
+        return str(self.folder)
+
+    def _connect(self) -> sqlite3.Connection:
+        return connect(self.path, self.synchronous)
 
     def checkpoint(self) -> None:
         """Copy the WAL into the database file now, without waiting for readers (PASSIVE)."""

@@ -1,7 +1,7 @@
 """Agora callbacks into the database: strict envelope validation, then one writer that group-commits them.
 
 `parse_envelope` refuses anything the database could not store as given — text that is not UTF-8 (a lone
-surrogate such as ``"\\ud800"`` is valid JSON but not UTF-8), integers outside SQLite's signed 64 bits,
+surrogate such as ``"\\ud800"`` is valid JSON but not UTF-8) or holds NUL, integers outside signed 64 bits,
 absurd sizes or nesting — so such an event is the sender's own 400 and never reaches a batch.
 
 The `EventIntake`'s single writer thread stores every event waiting at that moment in one transaction — the
@@ -78,6 +78,8 @@ def _text(value: Any, name: str, limit: int) -> str | None:
         raise EnvelopeError(f"{name} is longer than {limit} characters")
     if not _utf8(value):
         raise EnvelopeError(f"{name} is not valid UTF-8 text")
+    if "\x00" in value:  # PostgreSQL's TEXT cannot hold NUL: refused the same way in both backends
+        raise EnvelopeError(f"{name} holds a NUL character")
     return value
 
 

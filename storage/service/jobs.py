@@ -79,7 +79,8 @@ class JobRunner:
         self.notifier = notifier if notifier is not None else Notifier(rules.webhook)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._stop = threading.Event()
-        self._wake = threading.Condition()
+        # An Event, not a Condition: a wake() that lands between a worker's empty claim and its wait is kept.
+        self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
         self._held: set[int] = set()
         self._held_lock = threading.Lock()
@@ -92,6 +93,10 @@ class JobRunner:
             thread = threading.Thread(target=self._work, name=f"recshelf-job-{n}", daemon=True)
             thread.start()
             self._threads.append(thread)
+        self.start_heartbeat()
+
+    def start_heartbeat(self) -> None:
+        """Only the lease heartbeat: a job engine (storage.service.engine) calls `run_claimed` itself."""
         beat = threading.Thread(target=self._heartbeat, name="recshelf-job-lease", daemon=True)
         beat.start()
         self._threads.append(beat)
@@ -105,8 +110,7 @@ class JobRunner:
 
     def wake(self) -> None:
         """New work was queued: stop waiting for the next poll."""
-        with self._wake:
-            self._wake.notify_all()
+        self._wake.set()
 
     def context(self) -> JobContext:
         """What a handler gets: read when each job runs, so a test may swap the rules or the clock."""
@@ -117,6 +121,12 @@ class JobRunner:
         job = self.repo.claim(self.owner, self.clock(), self.rules.lease_s, max_lease_losses=MAX_LEASE_LOSSES)
         if job is None:
             return None
+        self.run_claimed(job)
+        after = self.repo.job(job.id)
+        return job_dict(after) if after is not None else None
+
+    def run_claimed(self, job: Job) -> None:
+        """Run a job this runner holds the lease of, keep the lease alive meanwhile, and record the outcome."""
         with self._held_lock:
             self._held.add(job.id)
         try:
@@ -124,8 +134,6 @@ class JobRunner:
         finally:
             with self._held_lock:
                 self._held.discard(job.id)
-        after = self.repo.job(job.id)
-        return job_dict(after) if after is not None else None
 
     def _work(self) -> None:
         while not self._stop.is_set():
@@ -135,8 +143,8 @@ class JobRunner:
                 log.exception("job runner error")
                 ran = None
             if ran is None:
-                with self._wake:
-                    self._wake.wait(self.rules.poll_s)
+                self._wake.wait(self.rules.poll_s)
+                self._wake.clear()
 
     def _heartbeat(self) -> None:
         while not self._stop.wait(max(0.05, self.rules.lease_s / 3)):

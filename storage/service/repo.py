@@ -2,8 +2,9 @@
 
 `Repo` reads (the CLI, the web UI, the job runner) and takes job leases; `Repo.write()` opens one
 write transaction and hands out a `Writes` whose methods are its statements, so the callback intake and the
-job runner decide *what* to write and this module alone says *how*. SQLite (`storage.service.db`) is the
-only backend today; a second one (PostgreSQL) would be another implementation of these two classes.
+job runner decide *what* to write and this module alone says *how*. The statements are written once, in the
+portable subset of `storage.service.db`: SQLite runs them as they are, PostgreSQL through the translation of
+`storage.service.db_postgres` (one statement, `_SUMMARIES`, spells its aggregate per dialect).
 
 The `*_dict` functions give the JSON shapes `recshelf events|jobs|checks --json` print.
 """
@@ -11,14 +12,13 @@ The `*_dict` functions give the JSON shapes `recshelf events|jobs|checks --json`
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from storage.service.db import Database, transaction
+from storage.service.db import Database, Row, Variants, transaction
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class Job:
     updated_at: float
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Job:
+    def from_row(cls, row: Row) -> Job:
         values = dict(row)
         values["options"] = _json(values["options"]) or {}
         values["result"] = _json(values["result"])
@@ -109,11 +109,23 @@ class JobFinish:
     step: int | None = None
 
 
+# Hands a queued job run to a job engine (procrastinate) on the transaction's own connection:
+# (connection, job id, recording key, run_at in Unix seconds). None: the embedded queue polls the table.
+Dispatch = Callable[[Any, int, str, float], None]
+
+
 class Writes:
     """The statements of one write transaction (see `Repo.write`)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Any, dispatch: Dispatch | None = None) -> None:
         self._conn = conn
+        self._dispatch = dispatch
+
+    def _queued(self, job_id: int) -> None:
+        """A job is queued (new, merged, retried or watching): tell the engine, in this same transaction."""
+        if self._dispatch is not None:
+            row = self._conn.execute("SELECT rkey, run_at FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            self._dispatch(self._conn, job_id, row["rkey"], row["run_at"])
 
     def insert_event(self, event: NewEvent, now: float) -> int | None:
         """The new event's id, or None when its noticeId is already stored (an NCS resend)."""
@@ -137,11 +149,12 @@ class Writes:
                        watch_until: float | None = None) -> None:
         """Run a queued job no later than `run_at`; with `watch_until`, turn it into a watch with that deadline."""
         if watch_until is not None:
-            self._conn.execute("UPDATE jobs SET mode = 'watch', reason = ?, deadline = ?, run_at = min(run_at, ?), "
-                               "updated_at = ? WHERE id = ?", (reason, watch_until, run_at, now, job_id))
-        else:
-            self._conn.execute("UPDATE jobs SET run_at = min(run_at, ?), reason = ?, updated_at = ? WHERE id = ?",
-                               (run_at, reason, now, job_id))
+            self._conn.execute("UPDATE jobs SET mode = 'watch', reason = ?, deadline = ?, updated_at = ? WHERE id = ?",
+                               (reason, watch_until, now, job_id))
+        # run_at = the earlier of the two, without SQLite's two-argument min() (PostgreSQL spells it LEAST)
+        self._conn.execute("UPDATE jobs SET run_at = CASE WHEN run_at < ? THEN run_at ELSE ? END, reason = ?, "
+                           "updated_at = ? WHERE id = ?", (run_at, run_at, reason, now, job_id))
+        self._queued(job_id)
 
     def insert_job(self, kind: str, sid: str, cname: str, reason: str, mode: str, run_at: float, now: float, *,
                    deadline: float | None = None, event_id: int | None = None,
@@ -151,7 +164,9 @@ class Writes:
             "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
             (kind, sid, sid, cname, reason, mode, run_at, deadline, event_id,
              json.dumps(dict(options)) if options else None, now, now))
-        return int(cur.lastrowid or 0)
+        job_id = int(cur.lastrowid or 0)
+        self._queued(job_id)
+        return job_id
 
     def finish_job(self, job_id: int, owner: str, now: float, finish: JobFinish) -> bool:
         """Record a run's outcome; False when the lease was lost meanwhile (another worker owns the job now)."""
@@ -163,6 +178,8 @@ class Writes:
             "WHERE id = ? AND lease_owner = ?",
             (finish.state, result, finish.error, finish.run_at, finish.step, now, finish.state, finish.error,
              job_id, owner))
+        if cur.rowcount == 1 and finish.state == "queued":
+            self._queued(job_id)
         return cur.rowcount == 1
 
     def insert_checks(self, checks: Sequence[CheckRow]) -> None:
@@ -176,9 +193,9 @@ class Writes:
         self._conn.execute(
             "INSERT INTO recordings (sid, cname, state, status, store, prefix, deadline, fingerprint, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sid) DO UPDATE SET cname = excluded.cname, "
-            "state = excluded.state, status = coalesce(excluded.status, status), store = excluded.store, "
-            "prefix = excluded.prefix, deadline = coalesce(excluded.deadline, deadline), "
-            "fingerprint = coalesce(excluded.fingerprint, fingerprint), updated_at = excluded.updated_at",
+            "state = excluded.state, status = coalesce(excluded.status, recordings.status), store = excluded.store, "
+            "prefix = excluded.prefix, deadline = coalesce(excluded.deadline, recordings.deadline), "
+            "fingerprint = coalesce(excluded.fingerprint, recordings.fingerprint), updated_at = excluded.updated_at",
             (rec.sid, rec.cname, rec.state, rec.status, rec.store, rec.prefix, rec.deadline, rec.fingerprint,
              rec.updated_at))
 
@@ -197,22 +214,25 @@ SELECT 1 FROM jobs WHERE (state = 'queued' AND run_at <= :now) OR (state = 'runn
 
 # A sid with no checks yet is "pending" while a job is queued for it; "events only" when none will run
 # (e.g. only progress events were received).
-_SUMMARIES = """
+_SUMMARIES_SQL = """
 SELECT e.sid, max(e.cname) AS cname, min(e.received_at) AS first_at, max(e.received_at) AS last_at,
-       count(*) AS events, group_concat(DISTINCT e.event_type) AS types,
+       count(*) AS events, {types} AS types,
        r.state, r.status, r.deadline,
        (SELECT min(j.run_at) FROM jobs AS j WHERE j.rkey = e.sid AND j.state IN ('queued', 'running')) AS next_at
 FROM events AS e LEFT JOIN recordings AS r ON r.sid = e.sid
 WHERE e.sid IS NOT NULL
-GROUP BY e.sid ORDER BY last_at DESC LIMIT ?
+GROUP BY e.sid, r.state, r.status, r.deadline ORDER BY last_at DESC LIMIT ?
 """
+_SUMMARIES = Variants(_SUMMARIES_SQL.format(types="group_concat(DISTINCT e.event_type)"),
+                      postgresql=_SUMMARIES_SQL.format(types="string_agg(DISTINCT CAST(e.event_type AS TEXT), ',')"))
 
 
 class Repo:
     """The service's durable state, over one `Database` (a connection per thread)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, dispatch: Dispatch | None = None) -> None:
         self.db = db
+        self.dispatch = dispatch
 
     def __repr__(self) -> str:
         return f"Repo({self.db!r})"
@@ -228,7 +248,7 @@ class Repo:
     def write(self) -> Iterator[Writes]:
         """One write transaction (it takes the write lock up front): all its statements commit, or none."""
         with transaction(self.db.conn(), immediate=True) as conn:
-            yield Writes(conn)
+            yield Writes(conn, self.dispatch)
 
     # -- jobs: claims and leases ------------------------------------------------------------------------
 
@@ -243,16 +263,7 @@ class Repo:
             return None
         with transaction(conn, immediate=True):
             row = conn.execute(_CLAIM, {"now": now}).fetchone()
-            if row is None:
-                return None
-            if row["state"] == "running" and row["attempts"] >= max_lease_losses:
-                conn.execute("UPDATE jobs SET state = 'failed', error = ?, lease_owner = NULL, updated_at = ? "
-                             "WHERE id = ?", (f"its worker died {row['attempts']} times", now, row["id"]))
-                return None
-            conn.execute("UPDATE jobs SET state = 'running', lease_owner = ?, lease_until = ?, "
-                         "attempts = attempts + 1, updated_at = ? WHERE id = ?",
-                         (owner, now + lease_s, now, row["id"]))
-            return self._job(conn, row["id"])
+            return take_lease(conn, row, owner, now, lease_s, max_lease_losses) if row is not None else None
 
     def extend_leases(self, owner: str, job_ids: Sequence[int], until: float) -> None:
         marks = ", ".join("?" for _ in job_ids)
@@ -263,7 +274,7 @@ class Repo:
         return self._job(self.db.conn(), job_id)
 
     @staticmethod
-    def _job(conn: sqlite3.Connection, job_id: int) -> Job | None:
+    def _job(conn: Any, job_id: int) -> Job | None:
         row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return Job.from_row(row) if row is not None else None
 
@@ -313,7 +324,18 @@ class Repo:
         return sorted(items, key=lambda item: item["at"])
 
 
-def _summary(row: sqlite3.Row) -> dict[str, Any]:
+def take_lease(conn: Any, row: Row, owner: str, now: float, lease_s: float, max_lease_losses: int) -> Job | None:
+    """Inside a claim's transaction: lease the job `row` is (None, and fail it, once its worker died too often)."""
+    if row["state"] == "running" and row["attempts"] >= max_lease_losses:
+        conn.execute("UPDATE jobs SET state = 'failed', error = ?, lease_owner = NULL, updated_at = ? WHERE id = ?",
+                     (f"its worker died {row['attempts']} times", now, row["id"]))
+        return None
+    conn.execute("UPDATE jobs SET state = 'running', lease_owner = ?, lease_until = ?, attempts = attempts + 1, "
+                 "updated_at = ? WHERE id = ?", (owner, now + lease_s, now, row["id"]))
+    return Repo._job(conn, row["id"])
+
+
+def _summary(row: Row) -> dict[str, Any]:
     state = row["state"] or ("pending" if row["next_at"] is not None else "events only")
     types = sorted({int(t) for t in str(row["types"] or "").split(",") if t})
     return {"sid": row["sid"], "cname": row["cname"], "state": state, "status": row["status"],
@@ -342,7 +364,7 @@ def _json(text: str | None) -> Any:
         return text
 
 
-def event_dict(row: sqlite3.Row) -> dict[str, Any]:
+def event_dict(row: Row) -> dict[str, Any]:
     """The CLI's JSON shape of one stored event."""
     envelope = _json(row["body"])
     payload = envelope.get("payload") if isinstance(envelope, dict) else None
@@ -359,7 +381,7 @@ def job_dict(job: Job) -> dict[str, Any]:
             "created": iso(job.created_at), "updated": iso(job.updated_at)}
 
 
-def check_dict(row: sqlite3.Row) -> dict[str, Any]:
+def check_dict(row: Row) -> dict[str, Any]:
     return {"id": row["id"], "jobId": row["job_id"], "sid": row["sid"], "cname": row["cname"],
             "recording": row["recording"], "checked": iso(row["checked_at"]), "checkedAt": row["checked_at"],
             "status": row["status"], "segments": row["segments"], "bytes": row["bytes"], "missing": row["missing"],

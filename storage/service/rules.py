@@ -52,6 +52,9 @@ class Rules:
     workers: int = 2
     lease_s: float = 60.0
     poll_s: float = 1.0
+    # PostgreSQL mode (procrastinate): a worker silent this long is dead; how often the sweep looks
+    stalled_after_s: float = 30.0
+    sweep_every_s: float = 10.0
     webhook: str | None = field(default=None, repr=False)  # may hold a token; never logged
     exports: tuple[ExportRule, ...] = ()
 

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -21,12 +21,16 @@ from fastapi.testclient import TestClient
 from storage.agora.signature import signature_headers
 from storage.server.app import create_app
 from storage.server.callbacks import attach
+from storage.service.database import open_database
 from storage.service.db import Database
 from storage.service.intake import EventIntake
 from storage.service.repo import Repo
 from storage.service.rules import Rules
 from storage.settings import Settings
 from storage.testing.net import free_port, wait_healthy
+
+if TYPE_CHECKING:
+    from storage.service.db_postgres import PostgresDatabase
 
 SECRET = "test-ncs-secret"
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,9 +65,17 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """None for SQLite in the data folder, or the URL of a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return None
+    return str(request.getfixturevalue("postgres_url"))
+
+
 @pytest.fixture
-def db(tmp_path: Path, clock: FakeClock) -> Iterator[Database]:
-    database = Database(tmp_path / "data", clock=clock)
+def db(tmp_path: Path, clock: FakeClock, database_url: str | None) -> Iterator[Database | PostgresDatabase]:
+    database = open_database(tmp_path / "data", url=database_url, clock=clock)
     yield database
     database.close()
 
@@ -135,20 +147,63 @@ class Server:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
-    """`server(*args, config=None, **env)`: a configured (not yet started) `recshelf serve`."""
+    """`server(*args, config=None, data="data", **env)`: a configured (not yet started) `recshelf serve`."""
     made: list[Server] = []
 
-    def make(*args: str, config: str | None = None, **env: str) -> Server:
+    def make(*args: str, config: str | None = None, data: str = "data", **env: str) -> Server:
         environ = {k: v for k, v in os.environ.items() if not k.startswith(("RECSHELF_", "AGORA_"))}
         environ.update({"AGORA_NCS_SECRET": SECRET, "PYTHONPATH": str(ROOT), **env})
         if config is not None:
             path = tmp_path / "recshelf.toml"
             path.write_text(config)
             environ["RECSHELF_CONFIG"] = str(path)
-        srv = Server(tmp_path / "data", environ, list(args))
+        srv = Server(tmp_path / data, environ, list(args))
         made.append(srv)
         return srv
 
     yield make
     for srv in made:
         srv.kill()
+
+
+@dataclass
+class Worker:
+    """`recshelf worker` in a subprocess."""
+
+    proc: subprocess.Popen[bytes]
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def workers(postgres_url: str, tmp_path: Path, server):  # postgres_url first: its database outlives the workers
+    """`workers(n, srv)`: n `recshelf worker` processes with `srv`'s environment (database, rules)."""
+    started: list[Worker] = []
+
+    def start(count: int, srv) -> list[Worker]:
+        for n in range(count):
+            with (tmp_path / f"worker-{len(started)}.log").open("ab") as log:
+                proc = subprocess.Popen([sys.executable, "-m", "storage.cli", "worker", "--data",
+                                         str(tmp_path / f"worker-{n}"), "--log-level", "warning"],
+                                        env=srv.env, cwd=ROOT, stdout=log, stderr=log)
+            started.append(Worker(proc))
+        return started[-count:]
+
+    yield start
+    for worker in started:
+        worker.stop()

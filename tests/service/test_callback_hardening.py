@@ -35,6 +35,7 @@ POISONS = {
     "product-id-over-64-bits": lambda n: _with(envelope(31), productId=str(2 ** 63)),
     "notify-ms-below-64-bits": lambda n: _with(envelope(31), notifyMs=str(-(2 ** 63) - 1)),
     "lone-surrogate-sid": lambda n: envelope(31, sid="x").replace(b'"sid":"x"', b'"sid":"\\udfff"'),
+    "nul-in-cname": lambda n: envelope(31, cname="x").replace(b'"cname":"x"', b'"cname":"a\\u0000b"'),  # PostgreSQL
 }
 
 

@@ -77,3 +77,28 @@ def test_rules_table_in_recshelf_toml(tmp_path: Path):
     text = config.redact("posting to https://hooks.example/T0/secret-token with ncs-s3cret")
     assert "secret-token" not in text and "ncs-s3cret" not in text
     assert "secret-token" not in repr(rules)
+
+
+def test_summaries_and_timeline_read_alike_on_both_backends(repo: Repo):
+    """The one statement spelled per dialect (group_concat / string_agg) and the history reads."""
+    from storage.service.intake import EventIntake, parse_envelope
+    from tests.service.conftest import SECRET, envelope
+
+    intake = EventIntake(repo, SECRET)
+    sid = "b" * 32
+    for event_type in (40, 31, 31, 32):
+        body = envelope(event_type, sid=sid)
+        intake._write([(parse_envelope(body), body, _Waiter())])
+    (summary,) = repo.recording_summaries()
+    assert summary["sid"] == sid and summary["events"] == 4 and summary["eventTypes"] == [31, 32, 40]
+    assert summary["state"] == "pending" and summary["nextCheck"] is not None
+    timeline = repo.timeline(sid)
+    assert [item["what"] for item in timeline] == [40, 31, 31, 32] and {i["kind"] for i in timeline} == {"event"}
+
+
+class _Waiter:
+    def set_result(self, result: bool) -> None:
+        self.result = result
+
+    def set_exception(self, exception: BaseException) -> None:
+        raise exception

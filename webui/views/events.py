@@ -12,7 +12,8 @@ import pandas as pd
 import streamlit as st
 
 from storage.agora.events import EVENTS
-from storage.service.db import DB_NAME, Database
+from storage.service.database import open_database
+from storage.service.db import DB_NAME
 from storage.service.repo import Repo
 from webui import services
 
@@ -41,12 +42,13 @@ def _row_style(row: pd.Series) -> list[str]:
 st.title("Events")
 default_folder = str(services.current_settings().data_dir())
 folder = Path(st.sidebar.text_input("Data folder of `recshelf serve`", value=default_folder, key="ev_data"))
-if not (folder / DB_NAME).is_file():
+database_url = services.current_settings().database_url()
+if not database_url and not (folder / DB_NAME).is_file():
     st.info(f"No callbacks received in {folder} yet. Start `recshelf serve` (it stores Agora's callbacks "
             "there) or pick its data folder in the sidebar.")
     st.stop()
 
-repo = Repo(Database(folder))
+repo = Repo(open_database(folder, url=database_url))
 summaries = repo.recording_summaries()
 waiting = sum(1 for s in summaries if s["state"] == "waiting_backup")
 overdue = sum(1 for s in summaries if s["state"] == "overdue")

@@ -1,7 +1,9 @@
-"""`recshelf serve` (callbacks + job workers + the other routes), `recshelf events`, `recshelf jobs`, `recshelf checks`.
+"""`recshelf serve` (callbacks + job workers + the other routes), `recshelf worker`, `recshelf events|jobs|checks`.
 
 `serve` stores Agora callbacks in the data folder's SQLite database and runs the jobs they queue; the other
-three read that same database (safe while the server runs: WAL readers never block the writer).
+three read that same database (safe while the server runs: WAL readers never block the writer). With a
+PostgreSQL database (`[server] database` / $RECSHELF_DATABASE) shared by several machines, `serve` only
+queues the jobs and `recshelf worker` processes run them.
 """
 
 from __future__ import annotations
@@ -71,14 +73,45 @@ def serve_command(
                    callbacks=not no_callbacks, log_level=log_level)
 
 
+def worker_command(
+    data: DataOpt = None,
+    concurrency: Annotated[int | None, typer.Option("--concurrency", min=1, help="Jobs at a time (default: "
+                                                                              "\\[rules] workers, 2).")] = None,
+    log_level: Annotated[str, typer.Option("--log-level", help="Log level.")] = "info",
+) -> None:
+    """Run verify and export jobs from the shared PostgreSQL (a procrastinate worker); start one on any machine."""
+    from storage.service.rules import Rules
+
+    settings = settings_or_exit()
+    url = settings.database_url()
+    if not url:
+        raise error_exit("recshelf worker needs the shared PostgreSQL: set RECSHELF_DATABASE or [server] database "
+                         "(with SQLite, `recshelf serve` runs the jobs itself)")
+    require_extra("postgres", "psycopg", "procrastinate")
+    config = settings.config
+    with fail_on_store_errors():
+        rules = Rules.from_table(config.rules, f"{config.path or 'configuration'}: [rules]")
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from storage.service.database import open_database
+    from storage.service.engine import run_worker
+
+    with fail_on_store_errors():
+        run_worker(url, open_database(_data_folder(data, settings), url=url), rules, settings.open_store,
+                   concurrency=concurrency or rules.workers)
+
+
 def _open_db(data: Path | None) -> Any:
-    from storage.service.db import DB_NAME, Database
+    from storage.service.database import open_database
+    from storage.service.db import DB_NAME
     from storage.service.repo import Repo
 
-    folder = _data_folder(data, settings_or_exit())
-    if not (folder / DB_NAME).is_file():
+    settings = settings_or_exit()
+    folder = _data_folder(data, settings)
+    url = settings.database_url()
+    if not url and not (folder / DB_NAME).is_file():
         raise error_exit(f"no recshelf data in {str(folder)!r} (run `recshelf serve` first, or pass --data)")
-    return Repo(Database(folder))
+    with fail_on_store_errors():  # a PostgreSQL that cannot be reached: one line, exit 2
+        return Repo(open_database(folder, url=url))
 
 
 def _event_name(event_type: int) -> str:
@@ -96,7 +129,7 @@ def events_command(sid: SidOpt = None, as_json: JsonOpt = False, data: DataOpt =
     if as_json:
         print(json.dumps(rows, indent=2))
         return
-    table = Table(title=f"{len(rows)} event(s) in {repo.db.folder}")
+    table = Table(title=f"{len(rows)} event(s) in {repo.db.where}")
     for column in ("received (UTC)", "type", "sid", "channel", "noticeId"):
         table.add_column(column, overflow="fold")
     for row in rows:
@@ -114,7 +147,7 @@ def jobs_command(sid: SidOpt = None, as_json: JsonOpt = False, data: DataOpt = N
     if as_json:
         print(json.dumps(rows, indent=2))
         return
-    table = Table(title=f"{len(rows)} job(s) in {repo.db.folder}")
+    table = Table(title=f"{len(rows)} job(s) in {repo.db.where}")
     for column in ("id", "kind", "sid", "channel", "reason", "state", "next run (UTC)", "tries", "status", "error"):
         table.add_column(column, overflow="fold")
     for row in rows:
@@ -132,7 +165,7 @@ def checks_command(sid: SidOpt = None, as_json: JsonOpt = False, data: DataOpt =
     if as_json:
         print(json.dumps(rows, indent=2))
         return
-    table = Table(title=f"{len(rows)} check(s) in {repo.db.folder}")
+    table = Table(title=f"{len(rows)} check(s) in {repo.db.where}")
     for column in ("checked (UTC)", "sid", "channel", "recording", "status", "segments", "missing", "bytes"):
         table.add_column(column, overflow="fold")
     for row in rows:
@@ -143,6 +176,7 @@ def checks_command(sid: SidOpt = None, as_json: JsonOpt = False, data: DataOpt =
 
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve_command)
+    app.command("worker")(worker_command)
     app.command("events")(events_command)
     app.command("jobs")(jobs_command)
     app.command("checks")(checks_command)
