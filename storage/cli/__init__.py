@@ -57,6 +57,7 @@ COMMAND_MODULES = [
     "storage.cli.commands.service",  # recshelf serve, events, jobs, checks
     "storage.cli.commands.export",  # recshelf export
     "storage.cli.commands.agora",  # recshelf record acquire|start|query|stop
+    "storage.cli.commands.manage",  # recshelf rm, mv, du, clean
 ]
 
 

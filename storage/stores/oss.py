@@ -29,7 +29,7 @@ Why the bucket is set up as it is:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, NoReturn, Self, TypeVar
 
@@ -260,6 +260,18 @@ class OssStore(BucketKeys):
         full = self._full(key)
         # OSS answers 204 for a missing key too, so only a missing bucket is an error here.
         self._call(lambda: self._bucket.delete_object(full), key)
+
+    def delete_many(self, keys: Sequence[str]) -> list[str]:
+        """batch_delete_objects, 1,000 keys a request; returns the keys OSS did not report deleted."""
+        failed: list[str] = []
+        for start in range(0, len(keys), PAGE_SIZE):
+            chunk = list(keys[start:start + PAGE_SIZE])
+            full = [self._full(key) for key in chunk]
+            # Not quiet: OSS names every key it deleted (a missing key included), so a key it leaves out failed.
+            result = self._call(lambda full=full: self._bucket.batch_delete_objects(full), None)
+            deleted = set(result.deleted_keys)
+            failed += [key for key, name in zip(chunk, full, strict=True) if name not in deleted]
+        return failed
 
     # -- sharing ---------------------------------------------------------------------------------
 

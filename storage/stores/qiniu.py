@@ -43,8 +43,9 @@ from __future__ import annotations
 
 import functools
 import io
+import json
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, NoReturn, Self
@@ -76,7 +77,7 @@ from storage.stores.qiniu_errors import (
 )
 from storage.stores.qiniu_hosts import SERVICE_OPTIONS, build_region, parse_domain
 from storage.stores.registry import option_names
-from storage.stores.streams import streaming_reader
+from storage.stores.streams import read_up_to, streaming_reader
 
 OPTIONS = option_names("qiniu")
 PAGE_SIZE = 1000  # rsf's maximum
@@ -268,7 +269,7 @@ class QiniuStore(BucketKeys):
             if len(body) <= self.upload_threshold:
                 return self._form_upload(key, full, token, body, mime)
             return self._resumable_upload(key, full, token, io.BytesIO(body), len(body), mime)
-        head = _read_up_to(data, self.upload_threshold + 1)
+        head = read_up_to(data, self.upload_threshold + 1)
         if len(head) <= self.upload_threshold:
             return self._form_upload(key, full, token, head, mime)
         # Large stream of unknown size: the resumable uploader seeks to each part, so spool it.
@@ -320,7 +321,20 @@ class QiniuStore(BucketKeys):
             return
         self._raise(info, key, "delete")
 
-    # -- sharing ---------------------------------------------------------------------------------
+    def delete_many(self, keys: Sequence[str]) -> list[str]:
+        """BucketManager.batch of build_batch_delete ops, 1,000 a request; returns the keys refused."""
+        failed: list[str] = []
+        for start in range(0, len(keys), PAGE_SIZE):
+            chunk = list(keys[start:start + PAGE_SIZE])
+            ops = qiniu.build_batch_delete(self.bucket, [self._full(key) for key in chunk])
+            ret, info = self._sdk(lambda ops=ops: self._manager.batch(ops), None, "delete")
+            if info.status_code == 298 and ret is None:  # some ops failed: the SDK drops the body it holds
+                ret = json.loads(info.text_body or "null")
+            if not info.ok() or not isinstance(ret, list):
+                self._raise(info, None, "delete")
+            codes = [item.get("code") for item in ret] + [None] * (len(chunk) - len(ret))  # 612: already gone
+            failed += [key for key, code in zip(chunk, codes, strict=False) if code not in (200, 612)]
+        return failed
 
     def signed_url(self, key: str, expires_s: int = 3600) -> str:
         if expires_s <= 0:
@@ -374,19 +388,6 @@ class _HttpError(Exception):
         super().__init__(status)
         self.status = status
         self.message = message
-
-
-def _read_up_to(stream: BinaryIO, size: int) -> bytes:
-    """`size` bytes or all that is left: raw streams (pipes, sockets) may return less per read."""
-    parts: list[bytes] = []
-    wanted = size
-    while wanted > 0:
-        chunk = stream.read(wanted)
-        if not chunk:
-            break
-        parts.append(chunk)
-        wanted -= len(chunk)
-    return b"".join(parts)
 
 
 def _put_time(item: Mapping[str, Any]) -> datetime | None:

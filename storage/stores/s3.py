@@ -17,7 +17,7 @@ Why the client is configured as it is:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, BinaryIO, NoReturn, Self
 
 import boto3
@@ -213,6 +213,20 @@ class S3Store(BucketKeys):
             self._raise(exc, key)
         except Exception as exc:
             self._raise(exc, key)
+
+    def delete_many(self, keys: Sequence[str]) -> list[str]:
+        """DeleteObjects, 1,000 keys a request (quiet: only failures come back); returns the keys refused."""
+        failed: list[str] = []
+        cut = len(self._root)
+        for start in range(0, len(keys), PAGE_SIZE):
+            chunk = [{"Key": self._full(key)} for key in keys[start:start + PAGE_SIZE]]
+            try:
+                response = self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": chunk, "Quiet": True})
+            except Exception as exc:
+                self._raise(exc, None)
+            failed += [error["Key"][cut:] for error in response.get("Errors", ())
+                       if error.get("Code") not in _NOT_FOUND_CODES]
+        return failed
 
     # -- sharing ---------------------------------------------------------------------------------
 

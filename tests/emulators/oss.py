@@ -188,7 +188,7 @@ class OssHandler(EmulatorHandler):
             if self.key:
                 self._object_operation(body)
             else:
-                self._bucket_operation()
+                self._bucket_operation(body)
         except OssFailure as failure:
             self._send_error(failure)
         except NoSuchBucket:
@@ -384,7 +384,7 @@ class OssHandler(EmulatorHandler):
 
     # -- buckets
 
-    def _bucket_operation(self) -> None:
+    def _bucket_operation(self, body: bytes = b"") -> None:
         store = self.server.store
         if self.command == "PUT":
             if not BUCKET_NAME.match(self.bucket):
@@ -404,8 +404,36 @@ class OssHandler(EmulatorHandler):
             self._send_listing()
         elif self.command == "HEAD":
             self.send_body(200, headers=self._headers())
+        elif self.command == "POST" and "delete" in self.params:
+            self._batch_delete(body)
         else:
             raise OssFailure(501, "NotImplemented", f"{self.command} on a bucket is not emulated.")
+
+    def _batch_delete(self, body: bytes) -> None:
+        """DeleteMultipleObjects: Content-MD5 is required; at most 1,000 keys; missing keys count as deleted."""
+        md5 = self.headers.get("Content-MD5")
+        if not md5:
+            raise OssFailure(400, "MissingArgument", "Missing Some Required Arguments.")
+        if base64.b64encode(hashlib.md5(body).digest()).decode("ascii") != md5:
+            raise OssFailure(400, "InvalidDigest", "The Content-MD5 you specified is not valid.")
+        try:
+            root = ET.fromstring(body)
+        except ET.ParseError:
+            raise OssFailure(400, "MalformedXML", "The XML you provided was not well-formed.") from None
+        keys = [node.findtext("Key") or "" for node in root.findall("Object")]
+        if not keys or len(keys) > MAX_KEYS or any(not key for key in keys):
+            raise OssFailure(400, "MalformedXML", "The XML you provided was not well-formed.")
+        for key in keys:
+            self.server.store.delete(self.bucket, key)
+        url_encoded = self.params.get("encoding-type") == "url"
+        result = ET.Element("DeleteResult")
+        if url_encoded:
+            ET.SubElement(result, "EncodingType").text = "url"
+        if (root.findtext("Quiet") or "false").lower() != "true":
+            for key in keys:
+                name = quote(key.encode("utf-8"), safe="") if url_encoded else key
+                ET.SubElement(ET.SubElement(result, "Deleted"), "Key").text = name
+        self._send_xml(result)
 
     def _send_bucket_info(self) -> None:
         root = ET.Element("BucketInfo")

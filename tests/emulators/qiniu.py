@@ -55,7 +55,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from tests.emulators.base import (
     BucketStore,
@@ -358,6 +358,8 @@ class KodoHandler(EmulatorHandler):
             self.management(self.stat)
         elif path.startswith("/delete/"):
             self.management(self.delete)
+        elif path == "/batch":
+            self.management(self.batch)
         elif path.startswith("/mkbucketv3/"):
             self.management(self.make_bucket)
         elif path.startswith("/buckets/"):
@@ -386,7 +388,7 @@ class KodoHandler(EmulatorHandler):
     # -- management (rs / rsf)
 
     def management(self, action: Callable[[], None]) -> None:
-        body = self.read_body()
+        body = self.body = self.read_body()
         try:
             self.verify_management(body)
         except TokenError as exc:
@@ -499,6 +501,30 @@ class KodoHandler(EmulatorHandler):
             self.send_error_json(612, "no such file or directory")
             return
         self.send_json(200, None)
+
+    def batch(self) -> None:
+        """rs /batch with `op=/delete/<entry>` (and `/stat/`) operations: 200 when all succeed, else 298."""
+        ops = [value for name, value in parse_qsl(self.body.decode("utf-8")) if name == "op"]
+        if not ops or len(ops) > MAX_LIST_LIMIT:
+            raise ValueError("invalid batch: 1 to 1000 op fields")
+        results: list[dict[str, object]] = []
+        for op in ops:
+            action, _, encoded = op.lstrip("/").partition("/")
+            bucket, sep, key = urlsafe_b64decode(encoded.split("/", 1)[0]).decode("utf-8").partition(":")
+            if not sep or action not in ("delete", "stat"):
+                results.append({"code": 400, "data": {"error": f"unsupported op {action!r}"}})
+                continue
+            if not self.server.store.has_bucket(bucket):
+                results.append({"code": 631, "data": {"error": "no such bucket"}})
+                continue
+            obj = self.server.store.get(bucket, key)
+            if obj is None or (action == "delete" and not self.server.store.delete(bucket, key)):
+                results.append({"code": 612, "data": {"error": "no such file or directory"}})
+            elif action == "stat":
+                results.append({"code": 200, "data": {"fsize": obj.size, "hash": object_hash(obj)}})
+            else:
+                results.append({"code": 200})
+        self.send_json(200 if all(r["code"] == 200 for r in results) else 298, results)
 
     def make_bucket(self) -> None:
         name = unquote(self._path()[len("/mkbucketv3/") :].split("/", 1)[0])
