@@ -10,6 +10,8 @@
     │   ├── Unavailable           network failure, timeout or server error, after bounded retries
     │   └── InvalidConfig         (see ConfigError)
     ├── PlaylistError             a playlist cannot be served to a player (storage.recordings, storage.media)
+    ├── ManageError               a plan cannot be applied as asked (an unfinished run of another plan,
+    │                             a retention rule that is wrong); nothing was changed
     ├── ExportError               an export cannot produce a correct artefact (storage.export.errors)
     │   ├── SliceError            a slice is missing, empty, changed or not MPEG-TS
     │   └── SourceUnavailable     a store failed mid-export; a re-run resumes
@@ -68,6 +70,10 @@ class InvalidConfig(ConfigError, StoreError):
 
 class PlaylistError(RecshelfError):
     """A playlist cannot be parsed or served to a player; names the recording, never a signed URL."""
+
+
+class ManageError(RecshelfError):
+    """A delete / move / tier / repair / retention plan cannot be applied as asked; nothing was changed."""
 
 
 class ExportError(RecshelfError):

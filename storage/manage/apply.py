@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from storage.errors import ManageError
 from storage.manage.journal import Journal
 from storage.manage.plan import Plan
 from storage.media.naming import split_key
@@ -55,7 +56,7 @@ def open_journal(data_dir: Path, plan: Plan) -> tuple[Journal, bool]:
     if previous is not None and previous.to_dict() == plan.to_dict():
         return journal, True
     if previous is not None:
-        raise RuntimeError(f"an unfinished run of {plan.id} exists ({journal.path}); resume that plan first")
+        raise ManageError(f"an unfinished run of {plan.id} exists ({journal.path}); resume that plan first")
     journal.start(plan)
     return journal, False
 

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from storage.errors import ManageError
 from storage.manage.plan import Plan
 
 JOURNAL_DIR = "journal"
@@ -59,7 +60,7 @@ class Journal:
             if self.plan is None:
                 self.path.unlink()  # cut before its plan line was on disk: nothing was done yet
             elif not self.finished:
-                raise RuntimeError(f"{self.path} holds an unfinished run; resume it instead")
+                raise ManageError(f"{self.path} holds an unfinished run; resume it instead")
             else:
                 self.path.rename(self.path.with_suffix(f".{int(time.time() * 1000)}.jsonl"))
         self.lines = []

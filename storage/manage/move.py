@@ -1,7 +1,8 @@
 """Move (archive) recordings to another store: copy, prove the copy, only then delete the source.
 
-The copy is export's `copy` (storage/export/copy.py: same keys, per-object checks, its own resume
-journal, and a verify of the target); this module adds no copier of its own. Before a single source
+The copy is passed in as a `Copier` (the faces pass export's `copy_recordings`: same keys, per-object
+checks, its own resume journal, and a verify of the target), so this feature imports no other feature
+and adds no copier of its own. Before a single source
 object is deleted, `copy_problems` checks the destination again from a fresh listing: every planned
 object there with its size, each recording verifying no worse than the source did. So an interrupted
 move, resumed or not, can lose the source only after a proven copy exists.
@@ -10,16 +11,18 @@ move, resumed or not, can lose the source only after a proven copy exists.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from storage.export.dest import Destination
-from storage.export.jobs import run_export
-from storage.export.options import DEFAULT_WORKERS, ExportOptions
 from storage.manage.apply import BatchCallback, Outcome, delete_planned, finish, open_journal
 from storage.manage.delete import copy_problems, fill, select
 from storage.manage.journal import Journal
 from storage.manage.plan import Plan
+from storage.recordings.catalog import Recording
 from storage.stores.base import ObjectStore, StoreError
+
+# (source, recordings, target, allow_incomplete) -> failure messages, [] when every copy verified whole
+Copier = Callable[[ObjectStore, Sequence[Recording], ObjectStore, bool], list[str]]
 
 
 def plan_move(store: ObjectStore, dest: ObjectStore, sid: str, uid: str | None = None, *, force: bool = False,
@@ -33,13 +36,13 @@ def plan_move(store: ObjectStore, dest: ObjectStore, sid: str, uid: str | None =
     return plan
 
 
-def apply_move(store: ObjectStore, dest: ObjectStore, plan: Plan, data_dir: Path, *,
-               workers: int = DEFAULT_WORKERS, on_batch: BatchCallback | None = None) -> Outcome:
+def apply_move(store: ObjectStore, dest: ObjectStore, plan: Plan, data_dir: Path, copier: Copier, *,
+               on_batch: BatchCallback | None = None) -> Outcome:
     if plan.refused:
         return Outcome(plan.id, "refused", error="; ".join(plan.refusals))
     journal, resumed = open_journal(data_dir, plan)
     if not journal.steps("copy"):
-        error = _copy(store, dest, plan, workers)
+        error = _copy(store, dest, plan, copier)
         if error is not None:
             return _failed(journal, plan, resumed, error)
         journal.add({"step": "copy", "to": dest.url, "at": time.time()})
@@ -50,19 +53,17 @@ def apply_move(store: ObjectStore, dest: ObjectStore, plan: Plan, data_dir: Path
     return finish(journal, plan, failed, remaining, resumed)
 
 
-def _copy(store: ObjectStore, dest: ObjectStore, plan: Plan, workers: int) -> str | None:
+def _copy(store: ObjectStore, dest: ObjectStore, plan: Plan, copier: Copier) -> str | None:
     # Nothing of the source is deleted before the "copy" step is journaled, so it is still whole here.
     wanted = {rec.id for rec in plan.recordings}
     request = plan.request
     recordings = [rec for rec in select(store, request["sid"], request["uid"], request["prefix"]) if rec.id in wanted]
     if {rec.id for rec in recordings} != wanted:
         return f"{store.url}: the recordings of the plan are no longer all there (nothing deleted)"
-    options = ExportOptions("copy", workers=workers, allow_incomplete=bool(request["force"]))
     try:
-        results = run_export(store, recordings, Destination(dest), options)
+        failures = copier(store, recordings, dest, bool(request["force"]))
     except StoreError as exc:
         return f"{exc} (nothing deleted; run again to resume)"
-    failures = [r.error or r.name for r in results if not r.ok]
     return "; ".join(failures) + " (nothing deleted; run again to resume)" if failures else None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from storage.export.jobs import copy_recordings
 from storage.manage.apply import apply_deletes
 from storage.manage.clean import plan_clean
 from storage.manage.move import apply_move, plan_move
@@ -26,7 +27,7 @@ def test_move_copies_verifies_then_deletes(store_factory: StoreFactory, local_st
     before = {key: source.read(key) for key in moved}
     plan = plan_move(source, archive, SID)
     assert not plan.refused and sorted(plan.keys) == sorted(moved)
-    outcome = apply_move(source, archive, plan, tmp_path)
+    outcome = apply_move(source, archive, plan, tmp_path, copy_recordings)
     assert outcome.ok, outcome.error
     assert sorted(listed(source)) == sorted(kept)
     assert {key: archive.read(key) for key in moved} == before
@@ -39,7 +40,7 @@ def test_move_refuses_incomplete_and_keeps_the_source_when_the_copy_fails(
     keys = recording_factory(source, faults={"missing_slice"})
     assert plan_move(source, archive, SID).refused
     plan = plan_move(source, archive, SID, force=True)
-    outcome = apply_move(source, archive, plan, tmp_path)
+    outcome = apply_move(source, archive, plan, tmp_path, copy_recordings)
     assert outcome.status == "failed" and sorted(listed(source)) == sorted(keys)
 
 

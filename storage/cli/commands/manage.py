@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from storage.cli.common import EXIT_NOT_OK, error_exit, fail_on_store_errors, open_store_or_exit
+from storage.cli.common import EXIT_NOT_OK, error_exit, fail_on_store_errors, open_store_or_exit, settings_or_exit
+from storage.errors import ManageError
 
 if TYPE_CHECKING:
     from storage.manage.apply import Outcome
@@ -50,9 +51,7 @@ def parse_age(text: str) -> timedelta:
 
 
 def _data(given: Path | None) -> Path:
-    from storage.service.db import configured_data_dir, data_dir
-
-    return data_dir(given) if given is not None else configured_data_dir()
+    return settings_or_exit().data_dir(given)
 
 
 def _human(n: int) -> str:
@@ -105,7 +104,7 @@ def _run(plan: Plan, resumed: bool, *, yes: bool, dry_run: bool, as_json: bool,
     except KeyboardInterrupt:
         console.print("interrupted; run the same command again to resume")
         raise typer.Exit(EXIT_NOT_OK) from None
-    except RuntimeError as exc:
+    except ManageError as exc:
         raise error_exit(str(exc)) from None
     if as_json:
         print(json.dumps({"plan": plan.to_dict(), "outcome": outcome.to_dict()}, indent=1))
@@ -147,6 +146,7 @@ def mv_command(store: StoreArg, sid: SidOpt,
                uid: UidOpt = None, prefix: PrefixOpt = "", force: ForceOpt = False, yes: YesOpt = False,
                dry_run: DryOpt = False, as_json: JsonOpt = False, data: DataOpt = None) -> None:
     """Move (archive) a recording: copy it, verify the copy complete, only then delete the source."""
+    from storage.export.jobs import copy_recordings
     from storage.manage.move import apply_move, plan_move
 
     opened = open_store_or_exit(store)
@@ -155,7 +155,7 @@ def mv_command(store: StoreArg, sid: SidOpt,
     with fail_on_store_errors():
         plan, resumed = _resume_or(folder, plan_move(opened, dest, sid, uid, force=force, prefix=prefix))
         _run(plan, resumed, yes=yes, dry_run=dry_run, as_json=as_json,
-             apply=lambda p: apply_move(opened, dest, p, folder))
+             apply=lambda p: apply_move(opened, dest, p, folder, copy_recordings))
 
 
 def clean_command(store: StoreArg, older_than: Annotated[str, typer.Option(
