@@ -25,8 +25,8 @@ BatchCallback = Callable[[int, int], None]  # (objects done, objects total)
 @dataclass
 class Outcome:
     plan_id: str
-    status: str  # "done" | "partial" (some objects remain) | "refused" | "failed"
-    deleted: int = 0  # objects of the plan gone at the end
+    status: str  # "done" | "partial" (some objects remain / unchanged) | "refused" | "failed"
+    deleted: int = 0  # objects of the plan gone at the end (tier: changed; restore: restores asked for)
     bytes: int = 0
     failed: list[str] = field(default_factory=list)  # keys the store refused to delete
     remaining: list[str] = field(default_factory=list)  # keys of the plan still listed afterwards

@@ -16,9 +16,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 
-from storage.manage.plan import Plan, PlannedObject, planned_recording, recording_objects
+from storage.manage.plan import Plan, PlannedObject, planned_recording
 from storage.media.naming import split_key
 from storage.recordings.catalog import group, slice_time
+from storage.recordings.objects import recording_objects
 from storage.recordings.verify import verify_many
 from storage.stores.base import ObjectInfo, ObjectStore
 from storage.stores.local import TEMP_MARKER

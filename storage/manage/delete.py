@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from storage.manage.plan import Plan, PlannedObject, PlannedRecording, planned_recording, recording_objects
+from storage.manage.plan import Plan, PlannedObject, PlannedRecording, planned_recording
 from storage.recordings.catalog import Recording, find
+from storage.recordings.objects import recording_objects
 from storage.recordings.verify import STATUS_ORDER, verify_many
 from storage.stores.base import NotFound, ObjectStore
 
@@ -25,12 +26,13 @@ def select(store: ObjectStore, sid: str, uid: str | None = None, prefix: str = "
 
 
 def plan_delete(store: ObjectStore, sid: str, uid: str | None = None, *, force: bool = False,
-                require_copy: ObjectStore | None = None, prefix: str = "") -> Plan:
-    request = {"sid": sid, "uid": uid, "prefix": prefix, "force": force,
-               "require_copy": require_copy.url if require_copy is not None else None}
+                require_copy: ObjectStore | None = None, prefix: str = "",
+                recordings: Sequence[Recording] | None = None, request: dict[str, object] | None = None) -> Plan:
+    """The delete plan of `sid` (and `uid`); `recordings` + `request` instead name exactly which (retention)."""
+    request = request or {"sid": sid, "uid": uid, "prefix": prefix, "force": force,
+                          "require_copy": require_copy.url if require_copy is not None else None}
     plan = Plan("delete", store.url, request)
-    recordings = select(store, sid, uid, prefix)
-    fill(plan, store, recordings, force=force)
+    fill(plan, store, select(store, sid, uid, prefix) if recordings is None else recordings, force=force)
     if require_copy is not None:
         plan.refusals += copy_problems(require_copy, plan.recordings, plan.objects)
     return plan
@@ -44,7 +46,8 @@ def fill(plan: Plan, store: ObjectStore, recordings: Sequence[Recording], *, for
     for rec, report in zip(recordings, verify_many(store, recordings), strict=True):
         planned = planned_recording(rec, report.status)
         plan.recordings.append(planned)
-        plan.objects += [PlannedObject(obj.key, obj.size, rec.id) for obj in recording_objects(rec)]
+        plan.objects += [PlannedObject(obj.key, obj.size, rec.id, storage_class=obj.storage_class)
+                         for obj in recording_objects(rec)]
         if report.status != "complete":
             message = f"{rec.id} is {report.status}, not complete"
             if force:

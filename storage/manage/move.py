@@ -26,13 +26,16 @@ Copier = Callable[[ObjectStore, Sequence[Recording], ObjectStore, bool], list[st
 
 
 def plan_move(store: ObjectStore, dest: ObjectStore, sid: str, uid: str | None = None, *, force: bool = False,
-              prefix: str = "") -> Plan:
+              prefix: str = "", recordings: Sequence[Recording] | None = None) -> Plan:
+    """The move plan of `sid` (and `uid`), or of exactly `recordings` (retention: each its own plan)."""
     request = {"sid": sid, "uid": uid, "prefix": prefix, "force": force, "to": dest.url}
+    if recordings is not None:
+        request["recordings"] = sorted(rec.id for rec in recordings)
     plan = Plan("move", store.url, request, dest=dest.url)
     if dest.url == store.url:
         plan.refusals.append("--to is the source store itself; a move needs another store")
         return plan
-    fill(plan, store, select(store, sid, uid, prefix), force=force)
+    fill(plan, store, select(store, sid, uid, prefix) if recordings is None else recordings, force=force)
     return plan
 
 

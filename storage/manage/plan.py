@@ -17,9 +17,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from storage.recordings.catalog import Recording
-from storage.stores.base import ObjectInfo
+from storage.recordings.objects import recording_class, recording_objects
 
-OPERATIONS = ("delete", "move", "clean")
+OPERATIONS = ("delete", "move", "clean", "tier", "restore", "repair")
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class PlannedObject:
     size: int
     recording: str | None = None  # the recording id it belongs to, None for temp files and orphans
     reason: str = ""  # clean-up: why it goes ("orphan_slice", "missing_playlist", "temp_file")
+    storage_class: str | None = None  # as listed when planned (tier, restore), None where the store has none
 
 
 @dataclass
@@ -41,6 +42,7 @@ class PlannedRecording:
     status: str  # its verify status when planned
     objects: int = 0
     bytes: int = 0
+    storage_class: str | None = None  # the class of all its objects, "mixed", or None (no classes)
 
 
 @dataclass
@@ -89,16 +91,8 @@ def plan_id(operation: str, store: str, request: dict[str, Any]) -> str:
     return f"{operation}-{digest[:16]}"
 
 
-def recording_objects(rec: Recording) -> list[ObjectInfo]:
-    """Every object the catalog gathered for the recording: each part's playlist variants and slices, and
-    its MP4/MPD files. Taken from the catalog's grouping, never by prefix, so a recording whose sid or
-    channel name starts another's never pulls in the other's objects."""
-    objects = [obj for part in rec.parts for obj in (*part.playlists, *part.slices)]
-    return sorted({obj.key: obj for obj in (*objects, *rec.extras)}.values(), key=lambda obj: obj.key)
-
-
 def planned_recording(rec: Recording, status: str) -> PlannedRecording:
     objects = recording_objects(rec)
     key = rec.key
     return PlannedRecording(rec.id, rec.folder, key.sid, key.cname, key.uid, key.stream, status,
-                            len(objects), sum(obj.size for obj in objects))
+                            len(objects), sum(obj.size for obj in objects), recording_class(rec))

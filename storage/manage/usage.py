@@ -1,4 +1,4 @@
-"""Storage used: recordings, hours, bytes and slices per channel, day, month, status or uid.
+"""Storage used: recordings, hours, bytes and slices per channel, day, month, status, storage class or uid.
 
 From one listing (`catalog.iter_find`, memory bounded by one folder). Hours come from slice names
 (first to last slice start, plus one typical slice) unless `status` is asked for: then every playlist
@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 
-from storage.manage.plan import recording_objects
 from storage.recordings.catalog import Recording, RecordingPart, iter_find, slice_time
+from storage.recordings.objects import recording_class, recording_objects
 from storage.stores.base import ObjectStore
 
-GROUPINGS = ("channel", "day", "month", "status", "uid")
+GROUPINGS = ("channel", "day", "month", "status", "class", "uid")
 
 
 @dataclass
@@ -63,6 +63,8 @@ def _label(rec: Recording, by: str) -> str:
         return rec.key.cname
     if by == "uid":
         return rec.key.uid or "-"
+    if by == "class":
+        return recording_class(rec) or "-"  # "-": a store without classes (a folder)
     start = rec.start
     if start is None:
         return "unknown"

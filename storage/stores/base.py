@@ -54,6 +54,7 @@ class ObjectInfo:
     size: int
     etag: str | None = None
     modified: datetime | None = None  # timezone-aware UTC when the backend gives a time
+    storage_class: str | None = None  # the backend's own class name where its listing gives one (classes.py)
 
 
 def reject_unknown_options(options: Iterable[str], known: frozenset[str], what: str, url: str) -> None:

@@ -67,6 +67,7 @@ from storage.stores.base import (
     reject_unknown_options,
 )
 from storage.stores.bucket import BucketKeys
+from storage.stores.qiniu_classes import QiniuClasses, qiniu_class
 from storage.stores.qiniu_errors import (
     Transient,
     error_text,
@@ -98,7 +99,7 @@ def _parse_bool(name: str, value: str, url: str) -> bool:
     raise InvalidConfig(f"option {name!r} must be true or false, not {value!r}", url=url)
 
 
-class QiniuStore(BucketKeys):
+class QiniuStore(QiniuClasses, BucketKeys):
     scheme = "qiniu"
 
     def __init__(
@@ -163,8 +164,6 @@ class QiniuStore(BucketKeys):
     def __repr__(self) -> str:
         return f"QiniuStore({self.url!r})"
 
-    # -- configuration ---------------------------------------------------------------------------
-
     # -- reading ---------------------------------------------------------------------------------
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
@@ -179,7 +178,8 @@ class QiniuStore(BucketKeys):
             if not info.ok() or ret is None:
                 self._raise(info, None, "list")
             for item in ret.get("items") or ():
-                yield ObjectInfo(item["key"][cut:], int(item["fsize"]), item.get("hash"), _put_time(item))
+                yield ObjectInfo(item["key"][cut:], int(item["fsize"]), item.get("hash"), _put_time(item),
+                                 qiniu_class(item))
             marker = ret.get("marker")
             if not marker:
                 return
@@ -195,7 +195,7 @@ class QiniuStore(BucketKeys):
             return None
         if not info.ok() or ret is None:
             self._raise(info, key, "stat")
-        return ObjectInfo(key, int(ret["fsize"]), ret.get("hash"), _put_time(ret))
+        return ObjectInfo(key, int(ret["fsize"]), ret.get("hash"), _put_time(ret), qiniu_class(ret))
 
     def read(self, key: str, start: int = 0, end: int | None = None) -> bytes:
         if start < 0 or (end is not None and end < 0):
@@ -367,8 +367,6 @@ class QiniuStore(BucketKeys):
             return with_retries(attempt, is_transient=lambda exc: isinstance(exc, Transient))
         except Transient as exc:
             return None, exc.info
-
-
 
     def _raise(self, info: ResponseInfo, key: str | None, action: str) -> NoReturn:
         raise_for_info(info, self.url, self.bucket, key, action)

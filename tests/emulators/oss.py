@@ -77,6 +77,14 @@ V1_SUBRESOURCES = frozenset(
     }
 )  # fmt: skip
 
+STORAGE_CLASSES = ("Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive")
+COLD_CLASSES = frozenset({"Archive", "ColdArchive", "DeepColdArchive"})  # readable only once restored
+
+
+def storage_class(obj: StoredObject) -> str:
+    return obj.storage_class or "Standard"
+
+
 RESPONSE_OVERRIDES = {
     "response-content-type": "Content-Type",
     "response-content-disposition": "Content-Disposition",
@@ -506,7 +514,7 @@ class OssHandler(EmulatorHandler):
                 ("ETag", _etag(obj)),
                 ("Type", "Normal"),
                 ("Size", str(obj.size)),
-                ("StorageClass", "Standard"),
+                ("StorageClass", storage_class(obj)),
             ):
                 ET.SubElement(contents, name).text = value
         for common in page.prefixes:
@@ -526,16 +534,56 @@ class OssHandler(EmulatorHandler):
             store.delete(self.bucket, self.key)
             self.send_body(204, headers=self._headers())
             return
-        if self.command not in ("GET", "HEAD"):
+        if self.command not in ("GET", "HEAD", "POST") or (self.command == "POST" and "restore" not in self.params):
             raise OssFailure(501, "NotImplemented", f"{self.command} on an object is not emulated.")
         obj = store.get(self.bucket, self.key)
         if obj is None:
             raise OssFailure(404, "NoSuchKey", "The specified key does not exist.", {"Key": self.key})
-        self._send_object(obj)
+        if self.command == "POST":
+            self._restore(obj)
+        elif self.command == "GET" and storage_class(obj) in COLD_CLASSES:
+            raise OssFailure(403, "InvalidObjectState", "The operation is not valid for the object's state.")
+        else:
+            self._send_object(obj)
+
+    def _restore(self, obj: StoredObject) -> None:
+        """RestoreObject: 202 for the first request, 409 while it runs (the emulator never finishes one)."""
+        if storage_class(obj) not in COLD_CLASSES:
+            raise OssFailure(400, "OperationNotSupported", "The operation is not supported for this resource.")
+        if obj.restore == "ongoing":
+            raise OssFailure(409, "RestoreAlreadyInProgress", "The restore operation is in progress.")
+        self.server.store.update(self.bucket, self.key, restore="ongoing")
+        self.send_body(202, headers=self._headers())
+
+    def _copy_object(self) -> None:
+        """CopyObject within the emulator (how OSS changes a class: copy onto itself with x-oss-storage-class)."""
+        source = unquote(self.headers["x-oss-copy-source"]).lstrip("/")
+        bucket, _, key = source.partition("/")
+        obj = self.server.store.get(bucket, key)
+        if obj is None:
+            raise OssFailure(404, "NoSuchKey", "The specified key does not exist.", {"Key": key})
+        if storage_class(obj) in COLD_CLASSES:
+            raise OssFailure(403, "InvalidObjectState", "The operation is not valid for the object's state.")
+        wanted = self.headers.get("x-oss-storage-class", "Standard")
+        if wanted not in STORAGE_CLASSES:
+            raise OssFailure(400, "InvalidArgument", "Invalid storage class.")
+        if (bucket, key) == (self.bucket, self.key):
+            copied = self.server.store.update(bucket, key, storage_class=wanted, restore="")
+        else:
+            self.server.store.put(self.bucket, self.key, obj.data, obj.content_type)
+            copied = self.server.store.update(self.bucket, self.key, storage_class=wanted)
+        assert copied is not None
+        result = ET.Element("CopyObjectResult")
+        ET.SubElement(result, "ETag").text = _etag(copied)
+        ET.SubElement(result, "LastModified").text = iso8601(int(copied.modified))
+        self._send_xml(result)
 
     def _put_object(self, body: bytes) -> None:
-        if "x-oss-copy-source" in self.headers or "uploads" in self.params or "uploadId" in self.params:
-            raise OssFailure(501, "NotImplemented", "Copy and multipart upload are not emulated.")
+        if "uploads" in self.params or "uploadId" in self.params:
+            raise OssFailure(501, "NotImplemented", "Multipart upload is not emulated.")
+        if "x-oss-copy-source" in self.headers:
+            self._copy_object()
+            return
         md5 = self.headers.get("Content-MD5")
         if md5 and base64.b64encode(hashlib.md5(body).digest()).decode("ascii") != md5:
             raise OssFailure(400, "InvalidDigest", "The Content-MD5 you specified is not valid.")
@@ -553,7 +601,8 @@ class OssHandler(EmulatorHandler):
                 "Last-Modified": http_date(obj.modified),
                 "Accept-Ranges": "bytes",
                 "x-oss-object-type": "Normal",
-                "x-oss-storage-class": "Standard",
+                "x-oss-storage-class": storage_class(obj),
+                **({"x-oss-restore": 'ongoing-request="true"'} if obj.restore == "ongoing" else {}),
             }
         )
         content_type = obj.content_type

@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from storage.manage.plan import recording_objects
 from storage.media.naming import RecordingKey
 from storage.recordings.catalog import group
+from storage.recordings.objects import recording_objects
 from storage.stores.base import ObjectInfo
 from tests.manage.helpers import fake_keys
 

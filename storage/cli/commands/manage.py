@@ -1,4 +1,4 @@
-"""`recshelf rm`, `mv`, `du` and `clean`: change what a store holds, always as plan → confirm → apply.
+"""`recshelf rm`, `mv`, `tier`, `restore`, `repair`, `du`, `clean`: change a store's content, plan → confirm → apply.
 
 Without --yes the plan is printed and confirmed at the terminal; with no terminal and no --yes the
 command refuses (exit 2). --dry-run prints the plan and changes nothing. A run cut short (Ctrl-C,
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 import sys
 from collections.abc import Callable
 from datetime import timedelta
@@ -38,16 +37,16 @@ DryOpt = Annotated[bool, typer.Option("--dry-run", help="Print the plan; change 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (the plan, and the outcome when applied).")]
 DataOpt = Annotated[Path | None, typer.Option("--data", help="Data folder for the journal (default: "
                                                                "$RECSHELF_DATA, \\[server] data, ./recshelf-data).")]
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "": 3600}
 
 
 def parse_age(text: str) -> timedelta:
     """'7d', '72h', '30m', '90s', '2w' (a bare number is hours)."""
-    match = _DURATION.match(text.lower())
-    if match is None:
+    from storage.manage.retention import parse_age as parse
+
+    age = parse(text)
+    if age is None:
         raise error_exit(f"--older-than {text!r}: use a number with s, m, h, d or w (e.g. 72h, 7d)")
-    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+    return age
 
 
 def _data(given: Path | None) -> Path:
@@ -61,15 +60,19 @@ def _human(n: int) -> str:
 
 
 def _print_plan(console: Console, plan: Plan, resumed: bool) -> None:
-    verb = {"delete": "delete", "move": f"move to {plan.dest}", "clean": "clean up"}[plan.operation]
+    verb = {"delete": "delete", "move": f"move to {plan.dest}", "clean": "clean up",
+            "tier": f"change to class {plan.request.get('class')}", "restore": "restore",
+            "repair": "write rebuilt playlist(s):"}[plan.operation]
     head = "resuming an interrupted run: " if resumed else ""
     console.print(f"{head}plan {plan.id}: {verb} {len(plan.objects)} object(s), {_human(plan.total_bytes)} "
                   f"in {plan.store}", highlight=False)
     for rec in plan.recordings:
         who = f" uid {rec.uid} {rec.stream or ''}".rstrip() if rec.uid else ""
+        kept = f", class {rec.storage_class}" if rec.storage_class else ""
         console.print(f"  {rec.id} ({rec.cname}{who}): {rec.status}, {rec.objects} object(s), "
-                      f"{_human(rec.bytes)}", highlight=False)
-    loose = [obj for obj in plan.objects if obj.recording is None or obj.reason == "orphan_slice"]
+                      f"{_human(rec.bytes)}{kept}", highlight=False)
+    named = ("orphan_slice", "repaired_playlist")  # objects shown one by one, not only as their recording's count
+    loose = [obj for obj in plan.objects if obj.recording is None or obj.reason in named]
     for obj in loose[:20]:
         console.print(f"  {obj.reason or 'object'}: {obj.key} ({_human(obj.size)})", highlight=False)
     if len(loose) > 20:
@@ -109,7 +112,8 @@ def _run(plan: Plan, resumed: bool, *, yes: bool, dry_run: bool, as_json: bool,
     if as_json:
         print(json.dumps({"plan": plan.to_dict(), "outcome": outcome.to_dict()}, indent=1))
     style = "green" if outcome.ok else "red"
-    console.print(f"[{style}]{outcome.status}[/]: {outcome.deleted} object(s), {_human(outcome.bytes)} removed"
+    done = {"tier": "changed", "restore": "asked to restore", "repair": "written"}.get(plan.operation, "removed")
+    console.print(f"[{style}]{outcome.status}[/]: {outcome.deleted} object(s), {_human(outcome.bytes)} {done}"
                   + (f"; {len(outcome.remaining)} still listed" if outcome.remaining else "")
                   + (f"; {outcome.error}" if outcome.error else ""), highlight=False)
     if not outcome.ok:
@@ -158,6 +162,51 @@ def mv_command(store: StoreArg, sid: SidOpt,
              apply=lambda p: apply_move(opened, dest, p, folder, copy_recordings))
 
 
+def tier_command(store: StoreArg, sid: SidOpt,
+                 storage_class: Annotated[str, typer.Option(
+                     "--class", help="The store's own class name: S3 STANDARD_IA, GLACIER_IR, GLACIER, DEEP_ARCHIVE; "
+                                     "OSS IA, Archive, ColdArchive; Qiniu low-frequency, archive (or standard).")],
+                 uid: UidOpt = None, prefix: PrefixOpt = "", force: ForceOpt = False, yes: YesOpt = False,
+                 dry_run: DryOpt = False, as_json: JsonOpt = False, data: DataOpt = None) -> None:
+    """Change a recording's storage class in place (cold storage), with the store's own call."""
+    from storage.manage.tier import apply_tier, plan_tier
+
+    opened = open_store_or_exit(store)
+    folder = _data(data)
+    with fail_on_store_errors():
+        plan, resumed = _resume_or(folder, plan_tier(opened, sid, uid, storage_class, force=force, prefix=prefix))
+        _run(plan, resumed, yes=yes, dry_run=dry_run, as_json=as_json, apply=lambda p: apply_tier(opened, p, folder))
+
+
+def restore_command(store: StoreArg, sid: SidOpt, uid: UidOpt = None, prefix: PrefixOpt = "",
+                    days: Annotated[int, typer.Option("--days", min=1, help="Days the restored copy stays readable.")]
+                    = 7,
+                    yes: YesOpt = False, dry_run: DryOpt = False, as_json: JsonOpt = False,
+                    data: DataOpt = None) -> None:
+    """Start restoring a recording kept in an archive class, so it can be read (the store takes hours)."""
+    from storage.manage.tier import apply_restore, plan_restore
+
+    opened = open_store_or_exit(store)
+    folder = _data(data)
+    with fail_on_store_errors():
+        plan, resumed = _resume_or(folder, plan_restore(opened, sid, uid, days=days, prefix=prefix))
+        _run(plan, resumed, yes=yes, dry_run=dry_run, as_json=as_json,
+             apply=lambda p: apply_restore(opened, p, folder))
+
+
+def repair_command(store: StoreArg, sid: SidOpt, uid: UidOpt = None, prefix: PrefixOpt = "", yes: YesOpt = False,
+                   dry_run: DryOpt = False, as_json: JsonOpt = False, data: DataOpt = None) -> None:
+    """Rebuild the playlist of a recording whose playlist never arrived, as a new object beside Agora's."""
+    from storage.manage.repair import apply_repair, plan_repair
+
+    opened = open_store_or_exit(store)
+    folder = _data(data)
+    with fail_on_store_errors():
+        plan, resumed = _resume_or(folder, plan_repair(opened, sid, uid, prefix=prefix))
+        _run(plan, resumed, yes=yes, dry_run=dry_run, as_json=as_json,
+             apply=lambda p: apply_repair(opened, p, folder))
+
+
 def clean_command(store: StoreArg, older_than: Annotated[str, typer.Option(
                       "--older-than", help="Only what is older than this (default 72h: Agora's backup window).")]
                   = "72h",
@@ -177,7 +226,8 @@ def clean_command(store: StoreArg, older_than: Annotated[str, typer.Option(
 
 
 def du_command(store: StoreArg, by: Annotated[str, typer.Option(
-                   "--by", help="Group by channel, day, month, status (reads playlists) or uid.")] = "channel",
+                   "--by", help="Group by channel, day, month, status (reads playlists), class (storage) or uid.")]
+               = "channel",
                prefix: PrefixOpt = "", as_json: JsonOpt = False,
                as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False) -> None:
     """Storage used: recordings, hours, bytes and slices per group, from one listing."""
@@ -210,5 +260,8 @@ def du_command(store: StoreArg, by: Annotated[str, typer.Option(
 def register(app: typer.Typer) -> None:
     app.command("rm")(rm_command)
     app.command("mv")(mv_command)
+    app.command("tier")(tier_command)
+    app.command("restore")(restore_command)
+    app.command("repair")(repair_command)
     app.command("du")(du_command)
     app.command("clean")(clean_command)
