@@ -11,6 +11,10 @@ Path-style addressing (`/bucket/key`, which oss2 uses for IP endpoints), objects
 * ListObjects (v1: marker) and ListObjectsV2 (`list-type=2`: continuation-token, start-after), with
   prefix, delimiter, max-keys (default 100, capped at 1,000) and `encoding-type=url`.
 * PutBucket, GetBucketInfo (`?bucketInfo`), GetBucketLocation (`?location`).
+* Storage classes: CopyObject (`x-oss-copy-source`, how OSS changes a class in place with
+  `x-oss-storage-class`), RestoreObject (`POST ?restore`: 202, then 409 RestoreAlreadyInProgress; a
+  restore never finishes here); listings and HEAD report the class; GET of an Archive / ColdArchive /
+  DeepColdArchive object is 403 InvalidObjectState, and so is copying it to another class.
 * Errors as OSS sends them: XML `<Error>` bodies, and for HEAD (no body) the same XML base64-encoded
   in the `x-oss-err` header, which oss2 decodes. Codes: NoSuchKey, NoSuchBucket, AccessDenied,
   SignatureDoesNotMatch, InvalidAccessKeyId, InvalidRange, RequestTimeTooSkewed, InvalidArgument,
