@@ -112,7 +112,8 @@ def _run(plan: Plan, resumed: bool, *, yes: bool, dry_run: bool, as_json: bool,
     if as_json:
         print(json.dumps({"plan": plan.to_dict(), "outcome": outcome.to_dict()}, indent=1))
     style = "green" if outcome.ok else "red"
-    done = {"tier": "changed", "restore": "asked to restore", "repair": "written"}.get(plan.operation, "removed")
+    repaired = "written: repaired, the recording verifies complete" if outcome.ok else "written"
+    done = {"tier": "changed", "restore": "asked to restore", "repair": repaired}.get(plan.operation, "removed")
     console.print(f"[{style}]{outcome.status}[/]: {outcome.deleted} object(s), {_human(outcome.bytes)} {done}"
                   + (f"; {len(outcome.remaining)} still listed" if outcome.remaining else "")
                   + (f"; {outcome.error}" if outcome.error else ""), highlight=False)
