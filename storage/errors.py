@@ -11,6 +11,8 @@
     │   └── InvalidConfig         (see ConfigError)
     ├── PlaylistError             a playlist cannot be served to a player (storage.recordings, storage.media)
     ├── ShareError                a share link cannot be made: no such recording, or an ambiguous choice
+    ├── ManageError               a plan cannot be applied as asked (an unfinished run of another plan,
+    │                             a retention rule that is wrong); nothing was changed
     ├── ExportError               an export cannot produce a correct artefact (storage.export.errors)
     │   ├── SliceError            a slice is missing, empty, changed or not MPEG-TS
     │   └── SourceUnavailable     a store failed mid-export; a re-run resumes
@@ -74,6 +76,10 @@ class PlaylistError(RecshelfError):
 
 class ShareError(RecshelfError):
     """A share link cannot be made (no such recording, or the choice is ambiguous); the message says which."""
+
+
+class ManageError(RecshelfError):
+    """A delete / move / tier / repair / retention plan cannot be applied as asked; nothing was changed."""
 
 
 class ExportError(RecshelfError):

@@ -12,7 +12,7 @@ Rules every format follows:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -21,7 +21,7 @@ from storage.export.context import UnitContext
 from storage.export.copy import export_copy, export_hls
 from storage.export.dest import Destination
 from storage.export.errors import ExportError
-from storage.export.options import FORMATS, ExportOptions
+from storage.export.options import DEFAULT_WORKERS, FORMATS, ExportOptions
 from storage.export.plan import Gap, Unit, internal_error_text, plan_units
 from storage.export.progress import ProgressCallback, ProgressTracker
 from storage.export.writers import export_mp4, export_ts
@@ -144,3 +144,14 @@ def _isolated(store: ObjectStore, unit: Unit, dest: Destination, options: Export
         result.error = f"this recording ({unit.folder}{unit.name}) failed: {internal_error_text(exc)}"
         tracker.finish("failed")
         return result
+
+
+def copy_recordings(store: ObjectStore, recordings: Sequence[Recording], target: ObjectStore,
+                    allow_incomplete: bool = False, *, workers: int = DEFAULT_WORKERS) -> list[str]:
+    """Copy recordings to `target` under the same keys, each verified there; the failures, [] when all are whole.
+
+    The copy primitive other features compose (a move copies, proves the copy, then deletes): they get
+    it passed in by a face, so no feature package imports another.
+    """
+    options = ExportOptions("copy", workers=workers, allow_incomplete=allow_incomplete)
+    return [r.error or r.name for r in run_export(store, recordings, Destination(target), options) if not r.ok]

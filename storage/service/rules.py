@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from storage.agora.events import EVENT_BACKUPED, EVENT_SESSION_EXIT, EVENT_UPLOADED
+from storage.errors import ConfigError
 from storage.stores.base import InvalidConfig
 
 __all__ = ["EVENT_BACKUPED", "EVENT_SESSION_EXIT", "EVENT_UPLOADED", "JOB_EVENTS", "ExportRule", "Rules"]
@@ -61,7 +62,7 @@ class Rules:
     @classmethod
     def from_table(cls, table: Mapping[str, Any], where: str = "[rules]") -> Rules:
         """Validate a `[rules]` table; an unknown key is an error naming it (like the rest of recshelf.toml)."""
-        names = {f.name: f for f in fields(cls)} | {"export": None}
+        names = {f.name: f for f in fields(cls)} | {"export": None, "retention": None}
         values: dict[str, Any] = {}
         for name, value in table.items():
             if name not in names or name == "exports":
@@ -69,6 +70,13 @@ class Rules:
                 raise InvalidConfig(f"{where}: unknown key {name!r} (known: {known})")
             if name == "export":
                 values["exports"] = tuple(_export_rule(item, f"{where}.export") for item in _list(value, where))
+            elif name == "retention":  # `recshelf retention` applies them; checked here so serve refuses bad ones too
+                from storage.manage.retention import parse_rules
+
+                try:
+                    parse_rules(value, f"{where}.retention")
+                except ConfigError as exc:
+                    raise InvalidConfig(str(exc)) from None
             elif name in ("store", "prefix", "webhook"):
                 if not isinstance(value, str):
                     raise InvalidConfig(f"{where}: {name!r} must be a string")

@@ -8,7 +8,7 @@ Everything above this module is backend-blind.
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO, Protocol, runtime_checkable
@@ -54,6 +54,7 @@ class ObjectInfo:
     size: int
     etag: str | None = None
     modified: datetime | None = None  # timezone-aware UTC when the backend gives a time
+    storage_class: str | None = None  # the backend's own class name where its listing gives one (classes.py)
 
 
 def reject_unknown_options(options: Iterable[str], known: frozenset[str], what: str, url: str) -> None:
@@ -70,6 +71,28 @@ class Signer(Protocol):
     def sign(self, root: str, key: str, expires_s: int) -> str:
         """A URL for `key` below the folder `root`, valid for `expires_s` seconds."""
         ...
+
+
+BATCH_DELETE_MAX = 1000  # keys per batch request: S3 DeleteObjects, OSS and Qiniu batch all stop at 1,000
+
+
+def delete_keys(store: ObjectStore, keys: Sequence[str]) -> list[str]:
+    """Delete `keys` and return the ones the store refused; a missing key counts as deleted.
+
+    Stores that can delete in batches offer the optional capability `delete_many(keys) -> failed keys`
+    (S3, OSS, Qiniu: one request per BATCH_DELETE_MAX keys); any other store gets one `delete` per key.
+    An error that stops a whole request (no bucket, no access, unreachable) is raised, not returned.
+    """
+    batch = getattr(store, "delete_many", None)
+    if batch is not None:
+        return list(batch(list(keys)))
+    failed: list[str] = []
+    for key in keys:
+        try:
+            store.delete(key)
+        except (NotFound, InvalidConfig):
+            failed.append(key)
+    return failed
 
 
 @runtime_checkable

@@ -29,7 +29,7 @@ Why the bucket is set up as it is:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, NoReturn, Self, TypeVar
 
@@ -50,6 +50,7 @@ from storage.stores.base import (
     reject_unknown_options,
 )
 from storage.stores.bucket import BucketKeys
+from storage.stores.oss_classes import OssClasses
 from storage.stores.registry import option_names
 from storage.stores.streams import streaming_reader
 
@@ -77,7 +78,7 @@ def region_from_endpoint(endpoint: str) -> str | None:
     return match.group(1) if match else None
 
 
-class OssStore(BucketKeys):
+class OssStore(OssClasses, BucketKeys):
     scheme = "oss"
 
     def __init__(
@@ -168,7 +169,8 @@ class OssStore(BucketKeys):
                 None,
             )
             for item in page.object_list:
-                yield ObjectInfo(item.key[cut:], item.size, _etag(item.etag), _time(item.last_modified))
+                yield ObjectInfo(item.key[cut:], item.size, _etag(item.etag), _time(item.last_modified),
+                                 item.storage_class or "Standard")
             if not page.is_truncated or not page.next_continuation_token:
                 return
             token = page.next_continuation_token
@@ -187,7 +189,8 @@ class OssStore(BucketKeys):
             return None
         except Exception as exc:
             self._raise(exc, key)
-        return ObjectInfo(key, head.content_length or 0, _etag(head.etag), _time(head.last_modified))
+        return ObjectInfo(key, head.content_length or 0, _etag(head.etag), _time(head.last_modified),
+                          head.headers.get("x-oss-storage-class") or "Standard")
 
     def read(self, key: str, start: int = 0, end: int | None = None) -> bytes:
         if start < 0 or (end is not None and end < 0):
@@ -260,6 +263,18 @@ class OssStore(BucketKeys):
         full = self._full(key)
         # OSS answers 204 for a missing key too, so only a missing bucket is an error here.
         self._call(lambda: self._bucket.delete_object(full), key)
+
+    def delete_many(self, keys: Sequence[str]) -> list[str]:
+        """batch_delete_objects, 1,000 keys a request; returns the keys OSS did not report deleted."""
+        failed: list[str] = []
+        for start in range(0, len(keys), PAGE_SIZE):
+            chunk = list(keys[start:start + PAGE_SIZE])
+            full = [self._full(key) for key in chunk]
+            # Not quiet: OSS names every key it deleted (a missing key included), so a key it leaves out failed.
+            result = self._call(lambda full=full: self._bucket.batch_delete_objects(full), None)
+            deleted = set(result.deleted_keys)
+            failed += [key for key, name in zip(chunk, full, strict=True) if name not in deleted]
+        return failed
 
     # -- sharing ---------------------------------------------------------------------------------
 

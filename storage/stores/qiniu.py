@@ -43,8 +43,9 @@ from __future__ import annotations
 
 import functools
 import io
+import json
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, NoReturn, Self
@@ -66,6 +67,7 @@ from storage.stores.base import (
     reject_unknown_options,
 )
 from storage.stores.bucket import BucketKeys
+from storage.stores.qiniu_classes import QiniuClasses, qiniu_class
 from storage.stores.qiniu_errors import (
     Transient,
     error_text,
@@ -76,7 +78,7 @@ from storage.stores.qiniu_errors import (
 )
 from storage.stores.qiniu_hosts import SERVICE_OPTIONS, build_region, parse_domain
 from storage.stores.registry import option_names
-from storage.stores.streams import streaming_reader
+from storage.stores.streams import read_up_to, streaming_reader
 
 OPTIONS = option_names("qiniu")
 PAGE_SIZE = 1000  # rsf's maximum
@@ -97,7 +99,7 @@ def _parse_bool(name: str, value: str, url: str) -> bool:
     raise InvalidConfig(f"option {name!r} must be true or false, not {value!r}", url=url)
 
 
-class QiniuStore(BucketKeys):
+class QiniuStore(QiniuClasses, BucketKeys):
     scheme = "qiniu"
 
     def __init__(
@@ -162,8 +164,6 @@ class QiniuStore(BucketKeys):
     def __repr__(self) -> str:
         return f"QiniuStore({self.url!r})"
 
-    # -- configuration ---------------------------------------------------------------------------
-
     # -- reading ---------------------------------------------------------------------------------
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
@@ -178,7 +178,8 @@ class QiniuStore(BucketKeys):
             if not info.ok() or ret is None:
                 self._raise(info, None, "list")
             for item in ret.get("items") or ():
-                yield ObjectInfo(item["key"][cut:], int(item["fsize"]), item.get("hash"), _put_time(item))
+                yield ObjectInfo(item["key"][cut:], int(item["fsize"]), item.get("hash"), _put_time(item),
+                                 qiniu_class(item))
             marker = ret.get("marker")
             if not marker:
                 return
@@ -194,7 +195,7 @@ class QiniuStore(BucketKeys):
             return None
         if not info.ok() or ret is None:
             self._raise(info, key, "stat")
-        return ObjectInfo(key, int(ret["fsize"]), ret.get("hash"), _put_time(ret))
+        return ObjectInfo(key, int(ret["fsize"]), ret.get("hash"), _put_time(ret), qiniu_class(ret))
 
     def read(self, key: str, start: int = 0, end: int | None = None) -> bytes:
         if start < 0 or (end is not None and end < 0):
@@ -268,7 +269,7 @@ class QiniuStore(BucketKeys):
             if len(body) <= self.upload_threshold:
                 return self._form_upload(key, full, token, body, mime)
             return self._resumable_upload(key, full, token, io.BytesIO(body), len(body), mime)
-        head = _read_up_to(data, self.upload_threshold + 1)
+        head = read_up_to(data, self.upload_threshold + 1)
         if len(head) <= self.upload_threshold:
             return self._form_upload(key, full, token, head, mime)
         # Large stream of unknown size: the resumable uploader seeks to each part, so spool it.
@@ -320,7 +321,20 @@ class QiniuStore(BucketKeys):
             return
         self._raise(info, key, "delete")
 
-    # -- sharing ---------------------------------------------------------------------------------
+    def delete_many(self, keys: Sequence[str]) -> list[str]:
+        """BucketManager.batch of build_batch_delete ops, 1,000 a request; returns the keys refused."""
+        failed: list[str] = []
+        for start in range(0, len(keys), PAGE_SIZE):
+            chunk = list(keys[start:start + PAGE_SIZE])
+            ops = qiniu.build_batch_delete(self.bucket, [self._full(key) for key in chunk])
+            ret, info = self._sdk(lambda ops=ops: self._manager.batch(ops), None, "delete")
+            if info.status_code == 298 and ret is None:  # some ops failed: the SDK drops the body it holds
+                ret = json.loads(info.text_body or "null")
+            if not info.ok() or not isinstance(ret, list):
+                self._raise(info, None, "delete")
+            codes = [item.get("code") for item in ret] + [None] * (len(chunk) - len(ret))  # 612: already gone
+            failed += [key for key, code in zip(chunk, codes, strict=False) if code not in (200, 612)]
+        return failed
 
     def signed_url(self, key: str, expires_s: int = 3600) -> str:
         if expires_s <= 0:
@@ -354,8 +368,6 @@ class QiniuStore(BucketKeys):
         except Transient as exc:
             return None, exc.info
 
-
-
     def _raise(self, info: ResponseInfo, key: str | None, action: str) -> NoReturn:
         raise_for_info(info, self.url, self.bucket, key, action)
 
@@ -374,19 +386,6 @@ class _HttpError(Exception):
         super().__init__(status)
         self.status = status
         self.message = message
-
-
-def _read_up_to(stream: BinaryIO, size: int) -> bytes:
-    """`size` bytes or all that is left: raw streams (pipes, sockets) may return less per read."""
-    parts: list[bytes] = []
-    wanted = size
-    while wanted > 0:
-        chunk = stream.read(wanted)
-        if not chunk:
-            break
-        parts.append(chunk)
-        wanted -= len(chunk)
-    return b"".join(parts)
 
 
 def _put_time(item: Mapping[str, Any]) -> datetime | None:

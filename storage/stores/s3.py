@@ -17,7 +17,7 @@ Why the client is configured as it is:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, BinaryIO, NoReturn, Self
 
 import boto3
@@ -49,6 +49,7 @@ from storage.stores.base import (
 )
 from storage.stores.bucket import BucketKeys
 from storage.stores.registry import option_names, redact
+from storage.stores.s3_classes import S3Classes
 from storage.stores.streams import streaming_reader
 
 OPTIONS = option_names("s3")
@@ -79,7 +80,7 @@ def client_config(connect_timeout: float = 3, read_timeout: float = 20) -> BotoC
     )
 
 
-class S3Store(BucketKeys):
+class S3Store(S3Classes, BucketKeys):
     scheme = "s3"
 
     def __init__(
@@ -140,7 +141,7 @@ class S3Store(BucketKeys):
             for page in pages:
                 for item in page.get("Contents", ()):
                     yield ObjectInfo(item["Key"][cut:], item["Size"], _etag(item.get("ETag")),
-                                     item.get("LastModified"))
+                                     item.get("LastModified"), item.get("StorageClass") or "STANDARD")
         except Exception as exc:
             self._raise(exc, None)
 
@@ -153,7 +154,8 @@ class S3Store(BucketKeys):
             self._raise(exc, key)
         except Exception as exc:
             self._raise(exc, key)
-        return ObjectInfo(key, head["ContentLength"], _etag(head.get("ETag")), head.get("LastModified"))
+        return ObjectInfo(key, head["ContentLength"], _etag(head.get("ETag")), head.get("LastModified"),
+                          head.get("StorageClass") or "STANDARD")
 
     def read(self, key: str, start: int = 0, end: int | None = None) -> bytes:
         if start < 0 or (end is not None and end < 0):
@@ -214,6 +216,20 @@ class S3Store(BucketKeys):
         except Exception as exc:
             self._raise(exc, key)
 
+    def delete_many(self, keys: Sequence[str]) -> list[str]:
+        """DeleteObjects, 1,000 keys a request (quiet: only failures come back); returns the keys refused."""
+        failed: list[str] = []
+        cut = len(self._root)
+        for start in range(0, len(keys), PAGE_SIZE):
+            chunk = [{"Key": self._full(key)} for key in keys[start:start + PAGE_SIZE]]
+            try:
+                response = self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": chunk, "Quiet": True})
+            except Exception as exc:
+                self._raise(exc, None)
+            failed += [error["Key"][cut:] for error in response.get("Errors", ())
+                       if error.get("Code") not in _NOT_FOUND_CODES]
+        return failed
+
     # -- sharing ---------------------------------------------------------------------------------
 
     def signed_url(self, key: str, expires_s: int = 3600) -> str:
@@ -258,6 +274,8 @@ def translate(exc: BaseException, *, url: str, bucket: str, key: str | None,
                                  url=url, key=key)
         if code in _NOT_FOUND_CODES:
             return NotFound("no such object", url=url, key=key)
+        if code == "InvalidObjectState":  # a GLACIER / DEEP_ARCHIVE object: `recshelf restore` first
+            return StoreError("the object is archived and must be restored before it is read", url=url, key=key)
         if code in _DENIED_CODES or status in (401, 403):
             return AccessDenied(f"access denied ({code}: {message})", url=url, key=key)
         if code in _UNAVAILABLE_CODES or status >= 500:

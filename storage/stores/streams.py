@@ -39,3 +39,16 @@ def streaming_reader(read: Callable[[int], bytes], close: Callable[[], None],
     """Wrap `read(n)`/`close()` of a response body; `on_error` turns a read failure into a StoreError."""
     reader = io.BufferedReader(_TranslatingReader(read, close, on_error), buffer_size=buffer_size)
     return reader  # type: ignore[return-value]
+
+
+def read_up_to(stream: BinaryIO, size: int) -> bytes:
+    """`size` bytes or all that is left: raw streams (pipes, sockets) may return less per read."""
+    parts: list[bytes] = []
+    wanted = size
+    while wanted > 0:
+        chunk = stream.read(wanted)
+        if not chunk:
+            break
+        parts.append(chunk)
+        wanted -= len(chunk)
+    return b"".join(parts)

@@ -44,6 +44,7 @@ import pytest
 
 from storage.errors import AccessDenied, NotFound, StoreError, Unavailable
 from storage.stores.base import ObjectStore
+from storage.stores.classes import classes_of
 from storage.testing.net import free_port
 
 StoreFactory = Callable[..., ObjectStore]
@@ -156,6 +157,15 @@ class StoreConformance:
         assert written.key == "rec/a.ts" and written.size == 100
         assert store.stat("rec/missing.ts") is None
         assert store.stat("rec") is None  # a "folder" is not an object
+
+    def test_listing_reports_the_storage_class_where_the_backend_has_classes(self, store: ObjectStore) -> None:
+        store.write("cls/a.ts", b"x")
+        (listed,) = list(store.list("cls/"))
+        classes = classes_of(store)
+        if classes is None:  # a folder or memory store: no classes, and it says none
+            assert listed.storage_class is None
+        else:  # a new object is in the backend's standard class, named as the backend names it
+            assert listed.storage_class is not None and classes.of(listed.storage_class) == classes.default
 
     def test_ranged_reads(self, store: ObjectStore) -> None:
         data = bytes(range(256)) * 4

@@ -26,6 +26,7 @@ A vendor module subclasses `EmulatorHandler` with its routes, signature checks a
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import mimetypes
 import re
@@ -70,6 +71,8 @@ class StoredObject:
     content_type: str
     etag: str  # hex md5 of the data unless the emulator supplies its own (e.g. Qiniu's hash)
     modified: float  # epoch seconds
+    storage_class: str = ""  # the emulator's own class name; "" is its standard class
+    restore: str = ""  # "" none asked, "ongoing" while a restore of a cold object runs
 
     @property
     def size(self) -> int:
@@ -155,6 +158,15 @@ class BucketStore:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(data)
         return obj
+
+    def update(self, bucket: str, key: str, **changes: str) -> StoredObject | None:
+        """Change an object's storage class or restore state in place; None when the key is missing."""
+        with self._lock:
+            objects = self._objects(bucket)
+            if key not in objects:
+                return None
+            objects[key] = dataclasses.replace(objects[key], **changes)
+            return objects[key]
 
     def delete(self, bucket: str, key: str) -> bool:
         """Remove an object; True if it existed. Raises NoSuchBucket."""

@@ -11,6 +11,10 @@ Path-style addressing (`/bucket/key`, which oss2 uses for IP endpoints), objects
 * ListObjects (v1: marker) and ListObjectsV2 (`list-type=2`: continuation-token, start-after), with
   prefix, delimiter, max-keys (default 100, capped at 1,000) and `encoding-type=url`.
 * PutBucket, GetBucketInfo (`?bucketInfo`), GetBucketLocation (`?location`).
+* Storage classes: CopyObject (`x-oss-copy-source`, how OSS changes a class in place with
+  `x-oss-storage-class`), RestoreObject (`POST ?restore`: 202, then 409 RestoreAlreadyInProgress; a
+  restore never finishes here); listings and HEAD report the class; GET of an Archive / ColdArchive /
+  DeepColdArchive object is 403 InvalidObjectState, and so is copying it to another class.
 * Errors as OSS sends them: XML `<Error>` bodies, and for HEAD (no body) the same XML base64-encoded
   in the `x-oss-err` header, which oss2 decodes. Codes: NoSuchKey, NoSuchBucket, AccessDenied,
   SignatureDoesNotMatch, InvalidAccessKeyId, InvalidRange, RequestTimeTooSkewed, InvalidArgument,
@@ -76,6 +80,14 @@ V1_SUBRESOURCES = frozenset(
         "versioning", "versions", "website", "x-oss-process", "x-oss-traffic-limit",
     }
 )  # fmt: skip
+
+STORAGE_CLASSES = ("Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive")
+COLD_CLASSES = frozenset({"Archive", "ColdArchive", "DeepColdArchive"})  # readable only once restored
+
+
+def storage_class(obj: StoredObject) -> str:
+    return obj.storage_class or "Standard"
+
 
 RESPONSE_OVERRIDES = {
     "response-content-type": "Content-Type",
@@ -188,7 +200,7 @@ class OssHandler(EmulatorHandler):
             if self.key:
                 self._object_operation(body)
             else:
-                self._bucket_operation()
+                self._bucket_operation(body)
         except OssFailure as failure:
             self._send_error(failure)
         except NoSuchBucket:
@@ -384,7 +396,7 @@ class OssHandler(EmulatorHandler):
 
     # -- buckets
 
-    def _bucket_operation(self) -> None:
+    def _bucket_operation(self, body: bytes = b"") -> None:
         store = self.server.store
         if self.command == "PUT":
             if not BUCKET_NAME.match(self.bucket):
@@ -404,8 +416,36 @@ class OssHandler(EmulatorHandler):
             self._send_listing()
         elif self.command == "HEAD":
             self.send_body(200, headers=self._headers())
+        elif self.command == "POST" and "delete" in self.params:
+            self._batch_delete(body)
         else:
             raise OssFailure(501, "NotImplemented", f"{self.command} on a bucket is not emulated.")
+
+    def _batch_delete(self, body: bytes) -> None:
+        """DeleteMultipleObjects: Content-MD5 is required; at most 1,000 keys; missing keys count as deleted."""
+        md5 = self.headers.get("Content-MD5")
+        if not md5:
+            raise OssFailure(400, "MissingArgument", "Missing Some Required Arguments.")
+        if base64.b64encode(hashlib.md5(body).digest()).decode("ascii") != md5:
+            raise OssFailure(400, "InvalidDigest", "The Content-MD5 you specified is not valid.")
+        try:
+            root = ET.fromstring(body)
+        except ET.ParseError:
+            raise OssFailure(400, "MalformedXML", "The XML you provided was not well-formed.") from None
+        keys = [node.findtext("Key") or "" for node in root.findall("Object")]
+        if not keys or len(keys) > MAX_KEYS or any(not key for key in keys):
+            raise OssFailure(400, "MalformedXML", "The XML you provided was not well-formed.")
+        for key in keys:
+            self.server.store.delete(self.bucket, key)
+        url_encoded = self.params.get("encoding-type") == "url"
+        result = ET.Element("DeleteResult")
+        if url_encoded:
+            ET.SubElement(result, "EncodingType").text = "url"
+        if (root.findtext("Quiet") or "false").lower() != "true":
+            for key in keys:
+                name = quote(key.encode("utf-8"), safe="") if url_encoded else key
+                ET.SubElement(ET.SubElement(result, "Deleted"), "Key").text = name
+        self._send_xml(result)
 
     def _send_bucket_info(self) -> None:
         root = ET.Element("BucketInfo")
@@ -478,7 +518,7 @@ class OssHandler(EmulatorHandler):
                 ("ETag", _etag(obj)),
                 ("Type", "Normal"),
                 ("Size", str(obj.size)),
-                ("StorageClass", "Standard"),
+                ("StorageClass", storage_class(obj)),
             ):
                 ET.SubElement(contents, name).text = value
         for common in page.prefixes:
@@ -498,16 +538,56 @@ class OssHandler(EmulatorHandler):
             store.delete(self.bucket, self.key)
             self.send_body(204, headers=self._headers())
             return
-        if self.command not in ("GET", "HEAD"):
+        if self.command not in ("GET", "HEAD", "POST") or (self.command == "POST" and "restore" not in self.params):
             raise OssFailure(501, "NotImplemented", f"{self.command} on an object is not emulated.")
         obj = store.get(self.bucket, self.key)
         if obj is None:
             raise OssFailure(404, "NoSuchKey", "The specified key does not exist.", {"Key": self.key})
-        self._send_object(obj)
+        if self.command == "POST":
+            self._restore(obj)
+        elif self.command == "GET" and storage_class(obj) in COLD_CLASSES:
+            raise OssFailure(403, "InvalidObjectState", "The operation is not valid for the object's state.")
+        else:
+            self._send_object(obj)
+
+    def _restore(self, obj: StoredObject) -> None:
+        """RestoreObject: 202 for the first request, 409 while it runs (the emulator never finishes one)."""
+        if storage_class(obj) not in COLD_CLASSES:
+            raise OssFailure(400, "OperationNotSupported", "The operation is not supported for this resource.")
+        if obj.restore == "ongoing":
+            raise OssFailure(409, "RestoreAlreadyInProgress", "The restore operation is in progress.")
+        self.server.store.update(self.bucket, self.key, restore="ongoing")
+        self.send_body(202, headers=self._headers())
+
+    def _copy_object(self) -> None:
+        """CopyObject within the emulator (how OSS changes a class: copy onto itself with x-oss-storage-class)."""
+        source = unquote(self.headers["x-oss-copy-source"]).lstrip("/")
+        bucket, _, key = source.partition("/")
+        obj = self.server.store.get(bucket, key)
+        if obj is None:
+            raise OssFailure(404, "NoSuchKey", "The specified key does not exist.", {"Key": key})
+        if storage_class(obj) in COLD_CLASSES:
+            raise OssFailure(403, "InvalidObjectState", "The operation is not valid for the object's state.")
+        wanted = self.headers.get("x-oss-storage-class", "Standard")
+        if wanted not in STORAGE_CLASSES:
+            raise OssFailure(400, "InvalidArgument", "Invalid storage class.")
+        if (bucket, key) == (self.bucket, self.key):
+            copied = self.server.store.update(bucket, key, storage_class=wanted, restore="")
+        else:
+            self.server.store.put(self.bucket, self.key, obj.data, obj.content_type)
+            copied = self.server.store.update(self.bucket, self.key, storage_class=wanted)
+        assert copied is not None
+        result = ET.Element("CopyObjectResult")
+        ET.SubElement(result, "ETag").text = _etag(copied)
+        ET.SubElement(result, "LastModified").text = iso8601(int(copied.modified))
+        self._send_xml(result)
 
     def _put_object(self, body: bytes) -> None:
-        if "x-oss-copy-source" in self.headers or "uploads" in self.params or "uploadId" in self.params:
-            raise OssFailure(501, "NotImplemented", "Copy and multipart upload are not emulated.")
+        if "uploads" in self.params or "uploadId" in self.params:
+            raise OssFailure(501, "NotImplemented", "Multipart upload is not emulated.")
+        if "x-oss-copy-source" in self.headers:
+            self._copy_object()
+            return
         md5 = self.headers.get("Content-MD5")
         if md5 and base64.b64encode(hashlib.md5(body).digest()).decode("ascii") != md5:
             raise OssFailure(400, "InvalidDigest", "The Content-MD5 you specified is not valid.")
@@ -525,7 +605,8 @@ class OssHandler(EmulatorHandler):
                 "Last-Modified": http_date(obj.modified),
                 "Accept-Ranges": "bytes",
                 "x-oss-object-type": "Normal",
-                "x-oss-storage-class": "Standard",
+                "x-oss-storage-class": storage_class(obj),
+                **({"x-oss-restore": 'ongoing-request="true"'} if obj.restore == "ongoing" else {}),
             }
         )
         content_type = obj.content_type

@@ -7,6 +7,8 @@ and uc services all point at the base URL. Routes:
 ``GET  /list?bucket=&prefix=&marker=&limit=``      rsf listing (limit capped at 1,000, opaque marker)
 ``POST /stat/<EncodedEntryURI>``                   rs stat (GET accepted too)
 ``POST /delete/<EncodedEntryURI>``                 rs delete
+``POST /chtype/<EncodedEntryURI>/type/<n>``         rs change storage type (0-4)
+``POST /restoreAr/<Entry>/freezeAfterDays/<n>``     rs thaw an archive / deep-archive object (never finishes)
 ``POST /mkbucketv3/<bucket>/region/<region>``      create a bucket (test set-up over the wire)
 ``POST /``                                         form upload (multipart: token, key, crc32, file)
 ``POST|PUT|DELETE /buckets/<b>/objects/<k>/...``   resumable upload v2 (init, part, complete, abort)
@@ -55,7 +57,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from tests.emulators.base import (
     BucketStore,
@@ -73,6 +75,8 @@ from tests.emulators.base import (
 
 BLOCK_SIZE = 4 * 1024 * 1024  # Kodo's etag block size; a fixed part of the protocol
 MAX_LIST_LIMIT = 1000
+STORAGE_TYPES = ("standard", "low-frequency", "archive", "deep-archive", "archive-ir")
+COLD_TYPES = frozenset({2, 3})  # downloadable only once thawed (restoreAr)
 CLOCK_SKEW_S = 15 * 60  # how far X-Qiniu-Date may be from the server clock
 DOWNLOAD_PREFIX = "/dl/"
 
@@ -358,6 +362,12 @@ class KodoHandler(EmulatorHandler):
             self.management(self.stat)
         elif path.startswith("/delete/"):
             self.management(self.delete)
+        elif path.startswith("/chtype/"):
+            self.management(self.change_type)
+        elif path.startswith("/restoreAr/"):
+            self.management(self.restore_archive)
+        elif path == "/batch":
+            self.management(self.batch)
         elif path.startswith("/mkbucketv3/"):
             self.management(self.make_bucket)
         elif path.startswith("/buckets/"):
@@ -386,7 +396,7 @@ class KodoHandler(EmulatorHandler):
     # -- management (rs / rsf)
 
     def management(self, action: Callable[[], None]) -> None:
-        body = self.read_body()
+        body = self.body = self.read_body()
         try:
             self.verify_management(body)
         except TokenError as exc:
@@ -478,9 +488,46 @@ class KodoHandler(EmulatorHandler):
             "fsize": obj.size,
             "mimeType": obj.content_type,
             "putTime": int(obj.modified * 10_000_000),  # 100 ns units
-            "type": 0,
+            "type": int(obj.storage_class or 0),
             "status": 0,
+            **({"restoreStatus": 1} if obj.restore == "ongoing" else {}),
         }
+
+    def _argument(self, name: str) -> int:
+        parts = self._path().split("/")
+        try:
+            return int(parts[parts.index(name) + 1])
+        except (ValueError, IndexError):
+            raise ValueError(f"invalid {name}") from None
+
+    def change_type(self) -> None:
+        bucket, key = self._entry("/chtype/")
+        wanted = self._argument("type")
+        obj = self.server.store.get(bucket, key)
+        if obj is None:
+            self.send_error_json(612, "no such file or directory")
+        elif not 0 <= wanted < len(STORAGE_TYPES):
+            self.send_error_json(400, "invalid storage type")
+        elif int(obj.storage_class or 0) in COLD_TYPES:
+            self.send_error_json(400, "archived file must be restored before changing its type")
+        else:
+            self.server.store.update(bucket, key, storage_class=str(wanted), restore="")
+            self.send_json(200, None)
+
+    def restore_archive(self) -> None:
+        bucket, key = self._entry("/restoreAr/")
+        if not 1 <= self._argument("freezeAfterDays") <= 7:
+            raise ValueError("freezeAfterDays must be 1 to 7")
+        obj = self.server.store.get(bucket, key)
+        if obj is None:
+            self.send_error_json(612, "no such file or directory")
+        elif int(obj.storage_class or 0) not in COLD_TYPES:
+            self.send_error_json(400, "file is not archived")
+        elif obj.restore == "ongoing":
+            self.send_error_json(400, "restore already in progress")
+        else:
+            self.server.store.update(bucket, key, restore="ongoing")
+            self.send_json(200, None)
 
     def stat(self) -> None:
         bucket, key = self._entry("/stat/")
@@ -499,6 +546,30 @@ class KodoHandler(EmulatorHandler):
             self.send_error_json(612, "no such file or directory")
             return
         self.send_json(200, None)
+
+    def batch(self) -> None:
+        """rs /batch with `op=/delete/<entry>` (and `/stat/`) operations: 200 when all succeed, else 298."""
+        ops = [value for name, value in parse_qsl(self.body.decode("utf-8")) if name == "op"]
+        if not ops or len(ops) > MAX_LIST_LIMIT:
+            raise ValueError("invalid batch: 1 to 1000 op fields")
+        results: list[dict[str, object]] = []
+        for op in ops:
+            action, _, encoded = op.lstrip("/").partition("/")
+            bucket, sep, key = urlsafe_b64decode(encoded.split("/", 1)[0]).decode("utf-8").partition(":")
+            if not sep or action not in ("delete", "stat"):
+                results.append({"code": 400, "data": {"error": f"unsupported op {action!r}"}})
+                continue
+            if not self.server.store.has_bucket(bucket):
+                results.append({"code": 631, "data": {"error": "no such bucket"}})
+                continue
+            obj = self.server.store.get(bucket, key)
+            if obj is None or (action == "delete" and not self.server.store.delete(bucket, key)):
+                results.append({"code": 612, "data": {"error": "no such file or directory"}})
+            elif action == "stat":
+                results.append({"code": 200, "data": {"fsize": obj.size, "hash": object_hash(obj)}})
+            else:
+                results.append({"code": 200})
+        self.send_json(200 if all(r["code"] == 200 for r in results) else 298, results)
 
     def make_bucket(self) -> None:
         name = unquote(self._path()[len("/mkbucketv3/") :].split("/", 1)[0])
@@ -663,6 +734,9 @@ class KodoHandler(EmulatorHandler):
             obj = None
         if obj is None:
             self.send_error_json(404, "Document not found")
+            return
+        if int(obj.storage_class or 0) in COLD_TYPES:
+            self.send_error_json(403, "file is archived: restore it first")
             return
         headers = {
             "ETag": f'"{object_hash(obj)}"',

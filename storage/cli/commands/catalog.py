@@ -13,6 +13,8 @@ from rich.table import Table
 
 from storage.cli.common import fail_on_store_errors, open_store_or_exit
 from storage.recordings.catalog import Recording, find
+from storage.recordings.objects import class_counts, recording_class
+from storage.stores.classes import StorageClasses, classes_of
 
 if TYPE_CHECKING:
     from storage.recordings.verify import Report
@@ -56,8 +58,9 @@ def _channel_label(cname: str, uid: str | None, stream: str | None) -> str:
     return f"{cname} · uid {uid} {stream or ''}".rstrip() if uid else cname
 
 
-def _recording_row(rec: Recording) -> dict[str, Any]:
+def _recording_row(rec: Recording, classes: StorageClasses | None) -> dict[str, Any]:
     slices = rec.slices
+    counts = class_counts(rec)
     return {
         "id": rec.id,
         "folder": rec.folder,
@@ -70,7 +73,14 @@ def _recording_row(rec: Recording) -> dict[str, Any]:
         "slices": len(slices),
         "bytes": sum(s.size for s in slices),
         "start": rec.start.isoformat() if rec.start else None,
+        "storage_class": recording_class(rec),  # None: the store has no classes; "mixed": see "classes"
+        "classes": counts,
+        "needs_restore": classes is not None and any(classes.needs_restore(name) for name in counts),
     }
+
+
+def _class_label(row: dict[str, Any]) -> str:
+    return (row["storage_class"] or "") + (" (restore first)" if row["needs_restore"] else "")
 
 
 def ls_command(
@@ -83,17 +93,21 @@ def ls_command(
     """List the Agora recordings in a store (one listing; no playlist is read)."""
     opened = open_store_or_exit(store)
     with fail_on_store_errors():
-        rows = [_recording_row(rec) for rec in find(opened, prefix=prefix, sid=sid, cname=cname)]
+        classes = classes_of(opened)
+        rows = [_recording_row(rec, classes) for rec in find(opened, prefix=prefix, sid=sid, cname=cname)]
     if as_json:
         print(json.dumps({"store": opened.url, "recordings": rows}, indent=2))
         return
     table = Table(title=f"{len(rows)} recording(s) in {opened.url}")
-    for column in ("folder", "channel", "sid", "start (UTC)", "slices", "size", "playlist"):
+    columns = ["folder", "channel", "sid", "start (UTC)", "slices", "size", "playlist"]
+    columns += ["class"] if classes is not None else []
+    for column in columns:
         table.add_column(column, overflow="fold", no_wrap=column in ("sid", "status", "size", "duration"))
     for row in rows:
-        table.add_row(row["folder"] or "/", _channel_label(row["cname"], row["uid"], row["stream"]),
-                      _short_sid(row["sid"]), (row["start"] or "")[:19].replace("T", " "), str(row["slices"]),
-                      _human_bytes(row["bytes"]), "yes" if row["playlist"] else "no")
+        cells = [row["folder"] or "/", _channel_label(row["cname"], row["uid"], row["stream"]),
+                 _short_sid(row["sid"]), (row["start"] or "")[:19].replace("T", " "), str(row["slices"]),
+                 _human_bytes(row["bytes"]), "yes" if row["playlist"] else "no"]
+        table.add_row(*cells, *([_class_label(row)] if classes is not None else []))
     _console().print(table)
 
 

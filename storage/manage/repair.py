@@ -1,0 +1,140 @@
+"""Repair a recording whose playlist never arrived: a playlist rebuilt from its slices, beside Agora's objects.
+
+For each part (the original, each `bak<n>_` failover part) that has slices but no playlist, the plan
+holds one NEW object: `<base>_<tick>_0.m3u8` — the name of a playlist re-delivered from Agora's backup,
+so the catalog picks it as that part's playlist with no special case, and so that a playlist Agora
+delivers later still wins when it is larger. It lists the part's slices in name (= time) order with
+each slice's probed duration (PyAV), a discontinuity where the timeline jumps; slices that are empty or
+do not decode are left out and named in the plan. An existing object is never overwritten: a name
+already taken fails that object. Apply writes exactly the planned text (rebuilt, and checked byte for
+byte against the plan's size), then verifies the recording again: the outcome says it is repaired.
+
+Only `missing_playlist` recordings (and parts) are repaired: a recording whose playlist names missing
+slices is `incomplete`, and a rebuilt playlist would hide that.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from storage.manage.apply import BatchCallback, Outcome, open_journal
+from storage.manage.delete import select
+from storage.manage.journal import Journal
+from storage.manage.plan import Plan, PlannedObject, planned_recording
+from storage.media.hls_write import Segment, vod_playlist
+from storage.media.naming import redelivered_playlist_name
+from storage.media.probe import measure_duration
+from storage.recordings.catalog import Recording, RecordingPart, find, slice_time
+from storage.recordings.verify import verify_many
+from storage.stores.base import ObjectStore, StoreError
+
+REPAIRED = "repaired_playlist"  # PlannedObject.reason of a playlist recshelf writes
+_TICK = re.compile(r"_(\d+)_0\.m3u8$")
+_JUMP_S = 1.0  # a slice starting this much later than the previous one ended starts a discontinuity
+
+
+def plan_repair(store: ObjectStore, sid: str, uid: str | None = None, *, prefix: str = "") -> Plan:
+    plan = Plan("repair", store.url, {"sid": sid, "uid": uid, "prefix": prefix})
+    recordings = select(store, sid, uid, prefix)
+    if not recordings:
+        plan.refusals.append(f"no recording matches {plan.request} in {store.url}")
+    tick = int(time.time())
+    for rec, report in zip(recordings, verify_many(store, recordings), strict=True):
+        plan.recordings.append(planned_recording(rec, report.status))
+        if report.status == "complete":
+            plan.warnings.append(f"{rec.id} is complete: nothing to repair")
+            continue
+        if report.status != "missing_playlist":
+            plan.refusals.append(f"{rec.id} is {report.status}: only a recording whose playlist never arrived "
+                                 "is rebuilt (a rebuilt playlist would hide what is missing)")
+            continue
+        for part in rec.parts:
+            if part.playlist is None and part.slices:
+                key = rec.folder + redelivered_playlist_name(rec.key, tick, 0, part.failover)
+                text, skipped = rebuild(store, rec, part)
+                plan.objects.append(PlannedObject(key, len(text), rec.id, REPAIRED))
+                if skipped:
+                    plan.warnings.append(f"{rec.id}: {len(skipped)} slice(s) left out (empty or not decodable), "
+                                         f"first {skipped[0]}")
+    return plan
+
+
+def rebuild(store: ObjectStore, rec: Recording, part: RecordingPart) -> tuple[bytes, list[str]]:
+    """(the playlist text for `part`, the slice keys left out)."""
+    segments: list[Segment] = []
+    skipped: list[str] = []
+    previous_end: datetime | None = None
+    for obj in sorted(part.slices, key=lambda o: o.key):
+        duration = measure_duration(store.read(obj.key)) if obj.size else None
+        if not duration:
+            skipped.append(obj.key)
+            continue
+        start = slice_time(obj.key)
+        jump = bool(segments) and start is not None and previous_end is not None and \
+            (start - previous_end).total_seconds() > _JUMP_S
+        segments.append(Segment(obj.key[len(rec.folder):], duration, discontinuity=jump))
+        previous_end = None if start is None else start + timedelta(seconds=duration)
+    if not segments:
+        return b"", skipped
+    comment = f"written by recshelf repair: {len(segments)} slice(s), probed durations; Agora's playlist never came"
+    return vod_playlist(segments, comment).encode(), skipped
+
+
+def apply_repair(store: ObjectStore, plan: Plan, data_dir: Path, on_batch: BatchCallback | None = None) -> Outcome:
+    if plan.refused:
+        return Outcome(plan.id, "refused", error="; ".join(plan.refusals))
+    journal, resumed = open_journal(data_dir, plan)
+    written = {line["key"] for line in journal.steps("write")}
+    request = plan.request
+    recordings = {rec.id: rec for rec in select(store, request["sid"], request["uid"], request["prefix"])}
+    failed, errors = [], []
+    for number, obj in enumerate(plan.objects, 1):
+        if obj.key not in written:
+            error = _write_one(store, recordings.get(obj.recording or ""), obj)
+            if error:
+                failed.append(obj.key)
+                errors.append(error)
+            else:
+                journal.add({"step": "write", "key": obj.key, "bytes": obj.size, "at": time.time()})
+        if on_batch is not None:
+            on_batch(number, len(plan.objects))
+    return _verified(store, journal, plan, failed, errors, resumed)
+
+
+def _write_one(store: ObjectStore, rec: Recording | None, obj: PlannedObject) -> str | None:
+    """Write one planned playlist; the reason it was not written, or None."""
+    if rec is None:
+        return f"{obj.recording} is no longer in the store"
+    tick = _TICK.search(obj.key)
+    part = next((p for p in rec.parts if tick and obj.key == rec.folder + redelivered_playlist_name(
+        rec.key, int(tick.group(1)), 0, p.failover)), None)
+    existing = store.stat(obj.key)
+    if existing is not None:
+        return None if existing.size == obj.size else f"{obj.key} exists and is not ours: never overwritten"
+    if part is None:
+        return f"{obj.key}: no part of {rec.id} it belongs to"
+    text, _ = rebuild(store, rec, part)
+    if len(text) != obj.size:
+        return f"{obj.key}: the slices changed since the plan (plan again)"
+    try:
+        store.write(obj.key, text, "application/vnd.apple.mpegurl")
+    except StoreError as exc:
+        return str(exc)
+    return None
+
+
+def _verified(store: ObjectStore, journal: Journal, plan: Plan, failed: list[str], errors: list[str],
+              resumed: bool) -> Outcome:
+    wanted = {rec.id for rec in plan.recordings}
+    found = [rec for rec in find(store, prefix=plan.request["prefix"], sid=plan.request["sid"]) if rec.id in wanted]
+    statuses = {rec.id: report.status for rec, report in zip(found, verify_many(store, found), strict=True)}
+    broken = [f"{rid} verifies {status!r}" for rid, status in sorted(statuses.items()) if status != "complete"]
+    done = len(plan.objects) - len(failed)
+    outcome = Outcome(plan.id, "done" if not failed and not broken else "partial", done,
+                      sum(o.size for o in plan.objects if o.key not in failed), failed=failed, remaining=failed,
+                      resumed=resumed, error="; ".join(errors + broken) or None, journal=str(journal.path))
+    journal.add({"outcome": outcome.status, "written": done, "verified": statuses, "at": time.time()})
+    return outcome

@@ -1,0 +1,62 @@
+"""`recshelf tier` on S3 (moto) killed with SIGKILL mid-run, then run again; `ls` and `du` show the classes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from storage.stores.base import ObjectStore
+from tests.fixtures.s3 import S3_ACCESS_KEY, S3_REGION, S3_SECRET_KEY
+from tests.manage.helpers import TARGET, colliding_set, write_all
+from tests.manage.kill import child_env, interrupted_run, recshelf, steps
+
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": S3_ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": S3_SECRET_KEY}
+
+
+def _classes(store: ObjectStore, keys: Any) -> dict[str, str | None]:
+    wanted = set(keys)
+    return {obj.key: obj.storage_class for obj in store.list() if obj.key in wanted}
+
+
+def test_tier_killed_mid_run_then_rerun_on_s3(s3_store_factory: Any, s3_server_url: str, tmp_path: Path) -> None:
+    stores: dict[Path, tuple[ObjectStore, str]] = {}
+
+    def build(folder: Path, slices: int) -> tuple[list[str], Path]:
+        store = s3_store_factory()
+        target, others = colliding_set(slices)
+        write_all(store, target | others)
+        url = f"{store.url}?endpoint={s3_server_url}&region={S3_REGION}"
+        stores[folder] = (store, url)
+        return recshelf("tier", url, "--sid", TARGET.sid, "--uid", "1", "--class", "glacier_ir",
+                        data=folder / "data"), folder / "data"
+
+    folder, cmd, slices = interrupted_run(tmp_path, 120, build, lambda data: steps("tier", data) >= 1,
+                                          env=CREDENTIALS)
+    store, url = stores[folder]
+    target, others = colliding_set(slices)
+    cut = _classes(store, target)
+    assert 0 < sum(cls == "GLACIER_IR" for cls in cut.values()) < len(target)  # cut mid-way
+    assert set(_classes(store, others).values()) == {"STANDARD"}  # nothing of another recording touched
+
+    done = subprocess.run([*cmd, "--json"], capture_output=True, text=True, timeout=300, env=child_env(CREDENTIALS))
+    assert done.returncode == 0, done.stderr
+    outcome = json.loads(done.stdout)["outcome"]
+    assert outcome["status"] == "done" and outcome["resumed"], outcome
+    assert set(_classes(store, target).values()) == {"GLACIER_IR"} and len(_classes(store, target)) == len(target)
+    assert set(_classes(store, others).values()) == {"STANDARD"}
+
+    def cli(*args: str) -> Any:
+        result = subprocess.run([sys.executable, "-m", "storage.cli", *args, "--json"], capture_output=True,
+                                text=True, timeout=120, env=child_env(CREDENTIALS))
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    listed = {row["id"]: row for row in cli("ls", url)["recordings"]}
+    target_row = next(row for row in listed.values() if row["sid"] == TARGET.sid and row["uid"] == "1")
+    assert target_row["storage_class"] == "GLACIER_IR" and not target_row["needs_restore"]
+    assert {row["storage_class"] for row in listed.values() if row is not target_row} == {"STANDARD"}
+    by_class = {row["group"]: row["recordings"] for row in cli("du", url, "--by", "class")["groups"]}
+    assert by_class == {"GLACIER_IR": 1, "STANDARD": len(listed) - 1}
