@@ -28,6 +28,7 @@ storage/stores/registry.py; secrets of the server and the environment are `Secre
 
 from __future__ import annotations
 
+import getpass
 import os
 import re
 import tomllib
@@ -54,8 +55,8 @@ from storage.stores.registry import (
 )
 from storage.stores.registry import open_store as open_store_url
 
-__all__ = ["REDACTED", "Config", "Environment", "Profile", "ServerConfig", "Settings", "find_config_path",
-           "is_profile_name", "is_sensitive", "load_config", "parse_config", "redact"]
+__all__ = ["REDACTED", "ROLES", "Config", "Environment", "Profile", "ServerConfig", "Settings", "UserEntry",
+           "find_config_path", "is_profile_name", "is_sensitive", "load_config", "parse_config", "redact"]
 
 CONFIG_ENV = "RECSHELF_CONFIG"
 PUBLIC_URL_ENV = "RECSHELF_PUBLIC_URL"  # [server] public_url's override: where share links point
@@ -65,6 +66,8 @@ UI_PASSWORD_ENV = "RECSHELF_UI_PASSWORD"  # the web UI's optional password
 MEDIA_SECRET_ENV = "RECSHELF_MEDIA_SECRET"
 MEDIA_URL_ENV = "RECSHELF_MEDIA_URL"
 DATA_ENV = "RECSHELF_DATA"
+USER_ENV = "RECSHELF_USER"  # the recshelf.toml user a CLI run acts as (its role is enforced and audited)
+ROLES = ("viewer", "editor", "admin")  # [users.NAME] role; what each may do is storage/service/users.py's
 CONFIG_NAME = "recshelf.toml"
 DEFAULT_SERVER_PORT = 8765  # `recshelf serve`, `recshelf ui` and `recshelf demo` all start from this one
 DEFAULT_DATA = "recshelf-data"
@@ -89,6 +92,15 @@ class Profile:
         return f"Profile(name={self.name!r}, url={self.url!r}, options={redacted_options(self.options)!r})"
 
 
+@dataclass(frozen=True)
+class UserEntry:
+    """[users.NAME]: a role and an argon2 hash (never the password; `recshelf user add` writes it)."""
+
+    name: str
+    role: str
+    password_hash: str = field(repr=False)
+
+
 class ServerConfig(BaseModel):
     """[server]; the hand-written checks in `_parse_server` give the messages, this the types."""
 
@@ -110,13 +122,14 @@ class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     # [rules]: what the server does after Agora callbacks; validated by storage.service.jobs.Rules.from_table.
     rules: Mapping[str, Any] = field(default_factory=dict)
+    users: Mapping[str, UserEntry] = field(default_factory=dict)
 
     def secrets(self) -> list[str]:
         values = [v for p in self.profiles.values() for k, v in p.options.items() if is_sensitive(k) and v]
         values += [v for v in (_secret(self.server.ncs_secret), _secret(self.server.media_secret)) if v]
         webhook = self.rules.get("webhook")  # webhook URLs often carry a token
         values += [webhook] if isinstance(webhook, str) and webhook else []
-        return values
+        return values + [u.password_hash for u in self.users.values()]  # a leaked hash invites offline guessing
 
     def redact(self, text: str) -> str:
         """`text` with the value of every sensitive option in this configuration replaced by ``***``."""
@@ -139,6 +152,7 @@ class Environment(BaseSettings):
     media_secret: SecretStr | None = _env(MEDIA_SECRET_ENV)
     media_url: str | None = _env(MEDIA_URL_ENV)
     data: str | None = _env(DATA_ENV)
+    user: str | None = _env(USER_ENV)
     sqlite_sync: str | None = _env("RECSHELF_SQLITE_SYNC")
     ffmpeg: str | None = _env("RECSHELF_FFMPEG")
     simulator: str | None = _env("RECSHELF_SIMULATOR")
@@ -215,6 +229,14 @@ class Settings:
     @property
     def ui_password(self) -> str | None:
         return _secret(self.env.ui_password) or None
+
+    @property
+    def users(self) -> Mapping[str, UserEntry]:
+        return self.config.users
+
+    def cli_user(self) -> str:
+        """Who a CLI run acts as: $RECSHELF_USER (a [users] name), else the operating system's login name."""
+        return self.env.user or getpass.getuser()
 
     def data_dir(self, given: str | Path | None = None) -> Path:
         """The given folder, else $RECSHELF_DATA, else [server] data, else ./recshelf-data."""
@@ -304,12 +326,28 @@ def load_config(path: str | Path | None = None, *, explicit: str | None = None) 
 
 def parse_config(data: Mapping[str, Any], path: Path | None = None) -> Config:
     where = str(path) if path else "configuration"
-    _reject_unknown(data, {"profiles", "server", "rules"}, where)
+    _reject_unknown(data, {"profiles", "server", "rules", "users"}, where)
     profiles_data = _table(data.get("profiles", {}), f"{where}: [profiles]")
     profiles = {name: _parse_profile(name, value, where) for name, value in profiles_data.items()}
     server = _parse_server(_table(data.get("server", {}), f"{where}: [server]"), where)
     rules = dict(_table(data.get("rules", {}), f"{where}: [rules]"))
-    return Config(path=path, profiles=profiles, server=server, rules=rules)
+    users = {name: _parse_user(name, value, where) for name, value in _table(data.get("users", {}),
+                                                                              f"{where}: [users]").items()}
+    return Config(path=path, profiles=profiles, server=server, rules=rules, users=users)
+
+
+def _parse_user(name: str, value: Any, where: str) -> UserEntry:
+    section = f"{where}: [users.{name}]"
+    table = _table(value, section)
+    _reject_unknown(table, ("role", "password_hash"), section)
+    role, password_hash = table.get("role"), table.get("password_hash", "")
+    if not is_profile_name(name):
+        raise InvalidConfig(f"{section}: a user name uses letters, digits, '_', '.' and '-' only")
+    if role not in ROLES:
+        raise InvalidConfig(f"{section}: 'role' must be one of {', '.join(ROLES)}")
+    if not isinstance(password_hash, str) or not password_hash.startswith("$argon2"):
+        raise InvalidConfig(f"{section}: 'password_hash' must be an argon2 hash (`recshelf user add` writes one)")
+    return UserEntry(name, role, password_hash)
 
 
 def _parse_profile(name: str, value: Any, where: str) -> Profile:

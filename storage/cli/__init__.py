@@ -58,6 +58,9 @@ COMMAND_MODULES = [
     "storage.cli.commands.export",  # recshelf export
     "storage.cli.commands.agora",  # recshelf record acquire|start|query|stop
     "storage.cli.commands.manage",  # recshelf rm, mv, du, clean
+    "storage.cli.commands.notes",  # recshelf tag, notes
+    "storage.cli.commands.audit",  # recshelf audit
+    "storage.cli.commands.users",  # recshelf user add|list
 ]
 
 

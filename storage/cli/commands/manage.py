@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from storage.cli.access import guard_plan
 from storage.cli.common import EXIT_NOT_OK, error_exit, fail_on_store_errors, open_store_or_exit
 
 if TYPE_CHECKING:
@@ -92,13 +93,14 @@ def _confirm(plan: Plan, yes: bool) -> None:
 
 
 def _run(plan: Plan, resumed: bool, *, yes: bool, dry_run: bool, as_json: bool,
-         apply: Callable[[Plan], Outcome]) -> None:
+         apply: Callable[[Plan], Outcome], data: Path) -> None:
     console = Console(stderr=as_json, soft_wrap=True)
     _print_plan(console, plan, resumed)
     if plan.refused or dry_run or not plan.objects:
         if as_json:
             print(json.dumps({"plan": plan.to_dict(), "outcome": None}, indent=1))
         raise typer.Exit(EXIT_NOT_OK if plan.refused else 0)
+    apply = guard_plan(plan, apply, data)  # the role check (a refusal is audited) and the audit of the run
     _confirm(plan, yes)
     try:
         outcome: Outcome = apply(plan)
@@ -139,7 +141,7 @@ def rm_command(store: StoreArg, sid: SidOpt, uid: UidOpt = None, prefix: PrefixO
         plan, resumed = _resume_or(folder, plan_delete(opened, sid, uid, force=force, require_copy=copy_store,
                                                        prefix=prefix))
         _run(plan, resumed, yes=yes, dry_run=dry_run, as_json=as_json,
-             apply=lambda p: apply_deletes(opened, p, folder))
+             apply=lambda p: apply_deletes(opened, p, folder), data=folder)
 
 
 def mv_command(store: StoreArg, sid: SidOpt,
@@ -155,7 +157,7 @@ def mv_command(store: StoreArg, sid: SidOpt,
     with fail_on_store_errors():
         plan, resumed = _resume_or(folder, plan_move(opened, dest, sid, uid, force=force, prefix=prefix))
         _run(plan, resumed, yes=yes, dry_run=dry_run, as_json=as_json,
-             apply=lambda p: apply_move(opened, dest, p, folder))
+             apply=lambda p: apply_move(opened, dest, p, folder), data=folder)
 
 
 def clean_command(store: StoreArg, older_than: Annotated[str, typer.Option(
@@ -173,7 +175,7 @@ def clean_command(store: StoreArg, older_than: Annotated[str, typer.Option(
     with fail_on_store_errors():
         plan, resumed = _resume_or(folder, plan_clean(opened, age, prefix))
         _run(plan, resumed, yes=yes, dry_run=dry_run, as_json=as_json,
-             apply=lambda p: apply_deletes(opened, p, folder))
+             apply=lambda p: apply_deletes(opened, p, folder), data=folder)
 
 
 def du_command(store: StoreArg, by: Annotated[str, typer.Option(
