@@ -18,7 +18,7 @@ import streamlit as st
 from storage.recordings.catalog import Recording
 from storage.signing import SHARE_EXPIRIES, make_share_url, sign_media_url
 from storage.stores.base import ObjectStore, StoreError
-from webui import services
+from webui import access, services
 
 FORMATS = {"mp4": "MP4 (one file, no re-encode)", "ts": "TS (slices joined)", "zip": "zip (playlist + slices)"}
 DOWNLOAD_EXPIRY_S = 24 * 3600
@@ -39,8 +39,15 @@ def render(store_ref: str, store: ObjectStore, rec: Recording, recordings: list[
     if c2.button("Copy share link", disabled=not (base and secret and playable),
                  help="A signed playlist URL: anyone holding it can play this recording until it expires."):
         assert base and secret
-        links = st.session_state.setdefault("share_urls", {})
-        links[rec.id] = make_share_url(base, secret, store_ref, rec, SHARE_EXPIRIES[expiry])
+
+        def share(actor: access.Actor) -> str:
+            url = make_share_url(base, secret, store_ref, rec, SHARE_EXPIRIES[expiry])
+            access.trail().share_created(actor, store=store.url, target=rec.id, expires_s=SHARE_EXPIRIES[expiry])
+            return url
+
+        url = access.attempt("share_create", share, store=store.url, target=rec.id)
+        if url is not None:
+            st.session_state.setdefault("share_urls", {})[rec.id] = url
     url = st.session_state.get("share_urls", {}).get(rec.id)
     if url:
         st.code(url, language=None)  # the code block has a copy button
@@ -114,9 +121,12 @@ def _render_exports(store: ObjectStore, rec: Recording, recordings: list[Recordi
         help=f"The recording is {status}: the file will skip the missing slices, which are listed.")
     if c3.button("Prepare download", type="primary", disabled=not allow or status == "invalid"):
         try:
-            results = run_with_progress(store, _same_uid(rec, recordings), fmt, status != "complete")
+            results = access.attempt("export", lambda _: run_with_progress(
+                store, _same_uid(rec, recordings), fmt, status != "complete"), store=store.url, target=rec.id)
         except (StoreError, OSError, ValueError) as exc:
             st.error(f"Export failed: {services.safe_md(str(exc))}")
+            return
+        if results is None:
             return
         done = st.session_state.setdefault("exports", {})
         done[(rec.id, fmt)] = [r.to_dict() for r in results]

@@ -2,7 +2,7 @@
 
     viewer   browse, play
     editor   + export, share, notes
-    admin    + delete, move, tier, restore, clean, repair, retention, record
+    admin    + delete, move, tier, restore, clean, repair, retention, record, and reading the audit trail
 
 Users live in recshelf.toml (`[users.NAME]` with `role` and an argon2 `password_hash`; `recshelf user add`
 writes them, storage/service/users_file.py). The single shared UI password (RECSHELF_UI_PASSWORD) is the
@@ -24,7 +24,8 @@ from storage.settings import ROLES, Settings, UserEntry
 VIEWER, EDITOR, ADMIN = ROLES
 RIGHTS: dict[str, frozenset[str]] = {VIEWER: frozenset({"browse", "play"})}
 RIGHTS[EDITOR] = RIGHTS[VIEWER] | {"export", "share", "notes"}
-RIGHTS[ADMIN] = RIGHTS[EDITOR] | {"delete", "move", "tier", "restore", "clean", "repair", "retention", "record"}
+RIGHTS[ADMIN] = RIGHTS[EDITOR] | {"delete", "move", "tier", "restore", "clean", "repair", "retention", "record",
+                                  "audit"}
 
 # What an audited action needs: a plan's operation, or a UI/CLI action name.
 NEEDS = {"delete": "delete", "move": "move", "clean": "clean", "tier": "tier", "restore": "restore",

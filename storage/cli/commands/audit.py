@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from storage.cli.common import error_exit, settings_or_exit
+from storage.cli.common import error_exit
 
 _AGO = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -44,11 +44,11 @@ def audit_command(
                                                                "data in recshelf.toml, else ./recshelf-data).")] = None,
 ) -> None:
     """Who changed what, when, how many objects and bytes, and the outcome (refused attempts included)."""
-    from storage.service.audit import AuditTrail
-    from storage.service.db import Database
+    from storage.cli.access import authorize
 
     start = parse_since(since).timestamp() if since else None
-    entries = AuditTrail(Database(settings_or_exit().data_dir(data))).entries(
+    _, trail = authorize(data, "audit")  # reading the trail is an admin's right
+    entries = trail.entries(
         since=start, action=action, actor=user, outcome=outcome, limit=limit)
     if as_json:
         print(json.dumps({"entries": [e.to_dict() for e in entries]}, indent=1))
