@@ -176,3 +176,38 @@ def test_shared_password_means_admin(site, monkeypatch, tmp_path):
     _button(at, "Save note").click().run()
     (entry,) = AuditTrail(_db(tmp_path)).entries()
     assert (entry.actor, entry.role, entry.outcome) == ("shared password", "admin", "done")
+
+
+def _plan_and_confirm(at: AppTest, typed: str | None = None) -> AppTest:
+    _button(at, "Plan delete").click().run()
+    label = next(t.label for t in at.text_input if t.label.startswith("Type "))
+    count = label.split()[1]
+    at.text_input(key="del_confirm").input(typed if typed is not None else count)
+    return _button(at, "Delete recording").click().run()
+
+
+def test_an_admin_deletes_after_typing_the_count_and_it_is_audited(site, tmp_path):
+    before = {o.key for o in site.list()}
+    mine = len([k for k in before if OTHER_SID not in k])
+    at = _plan_and_confirm(_open(_login("ada")), typed="1")
+    assert f"Type {mine} (the number of objects) to confirm." in [e.value for e in at.error]
+    assert {o.key for o in site.list()} == before
+    at = _plan_and_confirm(at)
+    assert not at.exception
+    assert any(s.value.startswith(f"done: {mine} object(s)") for s in at.success)
+    assert {o.key for o in site.list()} == {k for k in before if OTHER_SID in k}
+    (entry,) = AuditTrail(_db(tmp_path)).entries()
+    assert (entry.actor, entry.action, entry.objects, entry.outcome, entry.via) == ("ada", "delete", mine, "done", "ui")
+
+
+@pytest.mark.parametrize("user", ["vera", "ed"])
+def test_a_viewers_or_editors_delete_is_refused_and_audited(site, tmp_path, user):
+    before = {o.key for o in site.list()}
+    at = _open(_login(user))
+    assert "Deleting needs the admin role." in [c.value for c in at.caption]
+    at = _plan_and_confirm(at)
+    assert any("Refused" in e.value and "may not delete" in e.value for e in at.error)
+    assert {o.key for o in site.list()} == before
+    (entry,) = AuditTrail(_db(tmp_path)).entries()
+    assert (entry.actor, entry.role, entry.action, entry.outcome, entry.objects) == (user, ROLE_OF[user], "delete",
+                                                                                     "denied", 0)
