@@ -23,6 +23,7 @@ def render(store_ref: str, prefix: str, store: ObjectStore, rec: Recording) -> N
     from storage.manage.apply import apply_deletes
     from storage.manage.delete import plan_delete
     from storage.manage.plan import Plan
+    from storage.service.audit import plan_target
 
     st.subheader("Delete")
     if not access.may("delete"):
@@ -50,7 +51,7 @@ def render(store_ref: str, prefix: str, store: ObjectStore, rec: Recording) -> N
             return
         data = services.current_settings().data_dir().absolute()
         outcome = access.attempt("delete", lambda actor: access.trail().guard(
-            actor, plan, lambda p: apply_deletes(store, p, data))(plan), store=plan.store, target=rec.id)
+            actor, plan, lambda p: apply_deletes(store, p, data))(plan), store=plan.store, target=plan_target(plan))
         plans.pop(rec.id, None)
         if outcome is not None:
             state.refresh(store_ref, prefix)

@@ -15,14 +15,15 @@ from storage.service.audit import AuditTrail
 from storage.service.db import Database
 from storage.service.users import hash_password
 from storage.stores.local import LocalStore
-from tests.webui.conftest import Seeder
+from tests.webui.conftest import SID, Seeder
 from tests.webui.test_browser import ARTIFACTS, STARTUP_S, chromium, start_ui  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.browser
 OTHER_SID = "ffff456789abcdef0123456789abcdef"
 
 
-def _login_and_delete(chromium: Any, url: str, user: str, password: str, shot: str) -> str:  # noqa: F811
+def _login_and_delete(chromium: Any, url: str, user: str, password: str, shot: str,  # noqa: F811
+                      audit_shot: str | None = None) -> str:
     page = chromium.new_page(viewport={"width": 1400, "height": 2700})
     try:
         page.goto(url)
@@ -50,7 +51,14 @@ def _login_and_delete(chromium: Any, url: str, user: str, password: str, shot: s
         result.first.wait_for(timeout=STARTUP_S * 1000)
         page.wait_for_timeout(300)
         page.screenshot(path=str(ARTIFACTS / shot), full_page=True)
-        return result.first.inner_text()
+        said = result.first.inner_text()
+        if audit_shot:
+            page.get_by_role("link", name="Audit").click()
+            page.get_by_text("Refused (role)").wait_for(timeout=STARTUP_S * 1000)
+            page.locator('[data-testid="stDataFrame"]').wait_for(timeout=STARTUP_S * 1000)
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(ARTIFACTS / audit_shot))
+        return said
     except Exception:
         page.screenshot(path=str(ARTIFACTS / f"failed-{shot}"), full_page=True)
         raise
@@ -77,9 +85,11 @@ def test_a_viewers_delete_is_refused_and_audited_an_admins_is_done(chromium, sta
     (denied,) = trail.entries()
     assert (denied.actor, denied.action, denied.outcome, denied.via) == ("vera", "delete", "denied", "ui")
 
-    said = _login_and_delete(chromium, url, "ada", "ada-pw", "roles-admin-delete-done.png")
+    said = _login_and_delete(chromium, url, "ada", "ada-pw", "roles-admin-delete-done.png",
+                             audit_shot="audit-page.png")
     assert said.startswith("done:")
     assert {o.key for o in store.list()} == {k for k in before if OTHER_SID in k}
     done, _ = trail.entries()
     assert (done.actor, done.role, done.action, done.outcome) == ("ada", "admin", "delete", "done")
     assert done.objects == len(before) - len({k for k in before if OTHER_SID in k})
+    assert done.target == denied.target == f"sid {SID}"

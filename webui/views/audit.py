@@ -44,8 +44,8 @@ if not entries:
 
 frame = pd.DataFrame([{
     "when (UTC)": datetime.fromtimestamp(e.at, UTC).strftime("%Y-%m-%d %H:%M:%S"), "user": e.actor,
-    "role": e.role, "via": e.via, "action": e.action, "store": e.store, "target": e.target,
-    "objects": e.objects, "bytes": e.bytes, "outcome": e.outcome,
+    "role": e.role, "via": e.via, "action": e.action, "outcome": e.outcome, "target": e.target,
+    "objects": e.objects, "bytes": e.bytes, "store": e.store,
     "detail": ", ".join(f"{k}={v}" for k, v in sorted(e.detail.items()) if v not in (None, "", [], {})),
 } for e in entries])
 st.dataframe(frame.style.apply(lambda row: [OUTCOME_COLOURS.get(str(row["outcome"]), "")] * len(row), axis=1),
