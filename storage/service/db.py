@@ -169,13 +169,6 @@ def data_dir(given: str | Path | None = None, configured: str | Path | None = No
     return Path(given or configured or DEFAULT_DATA).expanduser()
 
 
-def configured_data_dir() -> Path:
-    """The data folder recshelf.toml and the environment name (`Settings.data_dir()`), for the manage commands."""
-    from storage.settings import Settings
-
-    return Settings.load().data_dir()
-
-
 def sync_mode(given: str | None = None) -> str:
     mode = (given or "FULL").upper()  # $RECSHELF_SQLITE_SYNC reaches here through Settings
     if mode not in SYNC_MODES:

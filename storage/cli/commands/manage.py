@@ -21,7 +21,7 @@ import typer
 from rich.console import Console
 
 from storage.cli.access import guard_plan
-from storage.cli.common import EXIT_NOT_OK, error_exit, fail_on_store_errors, open_store_or_exit
+from storage.cli.common import EXIT_NOT_OK, error_exit, fail_on_store_errors, open_store_or_exit, settings_or_exit
 
 if TYPE_CHECKING:
     from storage.manage.apply import Outcome
@@ -51,9 +51,7 @@ def parse_age(text: str) -> timedelta:
 
 
 def _data(given: Path | None) -> Path:
-    from storage.service.db import configured_data_dir, data_dir
-
-    return data_dir(given) if given is not None else configured_data_dir()
+    return settings_or_exit().data_dir(given)
 
 
 def _human(n: int) -> str:
