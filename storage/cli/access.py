@@ -49,7 +49,8 @@ def authorize(data: Path | None, action: str, **audit: Any) -> tuple[Actor, Audi
 
 
 def guard_plan(plan: Plan, apply: Callable[[Plan], Outcome], data: Path | None) -> Callable[[Plan], Outcome]:
-    """`apply`, role-checked now and audited when it runs: the manage commands' one hook."""
+    """`apply`, role-checked now and audited when it runs: the manage commands' one hook. `data` is the
+    journal's folder (None: the configured one), so a plan's journal and its audit entry sit together."""
     actor, trail = actor_and_trail(data)
     try:
         return trail.guard(actor, plan, apply)

@@ -21,8 +21,9 @@ def a_hash() -> str:
     ("viewer", ["browse", "play"], ["export", "share", "tag", "share_create", "delete", "move", "clean", "audit"]),
     ("editor", ["browse", "export", "share_create", "share_revoke", "tag"], ["delete", "move", "clean", "record",
                                                                             "retention", "tier", "audit"]),
-    ("admin", ["tag", "delete", "move", "clean", "tier", "retention", "record", "audit"], ["anything_else"]),
-    ("nobody", [], ["browse"]),
+    ("admin", ["tag", "delete", "move", "clean", "tier", "retention", "record", "audit", "a_new_operation"], []),
+    ("editor", [], ["a_new_operation"]),
+    ("nobody", [], ["browse", "a_new_operation"]),
 ])
 def test_rights(role, may, may_not):
     assert all(allowed(role, action) for action in may)

@@ -91,7 +91,7 @@ def _confirm(plan: Plan, yes: bool) -> None:
 
 
 def _run(plan: Plan, resumed: bool, *, yes: bool, dry_run: bool, as_json: bool,
-         apply: Callable[[Plan], Outcome], data: Path) -> None:
+         apply: Callable[[Plan], Outcome], data: Path | None = None) -> None:
     console = Console(stderr=as_json, soft_wrap=True)
     _print_plan(console, plan, resumed)
     if plan.refused or dry_run or not plan.objects:
