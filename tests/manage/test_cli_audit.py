@@ -150,3 +150,12 @@ def test_a_killed_rm_stays_started_and_the_rerun_records_the_outcome(tmp_path):
     rerun, killed = _audit(config)
     assert (killed["outcome"], rerun["outcome"], rerun["detail"]["resumed"]) == ("started", "done", True)
     assert rerun["detail"]["plan_id"] == killed["detail"]["plan_id"]
+
+
+def test_titles_are_printed_as_text_not_markup(site):
+    store, _, config = site
+    title = "[bold red]x[/] [link=http://evil]y[/link]"
+    shown = _run(config, "tag", str(store.root), "--sid", S, "--uid", "1", "--title", title, "--text", "[b]t[/b]")
+    assert title in shown.stdout and "[b]t[/b]" in shown.stdout
+    listed_table = _run(config, "notes")
+    assert "[bold red]x[/]" in listed_table.stdout.replace("\n", "")

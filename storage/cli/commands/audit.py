@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from storage.cli.common import error_exit
@@ -58,9 +60,10 @@ def audit_command(
         table.add_column(column, justify="right" if column in ("objects", "bytes") else "left")
     for e in entries:
         style = "red" if e.outcome in ("denied", "failed") else "yellow" if e.outcome != "done" else ""
-        table.add_row(datetime.fromtimestamp(e.at, UTC).strftime("%Y-%m-%d %H:%M:%S"), e.actor, e.role, e.via,
-                      e.action, e.store, e.target, str(e.objects), str(e.bytes), e.outcome, style=style)
-    Console(soft_wrap=True).print(table)
+        cells = (datetime.fromtimestamp(e.at, UTC).strftime("%Y-%m-%d %H:%M:%S"), e.actor, e.role, e.via, e.action,
+                 e.store, e.target, str(e.objects), str(e.bytes), e.outcome)
+        table.add_row(*(escape(cell) for cell in cells), style=style)  # channel names may hold '[' … ']'
+    Console(width=None if sys.stdout.isatty() else 200).print(table)  # piped: no wrapping at 80 columns
 
 
 def register(app: typer.Typer) -> None:

@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from storage.cli.common import EXIT_NOT_OK, fail_on_store_errors, open_store_or_exit, settings_or_exit
@@ -63,7 +64,7 @@ def tag_command(
     if as_json:
         print(json.dumps({"note": note.to_dict()}, indent=1))
         return
-    console = Console(soft_wrap=True, highlight=False)
+    console = Console(soft_wrap=True, highlight=False, markup=False)  # titles and texts are not rich markup
     console.print(f"{note.sid}" + (f" uid {note.uid}" if note.uid else "") + f" ({found[0].key.cname})")
     console.print(f"  title: {note.title}\n  tags:  {', '.join(note.tags)}\n  text:  {note.text}")
     if note.updated_by:
@@ -90,9 +91,10 @@ def notes_command(
     for column in ("store", "sid", "uid", "channel", "title", "tags", "text", "changed (UTC)", "by"):
         table.add_column(column)
     for n in notes:
-        table.add_row(n.store, n.sid, n.uid, n.cname, n.title, ", ".join(n.tags),
-                      n.text if len(n.text) < 60 else n.text[:57] + "…", _when(n.updated_at), n.updated_by)
-    Console(soft_wrap=True).print(table)
+        cells = (n.store, n.sid, n.uid, n.cname, n.title, ", ".join(n.tags),
+                 n.text if len(n.text) < 60 else n.text[:57] + "…", _when(n.updated_at), n.updated_by)
+        table.add_row(*(escape(cell) for cell in cells))  # names and notes are text, never rich markup
+    Console(width=None if sys.stdout.isatty() else 200).print(table)  # piped: no wrapping at 80 columns
 
 
 def register(app: typer.Typer) -> None:
