@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from storage.errors import RecshelfError
 from storage.recordings.catalog import Recording
 from storage.stores.base import ObjectStore, StoreError
 from webui import access, services, state
@@ -50,8 +51,13 @@ def render(store_ref: str, prefix: str, store: ObjectStore, rec: Recording) -> N
             st.error(f"Type {count} (the number of objects) to confirm.")
             return
         data = services.current_settings().data_dir().absolute()
-        outcome = access.attempt("delete", lambda actor: access.trail().guard(
-            actor, plan, lambda p: apply_deletes(store, p, data))(plan), store=plan.store, target=plan_target(plan))
+        try:
+            outcome = access.attempt("delete", lambda actor: access.trail().guard(
+                actor, plan, lambda p: apply_deletes(store, p, data))(plan), store=plan.store,
+                target=plan_target(plan))
+        except (RecshelfError, RuntimeError) as exc:  # audited as failed; a rerun resumes the journal
+            st.error(f"Delete stopped: {services.safe_md(str(exc))}. Press Delete again to resume.")
+            return
         plans.pop(rec.id, None)
         if outcome is not None:
             state.refresh(store_ref, prefix)
