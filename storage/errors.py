@@ -4,6 +4,7 @@
     ├── ConfigError               recshelf.toml, a profile, an option or an environment value is wrong
     │   └── InvalidConfig         ... for a store (URL, profile, options); also a StoreError, because
     │                             every "open this store" caller treats a bad store URL like a dead store
+    ├── Forbidden                 the acting user's role does not allow the action (it is audited)
     ├── StoreError                an object store failed; names the store URL and key
     │   ├── NotFound              the key, bucket or folder does not exist
     │   ├── AccessDenied          credentials are wrong, expired or lack permission
@@ -37,6 +38,14 @@ class RecshelfError(Exception):
 
 class ConfigError(RecshelfError):
     """recshelf.toml, a profile, an option or an environment value is wrong or incomplete."""
+
+
+class Forbidden(RecshelfError):
+    """The acting user's role does not allow the action; names the user, role and action, nothing more."""
+
+    def __init__(self, user: str, role: str, action: str) -> None:
+        self.user, self.role, self.action = user, role, action
+        super().__init__(f"{user} ({role}) may not {action}")
 
 
 class StoreError(RecshelfError):

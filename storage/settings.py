@@ -21,43 +21,50 @@ media_secret = "..."
 database = "postgresql://recshelf:...@db.internal/recshelf"   # shared state for several replicas
 ```
 
-Like django-storages, an unknown key is an error naming the key, not something silently ignored:
-a typo such as ``secret_kye`` would otherwise fall back to other credentials without a word.
-Which profile options exist, and which are secrets, is declared once per backend in
-storage/stores/registry.py; secrets of the server and the environment are `SecretStr`.
+What the file may say is parsed and validated in storage/config_file.py (unknown keys are errors);
+secrets of the server and the environment are `SecretStr`.
 """
 
 from __future__ import annotations
 
+import getpass
 import os
-import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from storage.config_file import (
+    DEFAULT_SERVER_PORT,
+    ROLES,
+    Config,
+    Profile,
+    ServerConfig,
+    UserEntry,
+    is_profile_name,
+    parse_config,
+    secret_value,
+    url_secrets,
+)
 from storage.signing import MediaSigner
 from storage.stores.base import InvalidConfig, ObjectStore, Signer
 from storage.stores.registry import (
     REDACTED,
-    check_options,
     declared_env_names,
     is_sensitive,
     option_names,
     parse_store_url,
     redact,
-    redacted_options,
     sensitive_env_names,
 )
 from storage.stores.registry import open_store as open_store_url
 
-__all__ = ["REDACTED", "Config", "Environment", "Profile", "ServerConfig", "Settings", "find_config_path",
-           "is_profile_name", "is_sensitive", "load_config", "parse_config", "redact"]
+__all__ = ["DEFAULT_SERVER_PORT", "REDACTED", "ROLES", "Config", "Environment", "Profile", "ServerConfig", "Settings",
+           "UserEntry", "find_config_path", "is_profile_name", "is_sensitive", "load_config", "parse_config", "redact"]
 
 CONFIG_ENV = "RECSHELF_CONFIG"
 PUBLIC_URL_ENV = "RECSHELF_PUBLIC_URL"  # [server] public_url's override: where share links point
@@ -68,66 +75,9 @@ MEDIA_SECRET_ENV = "RECSHELF_MEDIA_SECRET"
 MEDIA_URL_ENV = "RECSHELF_MEDIA_URL"
 DATA_ENV = "RECSHELF_DATA"
 DATABASE_ENV = "RECSHELF_DATABASE"  # [server] database's override: a postgresql:// URL
+USER_ENV = "RECSHELF_USER"  # the recshelf.toml user a CLI run acts as (its role is enforced and audited)
 CONFIG_NAME = "recshelf.toml"
-DEFAULT_SERVER_PORT = 8765  # `recshelf serve`, `recshelf ui` and `recshelf demo` all start from this one
 DEFAULT_DATA = "recshelf-data"
-_PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-
-def is_profile_name(name: str) -> bool:
-    return bool(_PROFILE_NAME.match(name))
-
-
-def _secret(value: SecretStr | None) -> str | None:
-    return value.get_secret_value() if value is not None else None
-
-
-@dataclass(frozen=True)
-class Profile:
-    name: str
-    url: str
-    options: Mapping[str, str] = field(default_factory=dict)
-
-    def __repr__(self) -> str:  # dataclass repr would print the secrets
-        return f"Profile(name={self.name!r}, url={self.url!r}, options={redacted_options(self.options)!r})"
-
-
-class ServerConfig(BaseModel):
-    """[server]; the hand-written checks in `_parse_server` give the messages, this the types."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    host: str = "127.0.0.1"
-    port: int = DEFAULT_SERVER_PORT
-    public_url: str | None = None  # what share links and signed media URLs point at
-    data: Path | None = None  # folder for SQLite state; None = the caller's default
-    ncs_secret: SecretStr | None = None  # Agora callback signing secret
-    media_secret: SecretStr | None = None  # HMAC key of signed media URLs
-    database: SecretStr | None = None  # postgresql://… shared by replicas and workers; None = SQLite in data
-
-
-@dataclass(frozen=True)
-class Config:
-    """What recshelf.toml says (no environment)."""
-
-    path: Path | None = None
-    profiles: Mapping[str, Profile] = field(default_factory=dict)
-    server: ServerConfig = field(default_factory=ServerConfig)
-    # [rules]: what the server does after Agora callbacks; validated by storage.service.jobs.Rules.from_table.
-    rules: Mapping[str, Any] = field(default_factory=dict)
-
-    def secrets(self) -> list[str]:
-        values = [v for p in self.profiles.values() for k, v in p.options.items() if is_sensitive(k) and v]
-        values += [v for v in (_secret(self.server.ncs_secret), _secret(self.server.media_secret)) if v]
-        values += _url_secrets(_secret(self.server.database))
-        webhook = self.rules.get("webhook")  # webhook URLs often carry a token
-        values += [webhook] if isinstance(webhook, str) and webhook else []
-        return values
-
-    def redact(self, text: str) -> str:
-        """`text` with the value of every sensitive option in this configuration replaced by ``***``."""
-        return redact(text, self.secrets())
-
-
 def _env(name: str) -> Any:
     return Field(None, validation_alias=name)
 
@@ -145,6 +95,7 @@ class Environment(BaseSettings):
     media_url: str | None = _env(MEDIA_URL_ENV)
     data: str | None = _env(DATA_ENV)
     database: SecretStr | None = _env(DATABASE_ENV)
+    user: str | None = _env(USER_ENV)
     sqlite_sync: str | None = _env("RECSHELF_SQLITE_SYNC")
     ffmpeg: str | None = _env("RECSHELF_FFMPEG")
     simulator: str | None = _env("RECSHELF_SIMULATOR")
@@ -160,9 +111,9 @@ class Environment(BaseSettings):
     agora_ncs_secret: SecretStr | None = _env("AGORA_NCS_SECRET")
 
     def secrets(self) -> list[str]:
-        values = [_secret(getattr(self, name)) for name, info in type(self).model_fields.items()
+        values = [secret_value(getattr(self, name)) for name, info in type(self).model_fields.items()
                   if info.annotation == SecretStr | None]
-        return [v for v in values if v] + _url_secrets(_secret(self.database))
+        return [v for v in values if v] + url_secrets(secret_value(self.database))
 
 
 @dataclass(frozen=True)
@@ -195,7 +146,7 @@ class Settings:
     @property
     def media_secret(self) -> str | None:
         """$RECSHELF_MEDIA_SECRET, else [server] media_secret: one order for every signer and checker."""
-        return _secret(self.env.media_secret) or _secret(self.server.media_secret)
+        return secret_value(self.env.media_secret) or secret_value(self.server.media_secret)
 
     @property
     def public_url(self) -> str | None:
@@ -224,19 +175,26 @@ class Settings:
 
     @property
     def ncs_secret(self) -> str | None:
-        return _secret(self.env.agora_ncs_secret) or _secret(self.server.ncs_secret)
+        return secret_value(self.env.agora_ncs_secret) or secret_value(self.server.ncs_secret)
 
     @property
     def ui_password(self) -> str | None:
-        return _secret(self.env.ui_password) or None
+        return secret_value(self.env.ui_password) or None
 
     def database_url(self) -> str | None:
         """$RECSHELF_DATABASE, else [server] database: a postgresql:// URL, or None for SQLite in the data folder."""
-        url = _secret(self.env.database) or _secret(self.server.database)
+        url = secret_value(self.env.database) or secret_value(self.server.database)
         if url and not url.startswith(("postgresql://", "postgres://")):
             raise InvalidConfig(f"{DATABASE_ENV} / [server] database must be a postgresql:// URL (leave it unset "
                                 "for SQLite in the data folder)")
         return url or None
+    @property
+    def users(self) -> Mapping[str, UserEntry]:
+        return self.config.users
+
+    def cli_user(self) -> str:
+        """Who a CLI run acts as: $RECSHELF_USER (a [users] name), else the operating system's login name."""
+        return self.env.user or getpass.getuser()
 
     def data_dir(self, given: str | Path | None = None) -> Path:
         """The given folder, else $RECSHELF_DATA, else [server] data, else ./recshelf-data."""
@@ -323,70 +281,6 @@ def load_config(path: str | Path | None = None, *, explicit: str | None = None) 
         # The decoder's message gives line and column but never the offending value.
         raise InvalidConfig(f"{found}: not valid TOML: {exc}") from None
     return parse_config(data, path=found)
-
-
-def parse_config(data: Mapping[str, Any], path: Path | None = None) -> Config:
-    where = str(path) if path else "configuration"
-    _reject_unknown(data, {"profiles", "server", "rules"}, where)
-    profiles_data = _table(data.get("profiles", {}), f"{where}: [profiles]")
-    profiles = {name: _parse_profile(name, value, where) for name, value in profiles_data.items()}
-    server = _parse_server(_table(data.get("server", {}), f"{where}: [server]"), where)
-    rules = dict(_table(data.get("rules", {}), f"{where}: [rules]"))
-    return Config(path=path, profiles=profiles, server=server, rules=rules)
-
-
-def _parse_profile(name: str, value: Any, where: str) -> Profile:
-    section = f"{where}: [profiles.{name}]"
-    if not is_profile_name(name):
-        raise InvalidConfig(f"{section}: a profile name uses letters, digits, '_', '.' and '-' only")
-    table = dict(_table(value, section))
-    url = table.pop("url", None)
-    if not isinstance(url, str) or not url:
-        raise InvalidConfig(f"{section}: 'url' is required (e.g. url = \"s3://bucket/prefix\")")
-    return Profile(name=name, url=url, options=check_options(table, section))
-
-
-def _parse_server(table: Mapping[str, Any], where: str) -> ServerConfig:
-    section = f"{where}: [server]"
-    _reject_unknown(table, ServerConfig.model_fields, section)
-    values: dict[str, Any] = {}
-    for name, value in table.items():
-        if name == "port":
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
-                raise InvalidConfig(f"{section}: 'port' must be an integer from 0 to 65535")
-            values[name] = value
-        elif name == "data":
-            values[name] = Path(_string(value, section, name)).expanduser()
-        else:
-            values[name] = _string(value, section, name)
-    return ServerConfig(**values)
-
-
-def _url_secrets(url: str | None) -> list[str]:
-    """The password inside a database URL (and the URL itself), for redaction."""
-    if not url:
-        return []
-    password = urlsplit(url).password
-    return [url, password] if password else [url]
-
-
-def _reject_unknown(table: Mapping[str, Any], known: Iterable[str], where: str) -> None:
-    allowed = set(known)
-    for name in table:
-        if name not in allowed:
-            raise InvalidConfig(f"{where}: unknown key {name!r} (known: {', '.join(sorted(allowed))})")
-
-
-def _table(value: Any, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise InvalidConfig(f"{where} must be a table")
-    return value
-
-
-def _string(value: Any, section: str, name: str) -> str:
-    if not isinstance(value, str):
-        raise InvalidConfig(f"{section}: {name!r} must be a string")
-    return value
 
 
 PROFILE_OPTIONS: frozenset[str] = option_names()  # every option some backend declares

@@ -32,6 +32,7 @@ PAGES = [
     st.Page(PAGE_DIR / "shares.py", title="Shared links", icon=":material/link:", url_path="shares"),
     st.Page(PAGE_DIR / "events.py", title="Events", icon=":material/notifications:", url_path="events"),
     st.Page(PAGE_DIR / "record.py", title="Record", icon=":material/radio_button_checked:", url_path="record"),
+    st.Page(PAGE_DIR / "audit.py", title="Audit", icon=":material/history:", url_path="audit"),
 ]
 
 st.navigation(PAGES).run()

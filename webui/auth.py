@@ -1,4 +1,7 @@
-"""Optional password gate: with RECSHELF_UI_PASSWORD set, nothing else renders before login."""
+"""Optional password gate: with RECSHELF_UI_PASSWORD set, nothing else renders before login.
+
+With `[users.NAME]` in recshelf.toml the gate asks for a user name and password instead (webui/access.py).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import time
 
 import streamlit as st
 
+from webui import access
 from webui.services import current_settings
 
 FAILED_LOGIN_DELAY_S = 1.0  # slows guessing without a lockout that a typo could trigger
@@ -24,6 +28,8 @@ def _digest(text: str) -> bytes:
 
 def require_login() -> bool:
     """True when the page may render; otherwise shows the login form (and only it)."""
+    if access.users_configured():
+        return access.require_user_login()
     password = configured_password()
     if password is None:
         return True
@@ -53,5 +59,7 @@ def logged_in() -> bool:
     A second lock for pages that change things (Record): app.py's gate covers every page as long as
     the page scripts stay out of a folder named pages/, which Streamlit would serve without app.py.
     """
+    if access.users_configured():
+        return access.session_actor() is not None
     password = configured_password()
     return password is None or st.session_state.get("_recshelf_authed") == _digest(password)

@@ -17,7 +17,7 @@ import streamlit as st
 from storage.recordings.catalog import Recording
 from storage.signing import sign_media_url
 from storage.stores.base import ObjectStore, StoreError
-from webui import services, sharing
+from webui import access, services, sharing
 
 FORMATS = {"mp4": "MP4 (one file, no re-encode)", "ts": "TS (slices joined)", "zip": "zip (playlist + slices)"}
 DOWNLOAD_EXPIRY_S = 24 * 3600
@@ -93,9 +93,12 @@ def _render_exports(store: ObjectStore, rec: Recording, recordings: list[Recordi
         help=f"The recording is {status}: the file will skip the missing slices, which are listed.")
     if c3.button("Prepare download", type="primary", disabled=not allow or status == "invalid"):
         try:
-            results = run_with_progress(store, _same_uid(rec, recordings), fmt, status != "complete")
+            results = access.attempt("export", lambda _: run_with_progress(
+                store, _same_uid(rec, recordings), fmt, status != "complete"), store=store.url, target=rec.id)
         except (StoreError, OSError, ValueError) as exc:
             st.error(f"Export failed: {services.safe_md(str(exc))}")
+            return
+        if results is None:
             return
         done = st.session_state.setdefault("exports", {})
         done[(rec.id, fmt)] = [r.to_dict() for r in results]

@@ -60,6 +60,9 @@ COMMAND_MODULES = [
     "storage.cli.commands.agora",  # recshelf record acquire|start|query|stop
     "storage.cli.commands.manage",  # recshelf rm, mv, tier, restore, repair, du, clean
     "storage.cli.commands.retention",  # recshelf retention plan|apply
+    "storage.cli.commands.notes",  # recshelf tag, notes
+    "storage.cli.commands.audit",  # recshelf audit
+    "storage.cli.commands.users",  # recshelf user add|list
 ]
 
 

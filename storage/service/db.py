@@ -146,6 +146,54 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         CREATE INDEX shares_created ON shares (created_at)
         """,
     ),
+    (
+        # Notes (issue 13 item 8): one per recording of a store; uid '' = the whole recording (composite
+        # mode, or every uid of an individual one). Tags in their own table so a tag filter is an index lookup.
+        """
+        CREATE TABLE notes (
+            id INTEGER PRIMARY KEY,
+            store TEXT NOT NULL,                 -- the store's URL (ObjectStore.url: never holds secrets)
+            sid TEXT NOT NULL,
+            uid TEXT NOT NULL DEFAULT '',
+            cname TEXT NOT NULL DEFAULT '',      -- for showing the note without listing the store
+            title TEXT NOT NULL DEFAULT '',
+            body TEXT NOT NULL DEFAULT '',
+            updated_at REAL NOT NULL,
+            updated_by TEXT NOT NULL,
+            UNIQUE (store, sid, uid)
+        )
+        """,
+        """
+        CREATE TABLE note_tags (
+            note_id INTEGER NOT NULL,
+            tag TEXT NOT NULL,                   -- lower-case, trimmed
+            PRIMARY KEY (note_id, tag)
+        )
+        """,
+        """
+        CREATE INDEX note_tags_tag ON note_tags (tag, note_id)
+        """,
+        # The audit trail (item 9): one row per change or refused attempt; a run cut short stays 'started'.
+        """
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            at REAL NOT NULL,                    -- Unix seconds
+            actor TEXT NOT NULL,
+            role TEXT NOT NULL,
+            via TEXT NOT NULL,                   -- cli | ui | server
+            action TEXT NOT NULL,                -- delete | move | clean | tag | share_create | share_revoke | …
+            store TEXT NOT NULL DEFAULT '',
+            target TEXT NOT NULL DEFAULT '',     -- sid [uid], plan id, … what the action was about
+            objects INTEGER NOT NULL DEFAULT 0,
+            bytes INTEGER NOT NULL DEFAULT 0,
+            outcome TEXT NOT NULL,               -- started | done | partial | refused | denied | failed | interrupted
+            detail TEXT                          -- JSON
+        )
+        """,
+        """
+        CREATE INDEX audit_at ON audit (at)
+        """,
+    ),
 )
 
 

@@ -7,7 +7,7 @@ import dataclasses
 import pandas as pd
 import streamlit as st
 
-from webui import services, state
+from webui import note_filter, services, state
 
 AUTO_VERIFY_MAX = 200  # verify automatically when this few rows are shown; more waits for a click
 
@@ -26,6 +26,7 @@ with st.expander("Filters", expanded=True):
     c4, c5 = st.columns([1, 2])
     dates = c4.date_input("Start date (UTC, from – to)", value=(), key="f_dates")
     statuses = c5.multiselect("Status", services.STATUSES, key="f_status")
+    noted = note_filter.render(store.url)
 date_range = tuple(dates) if isinstance(dates, list | tuple) else (dates,)
 filters = services.Filters(channel=channel.strip(), sid=sid.strip(), uid=uid.strip(),
                            start_from=date_range[0] if len(date_range) > 0 else None,
@@ -35,7 +36,7 @@ filters = services.Filters(channel=channel.strip(), sid=sid.strip(), uid=uid.str
 # Filters on names first: they cost nothing; status needs verification.
 cache = state.verify_cache()
 by_name = dataclasses.replace(filters, statuses=())
-shown = [r for r in recordings if services.matches(r, "", by_name)]
+shown = [r for r in recordings if services.matches(r, "", by_name) and noted.keeps(r)]
 unverified = [r for r in shown if cache.get(store_ref, r) is None]
 if unverified:
     if len(unverified) <= AUTO_VERIFY_MAX:
@@ -59,8 +60,8 @@ for rec in shown:
     if filters.statuses and status not in filters.statuses:
         continue
     kept.append(rec)
-    rows.append(services.with_report(base[rec.id], report) if rec.id in base
-                else services.recording_row(rec, report))
+    rows.append(noted.row(rec, services.with_report(base[rec.id], report) if rec.id in base
+                          else services.recording_row(rec, report)))
 
 st.caption(f"{len(rows)} of {len(recordings)} recordings in {services.md_code(store.url)}"
            + (f" under {services.md_code(prefix)}" if prefix else ""))
@@ -73,7 +74,8 @@ frame = pd.DataFrame(rows)
 frame["status"] = frame["status"].map(lambda s: [s])
 event = st.dataframe(
     frame, key="table", on_select="rerun", selection_mode="single-row", hide_index=True,
-    column_order=["channel", "sid", "uid / stream", "start", "duration_s", "slices", "size_mb", "status"],
+    column_order=["channel", "sid", "uid / stream", "start", "duration_s", "slices", "size_mb", "status", "title",
+                  "tags"],
     column_config={
         "start": st.column_config.DatetimeColumn("start (UTC)", format="YYYY-MM-DD HH:mm:ss"),
         "duration_s": st.column_config.NumberColumn("duration (s)", format="%.1f"),

@@ -16,7 +16,7 @@ import streamlit as st
 from storage.agora.errors import AgoraError, WorkerNotFound
 from storage.agora.storage_config import StorageConfigError
 from storage.stores.base import StoreError
-from webui import auth, services, state
+from webui import access, auth, services, state
 from webui import recording_controls as rc
 
 SESSION = "rec_ctl_session"  # RecordingSession as JSON data
@@ -33,6 +33,10 @@ if not auth.logged_in():
     # Reached by URL without app.py's login gate: starting recordings must not be open to anyone.
     st.warning("Log in first.")
     st.markdown("[Log in on the main page](./)")
+    st.stop()
+if not access.may("record"):
+    # Checked on every rerun, so a crafted click never reaches the start/stop handlers below.
+    st.warning("Starting and stopping recordings needs the admin role.")
     st.stop()
 conn = rc.connection_from_env()
 st.caption(conn.describe())

@@ -13,7 +13,7 @@ import streamlit as st
 from storage.recordings.catalog import Recording
 from storage.recordings.playback import playback_playlist, playlist_durations, slice_expiry
 from storage.stores.base import StoreError
-from webui import downloads, services, state
+from webui import delete_panel, downloads, notes_panel, services, state
 from webui.components.player import hls_player
 
 # Colours by meaning: green plays, red/orange are holes, grey is ignored, blue is a failover part.
@@ -70,6 +70,8 @@ if details or advice:
             st.markdown(f"- {line}")
         for line in advice:
             st.markdown(f"- **What to do:** {line}")
+
+notes_panel.render(store, rec)
 
 # -- timeline ------------------------------------------------------------------------------------
 
@@ -146,3 +148,4 @@ for target in playable:
 
 # -- download and share ------------------------------------------------------------------------
 downloads.render(store_ref, store, rec, recordings, report)
+delete_panel.render(store_ref, prefix, store, rec)

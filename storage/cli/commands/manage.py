@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from storage.cli.access import guard_plan
 from storage.cli.common import EXIT_NOT_OK, error_exit, fail_on_store_errors, open_store_or_exit, settings_or_exit
 from storage.errors import ManageError
 
@@ -94,13 +95,14 @@ def _confirm(plan: Plan, yes: bool) -> None:
 
 
 def _run(plan: Plan, resumed: bool, *, yes: bool, dry_run: bool, as_json: bool,
-         apply: Callable[[Plan], Outcome]) -> None:
+         apply: Callable[[Plan], Outcome], data: Path | None = None) -> None:
     console = Console(stderr=as_json, soft_wrap=True)
     _print_plan(console, plan, resumed)
     if plan.refused or dry_run or not plan.objects:
         if as_json:
             print(json.dumps({"plan": plan.to_dict(), "outcome": None}, indent=1))
         raise typer.Exit(EXIT_NOT_OK if plan.refused else 0)
+    apply = guard_plan(plan, apply, data)  # the role check (a refusal is audited) and the audit of the run
     _confirm(plan, yes)
     try:
         outcome: Outcome = apply(plan)
@@ -143,7 +145,7 @@ def rm_command(store: StoreArg, sid: SidOpt, uid: UidOpt = None, prefix: PrefixO
         plan, resumed = _resume_or(folder, plan_delete(opened, sid, uid, force=force, require_copy=copy_store,
                                                        prefix=prefix))
         _run(plan, resumed, yes=yes, dry_run=dry_run, as_json=as_json,
-             apply=lambda p: apply_deletes(opened, p, folder))
+             apply=lambda p: apply_deletes(opened, p, folder), data=folder)
 
 
 def mv_command(store: StoreArg, sid: SidOpt,
@@ -160,7 +162,7 @@ def mv_command(store: StoreArg, sid: SidOpt,
     with fail_on_store_errors():
         plan, resumed = _resume_or(folder, plan_move(opened, dest, sid, uid, force=force, prefix=prefix))
         _run(plan, resumed, yes=yes, dry_run=dry_run, as_json=as_json,
-             apply=lambda p: apply_move(opened, dest, p, folder, copy_recordings))
+             apply=lambda p: apply_move(opened, dest, p, folder, copy_recordings), data=folder)
 
 
 def tier_command(store: StoreArg, sid: SidOpt,
@@ -176,7 +178,8 @@ def tier_command(store: StoreArg, sid: SidOpt,
     folder = _data(data)
     with fail_on_store_errors():
         plan, resumed = _resume_or(folder, plan_tier(opened, sid, uid, storage_class, force=force, prefix=prefix))
-        _run(plan, resumed, yes=yes, dry_run=dry_run, as_json=as_json, apply=lambda p: apply_tier(opened, p, folder))
+        _run(plan, resumed, yes=yes, dry_run=dry_run, as_json=as_json,
+             apply=lambda p: apply_tier(opened, p, folder), data=folder)
 
 
 def restore_command(store: StoreArg, sid: SidOpt, uid: UidOpt = None, prefix: PrefixOpt = "",
@@ -192,7 +195,7 @@ def restore_command(store: StoreArg, sid: SidOpt, uid: UidOpt = None, prefix: Pr
     with fail_on_store_errors():
         plan, resumed = _resume_or(folder, plan_restore(opened, sid, uid, days=days, prefix=prefix))
         _run(plan, resumed, yes=yes, dry_run=dry_run, as_json=as_json,
-             apply=lambda p: apply_restore(opened, p, folder))
+             apply=lambda p: apply_restore(opened, p, folder), data=folder)
 
 
 def repair_command(store: StoreArg, sid: SidOpt, uid: UidOpt = None, prefix: PrefixOpt = "", yes: YesOpt = False,
@@ -205,7 +208,7 @@ def repair_command(store: StoreArg, sid: SidOpt, uid: UidOpt = None, prefix: Pre
     with fail_on_store_errors():
         plan, resumed = _resume_or(folder, plan_repair(opened, sid, uid, prefix=prefix))
         _run(plan, resumed, yes=yes, dry_run=dry_run, as_json=as_json,
-             apply=lambda p: apply_repair(opened, p, folder))
+             apply=lambda p: apply_repair(opened, p, folder), data=folder)
 
 
 def clean_command(store: StoreArg, older_than: Annotated[str, typer.Option(
@@ -223,7 +226,7 @@ def clean_command(store: StoreArg, older_than: Annotated[str, typer.Option(
     with fail_on_store_errors():
         plan, resumed = _resume_or(folder, plan_clean(opened, age, prefix))
         _run(plan, resumed, yes=yes, dry_run=dry_run, as_json=as_json,
-             apply=lambda p: apply_deletes(opened, p, folder))
+             apply=lambda p: apply_deletes(opened, p, folder), data=folder)
 
 
 def du_command(store: StoreArg, by: Annotated[str, typer.Option(
