@@ -15,10 +15,10 @@ import streamlit as st
 from storage.errors import ShareError
 from storage.recordings.catalog import Recording
 from storage.service.db import Database
-from storage.service.repo_shares import ShareRepo
+from storage.service.repo_shares import Share, ShareRepo
 from storage.signing import SHARE_EXPIRIES, share_url
 from storage.stores.base import ObjectStore, StoreError
-from webui import services
+from webui import access, services
 from webui.components.copy_link import copy_link_button
 
 
@@ -58,11 +58,19 @@ def render_create(store_ref: str, store: ObjectStore, rec: Recording) -> None:
         request = ShareRequest(store=durable_store_ref(store_ref, store, settings.profiles), sid=rec.key.sid,
                                uid=rec.key.uid, cname=rec.key.cname, prefix=rec.folder,
                                expires_s=SHARE_EXPIRIES[expiry], allow_download=allow_download)
-        try:
-            share = create_share(share_repo(), store, request, time.time())
-        except (ShareError, StoreError, OSError) as exc:
-            st.error(f"Cannot make a share link: {services.safe_md(str(exc))}")
-        else:
+
+        def create(actor: access.Actor) -> Share | None:
+            try:
+                share = create_share(share_repo(), store, request, time.time())
+            except (ShareError, StoreError, OSError) as exc:
+                st.error(f"Cannot make a share link: {services.safe_md(str(exc))}")
+                return None
+            access.trail().share_created(actor, store=store.url, target=f"{rec.id} link {share.id}",
+                                         expires_s=request.expires_s)
+            return share
+
+        share = access.attempt("share_create", create, store=store.url, target=rec.id)
+        if share is not None:
             st.session_state.setdefault("share_urls", {})[rec.id] = share_url(str(base), share.token)
     url = st.session_state.get("share_urls", {}).get(rec.id)
     if url:

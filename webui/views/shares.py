@@ -9,7 +9,7 @@ import streamlit as st
 
 from storage.service.repo_shares import ACTIVE
 from storage.signing import share_url
-from webui import services, sharing
+from webui import access, services, sharing
 
 st.title("Shared links")
 st.caption("Links open a player page for anyone holding them, until they expire or are revoked here. "
@@ -43,6 +43,11 @@ if active:
     sharing.show_link(share_url(base, picked.token), f"list-{picked.id}")
     if st.button("Revoke this link", type="primary", key="shares_revoke",
                  help="The link then answers a page saying it was revoked (HTTP 410). This cannot be undone."):
-        sharing.share_repo().revoke(picked.id)
-        st.success(f"Link {picked.id} revoked.")
-        st.rerun()
+        def revoke(actor: access.Actor) -> bool:
+            sharing.share_repo().revoke(picked.id)
+            access.trail().share_revoked(actor, store=picked.store, target=f"{picked.sid} link {picked.id}")
+            return True
+
+        if access.attempt("share_revoke", revoke, store=picked.store, target=f"{picked.sid} link {picked.id}"):
+            st.success(f"Link {picked.id} revoked.")
+            st.rerun()

@@ -40,6 +40,7 @@ def share_command(store: StoreArg = None, sid: SidOpt = None, uid: UidOpt = None
                   list_links: ListOpt = False, revoke: RevokeOpt = None, as_json: JsonOpt = False,
                   data: DataOpt = None) -> None:
     """Share a recording as a link to a player page; list or revoke links."""
+    from storage.cli.access import authorize
     from storage.service.db import Database
     from storage.service.repo_shares import ShareRepo
 
@@ -53,9 +54,11 @@ def share_command(store: StoreArg = None, sid: SidOpt = None, uid: UidOpt = None
         _print_list([s.to_dict(now, share_url(base, s.token)) for s in repo.list()], as_json)
         return
     if revoke is not None:
+        actor, trail = authorize(data, "share_revoke", target=str(revoke))
         revoked = repo.revoke(revoke)
         if revoked is None:
             raise error_exit(f"no share link with id {revoke} (see `recshelf share --list`)")
+        trail.share_revoked(actor, store=revoked.store, target=f"{revoked.sid} link {revoked.id}")
         _print_one(revoked.to_dict(now, share_url(base, revoked.token)), as_json, "revoked")
         return
     if not sid:
@@ -69,6 +72,7 @@ def share_command(store: StoreArg = None, sid: SidOpt = None, uid: UidOpt = None
     from storage.service.shares import ShareRequest, create_share, durable_store_ref
 
     assert store is not None
+    actor, trail = authorize(data, "share_create", store=store, target=sid)
     opened = open_store_or_exit(store, settings)
     request = ShareRequest(store=durable_store_ref(store, opened, settings.profiles), sid=sid, uid=uid,
                            cname=cname, prefix=prefix, expires_s=expires_s, allow_download=not no_download)
@@ -78,6 +82,7 @@ def share_command(store: StoreArg = None, sid: SidOpt = None, uid: UidOpt = None
     except ShareError as exc:
         print(f"recshelf: {exc}", file=sys.stderr)
         raise typer.Exit(EXIT_NOT_OK) from None
+    trail.share_created(actor, store=share.store, target=f"{share.sid} link {share.id}", expires_s=expires_s)
     _print_one(share.to_dict(now, share_url(base, share.token)), as_json, "created")
     if not as_json and not settings.public_url:
         print(f"note: the link names {base}; set [server] public_url (or RECSHELF_PUBLIC_URL) to share beyond "
