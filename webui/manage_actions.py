@@ -13,7 +13,7 @@ progress bar; an interrupted delete of the same selection resumes from its journ
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
@@ -46,7 +46,7 @@ def action_bar(store_ref: str, prefix: str, selected: Sequence[Recording]) -> No
         c1, c2, c3, _ = st.columns([1, 1, 1, 3])
         for column, kind, label, icon in ((c1, "delete", "Delete…", ":material/delete:"),
                                           (c2, "archive", "Archive…", ":material/archive:"),
-                                          (c3, "export", "Export selected…", ":material/ios_share:")):
+                                          (c3, "export", "Export…", ":material/ios_share:")):
             if column.button(label, key=f"manage_{kind}", icon=icon, width="stretch"):
                 _open(kind, store_ref, prefix, selected)
     request = st.session_state.get(DIALOG)
@@ -123,12 +123,26 @@ def force_tick(needed: bool) -> bool:
     return st.checkbox("Force: also recordings that are not complete", key=FORCE)
 
 
-@st.dialog("Delete recordings", width="large", on_dismiss=dismissed)
-def delete_dialog(request: dict[str, Any]) -> None:
-    from storage.manage.selection import plan_delete_selected
-
+def dialog_body(request: dict[str, Any], body: Callable[[dict[str, Any]], None]) -> None:
+    """A dialog's plan and button; once applied, only the outcome (no button to apply the plan again)."""
     if show_result():
         return
+    slot = st.empty()
+    with slot.container():
+        body(request)
+    if st.session_state.get(RESULT) is not None:
+        slot.empty()
+        show_result()
+
+
+@st.dialog("Delete recordings", width="large", on_dismiss=dismissed)
+def delete_dialog(request: dict[str, Any]) -> None:
+    dialog_body(request, _delete_body)
+
+
+def _delete_body(request: dict[str, Any]) -> None:
+    from storage.manage.selection import plan_delete_selected
+
     store, recordings = selected_recordings(request)
     data = downloads.data_dir()
 
@@ -174,7 +188,6 @@ def _apply_delete(request: dict[str, Any], store: ObjectStore, plan: Plan, typed
     bar.empty()
     record_result(request, [{"recording": ", ".join(rec.cname for rec in plan.recordings), "ok": outcome.ok,
                              "text": manage_view.outcome_text(outcome)}])
-    show_result()
 
 
 def record_result(request: dict[str, Any], rows: list[dict[str, Any]]) -> None:
@@ -190,6 +203,6 @@ def show_result() -> bool:
         return False
     for row in rows:
         (st.success if row["ok"] else st.error)(services.safe_md(f"{row['recording']}: {row['text']}"))
-    if st.button("Close", key="manage_close"):
+    if st.button("Done: back to the table", key="manage_close"):
         close()
     return True

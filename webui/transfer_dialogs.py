@@ -42,10 +42,12 @@ def destination_picker(source_ref: str, key: str) -> tuple[str, ObjectStore] | N
 
 @st.dialog("Archive recordings", width="large", on_dismiss=manage_actions.dismissed)
 def archive_dialog(request: dict[str, Any]) -> None:
+    manage_actions.dialog_body(request, _archive_body)
+
+
+def _archive_body(request: dict[str, Any]) -> None:
     from storage.manage.selection import plan_move_selected
 
-    if manage_actions.show_result():
-        return
     store, recordings = manage_actions.selected_recordings(request)
     st.caption("Each recording is copied, the copy is verified complete in the destination, and only then is "
                "the source deleted. An interrupted archive resumes; the source is never lost.")
@@ -99,13 +101,14 @@ def _apply_archive(request: dict[str, Any], store: ObjectStore, dest: ObjectStor
     bar.empty()
     state.refresh(dest_ref, "")
     manage_actions.record_result(request, rows)
-    manage_actions.show_result()
 
 
 @st.dialog("Export selected recordings", width="large", on_dismiss=manage_actions.dismissed)
 def export_dialog(request: dict[str, Any]) -> None:
-    if manage_actions.show_result():
-        return
+    manage_actions.dialog_body(request, _export_body)
+
+
+def _export_body(request: dict[str, Any]) -> None:
     store, recordings = manage_actions.selected_recordings(request)
     picked = destination_picker(request["store_ref"], "export")
     fmt = st.selectbox("Format", list(FORMATS), format_func=FORMATS.__getitem__, key="export_format")
@@ -144,4 +147,3 @@ def _apply_export(request: dict[str, Any], store: ObjectStore, recordings: list[
              + (f": {r.error}" if r.error else "")} for r in results]
     state.refresh(dest_ref, "")
     st.session_state[manage_actions.RESULT] = rows
-    manage_actions.show_result()

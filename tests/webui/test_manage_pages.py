@@ -95,6 +95,7 @@ def test_delete_dialog_shows_the_plan_refuses_a_wrong_count_and_deletes_exactly_
     at = at.button(key="manage_apply").click().run()
     assert not at.exception
     assert any(t.startswith("other, other: done: 14 object(s)") for t in _said(at.success))
+    assert "manage_apply" not in [b.key for b in at.button]  # the outcome only: nothing to apply twice
     after = _listing(seeded)
     assert set(before) - set(after) == wanted
     assert {k: v for k, v in before.items() if k not in wanted} == after
