@@ -217,3 +217,17 @@ def test_cleanup_page_plans_then_applies_on_one_confirm(seeded):
     assert any("done: 3 object(s)" in t for t in _said(at.success))
     assert set(before) - set(_listing(seeded)) == {orphan, *lost_keys}
     assert seeded.stat(young) is not None
+
+
+def test_cleanup_is_checked_where_it_runs(seeded, monkeypatch):
+    """Clean-up run on its own (past app.py's gate), a password set and nobody logged in: refused."""
+    monkeypatch.setenv("RECSHELF_UI_PASSWORD", PASSWORD)
+    orphan = "rec/" + slice_name(RecordingKey(OTHER_SID, "other"), START.replace(hour=9))
+    seeded.write(orphan, b"\x47" + b"\x00" * 187)
+    _age(seeded, [orphan], days=10)
+    before = _listing(seeded)
+    at = _app(str(ROOT / "webui" / "views" / "cleanup.py")).run()
+    at = at.button(key="clean_plan").click().run()
+    at = at.button(key="clean_apply").click().run()
+    assert any("Not allowed" in t for t in _said(at.error))
+    assert _listing(seeded) == before
