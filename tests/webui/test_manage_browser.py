@@ -3,14 +3,16 @@ Usage charts. Screenshots land in test-artifacts/ (git-ignored)."""
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from storage.media.naming import RecordingKey
+from storage.media.naming import RecordingKey, slice_name
 from storage.stores.local import LocalStore
-from tests.webui.conftest import Seeder
+from tests.webui.conftest import START, Seeder
 from tests.webui.test_browser import ARTIFACTS, STARTUP_S, chromium, start_ui  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.browser
@@ -94,8 +96,12 @@ def test_delete_dialog_in_chromium(chromium, start_ui, three):  # noqa: F811 - f
         page.close()
 
 
-def test_usage_charts_in_chromium(chromium, start_ui, three):  # noqa: F811 - fixtures
+def test_usage_charts_and_cleanup_in_chromium(chromium, start_ui, three):  # noqa: F811 - fixtures
     ARTIFACTS.mkdir(exist_ok=True)
+    orphan = "rec/" + slice_name(RecordingKey(OTHER_SID, "other"), START.replace(hour=9))
+    three.write(orphan, b"\x47" + b"\x00" * 187)
+    old = time.time() - 10 * 86400
+    os.utime(three.root / orphan, (old, old))
     url = start_ui(str(three.root))
     page = chromium.new_page(viewport={"width": 1400, "height": 1100})
     try:
@@ -115,5 +121,17 @@ def test_usage_charts_in_chromium(chromium, start_ui, three):  # noqa: F811 - fi
         page.wait_for_timeout(800)
         page.screenshot(path=str(ARTIFACTS / "manage-usage-channel.png"), full_page=True)
         assert page.get_by_role("button", name="Download CSV").is_visible()
+
+        page.goto(url + "/cleanup")
+        page.get_by_role("button", name="Plan clean-up").click()
+        apply = page.get_by_role("button", name="Clean up: delete 1 object(s), 188 B")
+        apply.wait_for(timeout=STARTUP_S * 1000)
+        page.get_by_text("Plan: 1 object(s)").wait_for()
+        page.wait_for_timeout(800)  # the tables paint their canvas after the elements appear
+        page.screenshot(path=str(ARTIFACTS / "manage-cleanup-plan.png"), full_page=True)
+        apply.click()
+        page.get_by_text("done: 1 object(s)").wait_for(timeout=STARTUP_S * 1000)
+        page.screenshot(path=str(ARTIFACTS / "manage-cleanup-done.png"), full_page=True)
+        assert three.stat(orphan) is None
     finally:
         page.close()

@@ -231,3 +231,22 @@ def test_cleanup_is_checked_where_it_runs(seeded, monkeypatch):
     at = at.button(key="clean_apply").click().run()
     assert any("Not allowed" in t for t in _said(at.error))
     assert _listing(seeded) == before
+
+
+def test_an_interrupted_delete_of_the_same_selection_resumes(seeded):
+    """A journal left with its plan and no outcome (a run killed mid-delete): the dialog resumes that plan."""
+    from storage.manage.journal import Journal
+    from storage.manage.selection import plan_delete_selected
+    from storage.recordings.catalog import find
+
+    picked = [rec for rec in find(seeded) if rec.key.sid == OTHER_SID]
+    plan = plan_delete_selected(seeded, picked)
+    Journal(Path(os.environ["RECSHELF_DATA"]), plan.id).start(plan)
+    seeded.delete(plan.keys[0])  # the first object went before the kill
+    at = _select(_app().run(), [OTHER_SID])
+    at = at.button(key="manage_delete").click().run()
+    assert any("interrupted delete" in i.value for i in at.info)
+    at.text_input(key="manage_typed").set_value("1").run()
+    at = at.button(key="manage_apply").click().run()
+    assert any("done: 7 object(s)" in t and "resumed" in t for t in _said(at.success))
+    assert not _recording_keys(seeded, OTHER_SID) and len(_recording_keys(seeded, THIRD_SID)) == 7

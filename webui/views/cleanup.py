@@ -76,7 +76,7 @@ with st.expander(f"The {len(plan.objects):,} objects"):
 for warning in plan.warnings:
     st.warning(services.md_text(warning))
 
-if st.button(f"Delete these {len(plan.objects):,} objects ({manage_view.human_bytes(plan.total_bytes)})",
+if st.button(f"Clean up: delete {len(plan.objects):,} object(s), {manage_view.human_bytes(plan.total_bytes)}",
              type="primary", key="clean_apply"):
     from storage.manage.apply import apply_deletes
 
