@@ -250,3 +250,12 @@ def test_an_interrupted_delete_of_the_same_selection_resumes(seeded):
     at = at.button(key="manage_apply").click().run()
     assert any("done: 7 object(s)" in t and "resumed" in t for t in _said(at.success))
     assert not _recording_keys(seeded, OTHER_SID) and len(_recording_keys(seeded, THIRD_SID)) == 7
+
+
+def test_cleanup_warns_below_agoras_backup_window(seeded):
+    at = _app().run()
+    at.switch_page("views/cleanup.py")
+    at = at.run()
+    assert not at.warning
+    at = at.number_input(key="clean_amount").set_value(24.0).run()
+    assert any("backup window" in t for t in _said(at.warning))

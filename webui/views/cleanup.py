@@ -36,6 +36,9 @@ older_than = manage_view.age(float(amount), unit)
 c3.caption("Agora keeps undelivered files in its backup for up to 72 hours: a younger recording without a "
            "playlist may still get one.")
 wanted = [store_ref, prefix, older_than.total_seconds()]
+if older_than < BACKUP_WINDOW:
+    st.warning("Younger than Agora's 72-hour backup window: recordings without a playlist in this range may still "
+               "get one, and their slices would be gone.")
 
 if st.button("Plan clean-up", key="clean_plan"):
     from storage.manage.clean import plan_clean
