@@ -8,6 +8,7 @@ the whole file in the Streamlit server's memory (playback.md §4.5).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -57,13 +58,19 @@ def _same_uid(rec: Recording, recordings: list[Recording]) -> list[Recording]:
             and r.key.cname == rec.key.cname and r.key.uid == rec.key.uid]
 
 
-def run_with_progress(store: ObjectStore, recs: list[Recording], fmt: str, allow_incomplete: bool) -> list[Any]:
-    """Run the export in a worker thread while this script thread moves an `st.progress` bar."""
+def run_with_progress(store: ObjectStore, recs: list[Recording], fmt: str, allow_incomplete: bool,
+                      dest: Any = None, describe: Callable[[Any], str] | None = None) -> list[Any]:
+    """Run the export in a worker thread while this script thread moves an `st.progress` bar.
+
+    `dest` is a `storage.export.Destination` (default: the data folder's exports); `describe` words a
+    `Progress` snapshot for the bar (default: the current recording's slices).
+    """
     from storage.export import Destination, ExportOptions, Progress, run_export
 
     latest: list[Progress] = []
     bar = st.progress(0.0, text=f"Exporting {fmt.upper()}…")
-    dest = Destination.for_folder(export_dir())
+    dest = dest or Destination.for_folder(export_dir())
+    describe = describe or (lambda p: f"{p.stage}: {p.slices_done}/{p.slices_total} slices")
     options = ExportOptions(format=fmt, allow_incomplete=allow_incomplete)
     # The engine calls back on its own threads, where Streamlit calls have no session: only record it.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="recshelf-export") as pool:
@@ -71,7 +78,7 @@ def run_with_progress(store: ObjectStore, recs: list[Recording], fmt: str, allow
         while not future.done():
             if latest:
                 p = latest[-1]
-                bar.progress(p.job_fraction, text=f"{p.stage}: {p.slices_done}/{p.slices_total} slices")
+                bar.progress(p.job_fraction, text=describe(p))
             time.sleep(0.2)
         results = future.result()
     bar.empty()

@@ -65,8 +65,8 @@ def render_create(store_ref: str, store: ObjectStore, rec: Recording) -> None:
             except (ShareError, StoreError, OSError) as exc:
                 st.error(f"Cannot make a share link: {services.safe_md(str(exc))}")
                 return None
-            access.trail().share_created(actor, store=store.url, target=f"{rec.id} link {share.id}",
-                                         expires_s=request.expires_s)
+            access.trail().share_created(actor, store=store.url, target=rec.id, expires_s=request.expires_s,
+                                         detail={"link": share.id})
             return share
 
         share = access.attempt("share_create", create, store=store.url, target=rec.id)

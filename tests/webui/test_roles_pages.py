@@ -108,7 +108,7 @@ def test_a_viewers_note_edit_is_refused_and_audited(site, tmp_path):
 
 def test_a_viewers_share_is_refused_and_audited(site, tmp_path):
     at = _open(_login("vera"))
-    _button(at, "Copy share link").click().run()
+    _button(at, "Create share link").click().run()
     assert not at.get("code") or all("token" not in str(c.proto) for c in at.get("code"))
     (entry,) = AuditTrail(_db(tmp_path)).entries()
     assert (entry.action, entry.outcome) == ("share_create", "denied")
@@ -116,7 +116,7 @@ def test_a_viewers_share_is_refused_and_audited(site, tmp_path):
 
 def test_an_editors_share_is_audited_without_the_link(site, tmp_path):
     at = _open(_login("ed"))
-    _button(at, "Copy share link").click().run()
+    _button(at, "Create share link").click().run()
     (code,) = at.get("code")
     (entry,) = AuditTrail(_db(tmp_path)).entries(action="share_create")
     assert entry.outcome == "done" and entry.target == REC_ID

@@ -7,7 +7,7 @@ import dataclasses
 import pandas as pd
 import streamlit as st
 
-from webui import note_filter, services, state
+from webui import manage_actions, note_filter, services, state
 
 AUTO_VERIFY_MAX = 200  # verify automatically when this few rows are shown; more waits for a click
 
@@ -73,7 +73,7 @@ frame = pd.DataFrame(rows)
 # A one-item list renders as a coloured pill; a pandas Styler would cost ~0.4 s per rerun at 1,000 rows.
 frame["status"] = frame["status"].map(lambda s: [s])
 event = st.dataframe(
-    frame, key="table", on_select="rerun", selection_mode="single-row", hide_index=True,
+    frame, key=manage_actions.table_key("table"), on_select="rerun", selection_mode="multi-row", hide_index=True,
     column_order=["channel", "sid", "uid / stream", "start", "duration_s", "slices", "size_mb", "status", "title",
                   "tags"],
     column_config={
@@ -87,7 +87,7 @@ event = st.dataframe(
     width="stretch",
 )
 selected = event.selection.rows if event is not None else []
-if selected:
+if len(selected) == 1:
     rec = kept[selected[0]]
     st.session_state["rec_id"] = rec.id
     st.markdown(f"Selected: **{services.md_text(rec.key.cname)}** · {services.md_code(rec.key.sid)}"
@@ -96,4 +96,6 @@ if selected:
         st.switch_page("views/recording.py",
                        query_params={"store": store_ref, "rec": rec.id})
 else:
-    st.caption("Select a row to open its report, timeline and player.")
+    st.caption("Select a row to open its report, timeline and player; select several to delete, archive or "
+               "export them together.")
+manage_actions.action_bar(store_ref, prefix, [kept[n] for n in selected])

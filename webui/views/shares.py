@@ -45,9 +45,10 @@ if active:
                  help="The link then answers a page saying it was revoked (HTTP 410). This cannot be undone."):
         def revoke(actor: access.Actor) -> bool:
             sharing.share_repo().revoke(picked.id)
-            access.trail().share_revoked(actor, store=picked.store, target=f"{picked.sid} link {picked.id}")
+            access.trail().share_revoked(actor, store=picked.store, target=picked.recording,
+                                         detail={"link": picked.id})
             return True
 
-        if access.attempt("share_revoke", revoke, store=picked.store, target=f"{picked.sid} link {picked.id}"):
+        if access.attempt("share_revoke", revoke, store=picked.store, target=picked.recording):
             st.success(f"Link {picked.id} revoked.")
             st.rerun()

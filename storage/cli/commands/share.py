@@ -58,7 +58,7 @@ def share_command(store: StoreArg = None, sid: SidOpt = None, uid: UidOpt = None
         revoked = repo.revoke(revoke)
         if revoked is None:
             raise error_exit(f"no share link with id {revoke} (see `recshelf share --list`)")
-        trail.share_revoked(actor, store=revoked.store, target=f"{revoked.sid} link {revoked.id}")
+        trail.share_revoked(actor, store=revoked.store, target=revoked.recording, detail={"link": revoked.id})
         _print_one(revoked.to_dict(now, share_url(base, revoked.token)), as_json, "revoked")
         return
     if not sid:
@@ -82,7 +82,8 @@ def share_command(store: StoreArg = None, sid: SidOpt = None, uid: UidOpt = None
     except ShareError as exc:
         print(f"recshelf: {exc}", file=sys.stderr)
         raise typer.Exit(EXIT_NOT_OK) from None
-    trail.share_created(actor, store=share.store, target=f"{share.sid} link {share.id}", expires_s=expires_s)
+    trail.share_created(actor, store=share.store, target=share.recording, expires_s=expires_s,
+                        detail={"link": share.id})
     _print_one(share.to_dict(now, share_url(base, share.token)), as_json, "created")
     if not as_json and not settings.public_url:
         print(f"note: the link names {base}; set [server] public_url (or RECSHELF_PUBLIC_URL) to share beyond "
