@@ -46,6 +46,21 @@ STATUS_COLOURS = {
 STATUSES = ["complete", "unfinished", "incomplete", "missing_playlist", "invalid", NOT_VERIFIED]
 
 
+def status_word(status: str) -> str:
+    """The words for a status code, the same on every page: "missing playlist", never `missing_playlist`."""
+    return STATUS_BADGE.get(status, status.replace("_", " "))
+
+
+def is_running(sid: str) -> bool:
+    """True when the callbacks in the data folder say this recording is still running (then it plays live)."""
+    from storage.service.liveness import running_in
+
+    try:
+        return running_in(current_settings().data_dir().absolute(), sid)
+    except Exception:  # noqa: BLE001 - an unreadable database must not stop playback; it plays as VOD
+        return False
+
+
 # -- secrets -------------------------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from storage.recordings.catalog import Recording
+from storage.recordings.master import bandwidth, uid_streams
 from storage.recordings.playback import playback_playlist, playlist_durations, slice_expiry
 from storage.stores.base import StoreError
 from webui import downloads, services, state
@@ -96,51 +97,67 @@ if timeline:
 
 # -- player --------------------------------------------------------------------------------------
 st.subheader("Play")
-siblings = {r.key.stream: r for r in recordings
-            if key.uid is not None and r.folder == rec.folder and r.key.sid == key.sid
-            and r.key.cname == key.cname and r.key.uid == key.uid and r.key.stream}
-to_play: list[Recording] = [rec]
-if len(siblings) > 1 and {"audio", "video"} <= set(siblings):
-    # Individual mode writes audio and video of one uid as two recordings: play them side by side.
-    choice = st.radio("Streams of this uid", ["audio + video", "video", "audio"], horizontal=True, key="streams")
-    to_play = [siblings[s] for s in (("video", "audio") if choice == "audio + video" else (choice,))]
+streams = uid_streams(rec, recordings)
+live = services.is_running(key.sid)
+if live:
+    st.info("This recording is still running: the player plays it live, at its newest slices.",
+            icon=":material/sensors:")
+elif status == "unfinished":
+    st.caption("The playlist has no end marker and no running recording is known: it plays from the "
+               "start to its last slice.")
 
 
 def signed_playlist(target: Recording) -> tuple[str, str, int]:
     """(text, source id, gaps), signed once per session and re-signed before the URLs expire."""
     cache: dict[str, Any] = st.session_state.setdefault("_playlists", {})
-    fp = repr((store_ref, target.id, state.fingerprint(target)))
+    fp = repr((store_ref, target.id, state.fingerprint(target), live))
     entry = cache.get(fp)
     if entry is None or entry["valid_until"] - time.time() < RESIGN_MARGIN_S:
         expires = slice_expiry(report.get("duration_s") or duration)
-        text, gaps = playback_playlist(store, target, expires)
+        text, gaps = playback_playlist(store, target, expires, live=live)
         source_id = hashlib.sha256(f"{fp}{time.time()}".encode()).hexdigest()[:16]
         entry = {"text": text, "source_id": source_id, "gaps": gaps, "valid_until": time.time() + expires}
         cache[fp] = entry
     return entry["text"], entry["source_id"], entry["gaps"]
 
 
-playable = [t for t in to_play if any(p.playlist for p in t.parts)]
-if not playable:
+def has_playlist(target: Recording | None) -> bool:
+    return target is not None and any(p.playlist for p in target.parts)
+
+
+# Individual mode: the uid's audio and video are one player (a master playlist, audio as its rendition).
+together = streams.paired and has_playlist(streams.audio) and has_playlist(streams.video)
+main = streams.video if together else rec
+if not has_playlist(main):
     st.warning("Nothing to play: there is no playlist. Export the slices as TS instead.")
-for target in playable:
-    target_report = report if target is rec else state.report_for(store_ref, store, target)
+else:
+    assert main is not None
     try:
-        text, source_id, gaps = signed_playlist(target)
+        text, source_id, gaps = signed_playlist(main)
+        audio_text = None
+        if together:
+            assert streams.audio is not None
+            audio_text, audio_id, audio_gaps = signed_playlist(streams.audio)
+            source_id, gaps = f"{source_id}+{audio_id}", gaps + audio_gaps
     except StoreError as exc:
         st.error(f"Cannot prepare playback: {services.safe_md(str(exc))}")
-        continue
-    if target_report.get("status") != "complete" or gaps:
+        st.stop()
+    if together:
+        offset = streams.start_offset_s or 0.0
+        st.caption(f"Audio and video of uid {services.md_text(key.uid or '')} play together, aligned by "
+                   f"the slices' UTC times (audio starts {abs(offset):.1f} s "
+                   f"{'after' if offset >= 0 else 'before'} the video).")
+    if status != "complete" or gaps:
         missing = f" {gaps} missing or empty slice(s) are skipped." if gaps else ""
-        st.warning(f"This recording is {target_report.get('status', 'not verified')}: the player plays what "
+        st.warning(f"This recording is {services.status_word(status)}: the player plays what "
                    f"exists.{missing}", icon=":material/warning:")
-    kind = "audio" if target.key.stream == "audio" else "video"
-    if len(playable) > 1:
-        st.caption(f"{target.key.stream}")
-    event = hls_player(text, source_id=source_id, kind=kind, key=f"player-{target.id}")
+    kind = "audio" if main.key.stream == "audio" else "video"
+    event = hls_player(text, source_id=source_id, kind=kind, audio_playlist=audio_text, live=live,
+                       bandwidth_bps=bandwidth(streams.video, streams.audio) if together else 0,
+                       key=f"player-{main.id}")
     if event and event.get("error") and event.get("sourceId") == source_id:
         st.error(f"Playback stopped ({services.md_text(str(event['error']))}). The signed links may have expired.")
-        if st.button("Reload player", key=f"reload-{target.id}"):
+        if st.button("Reload player", key=f"reload-{main.id}"):
             st.session_state["_playlists"] = {}
             st.rerun()
 

@@ -1,0 +1,89 @@
+"""One stream per uid: the master playlist that plays an individual-mode uid's audio and video together.
+
+Agora's individual mode writes a uid's audio and its video as two recordings
+(``…__uid_s_<uid>__uid_e_audio.m3u8`` and ``…_video.m3u8``). Played as two elements they drift
+apart and only one has the control bar. A master playlist makes them one HLS presentation: the
+video is the variant (``#EXT-X-STREAM-INF``) and the audio its alternate rendition
+(``#EXT-X-MEDIA:TYPE=AUDIO``), so hls.js feeds both into one media element with one clock. Both
+media playlists carry ``#EXT-X-PROGRAM-DATE-TIME`` from the slices' UTC names
+(storage/recordings/playback.py), and the slices' timestamps come from one recorder, so the two
+line up on the wall clock; `start_offset_s` says how far apart they begin, for the page to show.
+
+Only URIs recshelf produced ever go into a master playlist (signed media URLs, or Blob URL
+placeholders the web UI's player replaces): a stored playlist's own ``#EXT-X-MEDIA`` or
+``#EXT-X-STREAM-INF`` lines are still dropped by the rewrite's allow-list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from storage.recordings.catalog import Recording, slice_time
+
+AUDIO_GROUP = "audio"
+MIN_BANDWIDTH = 64_000  # bits/s: a variant needs a BANDWIDTH, and a tiny one must still be plausible
+_FORBIDDEN_IN_URI = frozenset('"\r\n')
+
+
+@dataclass(frozen=True)
+class UidStreams:
+    """The audio and video recordings of one individual-mode uid (either may be missing)."""
+
+    audio: Recording | None
+    video: Recording | None
+
+    @property
+    def paired(self) -> bool:
+        return self.audio is not None and self.video is not None
+
+    @property
+    def start_offset_s(self) -> float | None:
+        """Seconds the audio starts after the video (negative: before), from the slice names."""
+        if not (self.audio and self.video and self.audio.start and self.video.start):
+            return None
+        return (self.audio.start - self.video.start).total_seconds()
+
+
+def uid_streams(rec: Recording, recordings: Sequence[Recording]) -> UidStreams:
+    """`rec`'s audio and video recordings: same folder, sid, channel and uid (individual mode only)."""
+    key = rec.key
+    if key.uid is None:
+        return UidStreams(None, rec) if key.stream != "audio" else UidStreams(rec, None)
+    found: dict[str | None, Recording] = {rec.key.stream: rec}
+    for other in recordings:
+        k = other.key
+        if (other.folder == rec.folder and k.sid == key.sid and k.cname == key.cname and k.uid == key.uid
+                and k.stream in ("audio", "video") and k.stream not in found):
+            found[k.stream] = other
+    return UidStreams(found.get("audio"), found.get("video"))
+
+
+def bandwidth(*recs: Recording | None, default_slice_s: float = 2.0) -> int:
+    """Average bits per second of the recordings' slices together, from the listing and slice names."""
+    bits = 0.0
+    for rec in recs:
+        if rec is None or not rec.slices:
+            continue
+        times = sorted(t for t in (slice_time(s.key) for s in rec.slices) if t is not None)
+        seconds = (times[-1] - times[0]).total_seconds() + default_slice_s if times else 0.0
+        seconds = max(seconds, default_slice_s * len(rec.slices) if not times else default_slice_s)
+        bits += sum(s.size for s in rec.slices) * 8 / seconds
+    return max(MIN_BANDWIDTH, int(bits))
+
+
+def master_playlist(video_uri: str, audio_uri: str, *, bandwidth_bps: int, name: str = "audio") -> str:
+    """A master playlist: the video as the variant, the audio as its default alternate rendition."""
+    for uri in (video_uri, audio_uri):
+        if not uri or _FORBIDDEN_IN_URI & set(uri):
+            raise ValueError("a master playlist URI must be non-empty and hold no quote or line break")
+    label = "".join(ch for ch in name if ch.isprintable() and ch != '"')[:64] or "audio"
+    return (
+        "#EXTM3U\n"
+        "#EXT-X-VERSION:4\n"
+        "#EXT-X-INDEPENDENT-SEGMENTS\n"
+        f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="{AUDIO_GROUP}",NAME="{label}",DEFAULT=YES,AUTOSELECT=YES,'
+        f'URI="{audio_uri}"\n'
+        f'#EXT-X-STREAM-INF:BANDWIDTH={max(MIN_BANDWIDTH, bandwidth_bps)},AUDIO="{AUDIO_GROUP}"\n'
+        f"{video_uri}\n"
+    )
