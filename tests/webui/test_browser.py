@@ -118,7 +118,8 @@ def _player_frame(page: Any) -> Any:
 
 
 def _play_until(frame: Any, seconds: float) -> dict[str, Any]:
-    frame.locator("#play").click()
+    # The player has the browser's own controls only (no extra button): start it as they would.
+    frame.evaluate("document.getElementById('video').play()")
     deadline = time.monotonic() + PLAY_TIMEOUT_S
     state: dict[str, Any] = {}
     while time.monotonic() < deadline:

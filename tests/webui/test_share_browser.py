@@ -33,11 +33,11 @@ from tests.webui.test_browser import chromium  # noqa: F401  (the shared, module
 
 pytestmark = pytest.mark.browser
 
-HLS_JS = Path(__file__).resolve().parents[2] / "webui" / "components" / "player" / "hls.light.min.js"
+HLS_JS = Path(__file__).resolve().parents[2] / "webui" / "components" / "player" / "hls.min.js"
 SECRET = "share-browser-test-secret"
 PLAY_TIMEOUT_MS = 30_000
 PAGE = """<!doctype html><html><body><video id="v" muted playsinline></video>
-<script src="/hls.light.min.js"></script><script>
+<script src="/hls.min.js"></script><script>
 const state = window.__share = {errors: [], fatal: null};
 const video = document.getElementById("v");
 const hls = new Hls({enableWorker: true});
@@ -91,7 +91,7 @@ def recshelf_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator
     def page() -> HTMLResponse:
         return HTMLResponse(PAGE)
 
-    @app.get("/hls.light.min.js")
+    @app.get("/hls.min.js")
     def hls_js() -> FileResponse:
         return FileResponse(HLS_JS, media_type="text/javascript")
 
