@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -23,7 +22,14 @@ from storage.demo.synth import make_slices
 from storage.media.naming import RecordingKey, parse_name
 from storage.stores.local import LocalStore
 from tests.webui.conftest import seed_recording
-from tests.webui.test_browser import ARTIFACTS, PLAY_TIMEOUT_S, STARTUP_S, chromium, start_ui  # noqa: F401
+from tests.webui.test_browser import (  # noqa: F401 - chromium and start_ui are fixtures
+    ARTIFACTS,
+    PLAY_TIMEOUT_S,
+    STARTUP_S,
+    chromium,
+    start_ui,
+)
+from tests.webui.test_browser import _player_frame as _player
 
 pytestmark = pytest.mark.browser
 
@@ -43,16 +49,6 @@ _STATE = """() => {
 
 def _recording_url(base: str, store: LocalStore, rec_id: str) -> str:
     return f"{base}/recording?store={quote(str(store.root), safe='')}&rec={quote(rec_id, safe='')}"
-
-
-def _player(page: Any) -> Any:
-    deadline = time.monotonic() + STARTUP_S
-    while time.monotonic() < deadline:
-        frames = [f for f in page.frames if "hls_player" in f.url]
-        if frames and frames[0].evaluate("!!window.__recshelfPlayer && !!window.__recshelfPlayer.sourceId"):
-            return frames[0]
-        page.wait_for_timeout(200)
-    pytest.fail("the player did not load a playlist")
 
 
 def _poll(frame: Any, done: Any, what: str) -> dict[str, Any]:
