@@ -37,24 +37,27 @@ def media_store_ids(secret: str, roots: Iterable[str | Path]) -> dict[str, Path]
     return {media_store_id(secret, root): Path(root).absolute() for root in roots}
 
 
-def media_signature(secret: str, store_id: str, key: str, exp: int) -> str:
-    message = f"{store_id}\n{key}\n{exp}".encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+def media_signature(secret: str, store_id: str, key: str, exp: int, download: str = "") -> str:
+    # The download name is signed too (when there is one), so nobody can re-label someone's link.
+    message = f"{store_id}\n{key}\n{exp}" + (f"\ndownload\n{download}" if download else "")
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
 def sign_media_url(base_url: str, secret: str, root: str | Path, key: str, expires_s: int,
-                   now: float | None = None) -> str:
+                   now: float | None = None, download: str = "") -> str:
+    """The URL; with `download`, the server sends the file as an attachment under that name."""
     exp = int((time.time() if now is None else now) + expires_s)
     store_id = media_store_id(secret, root)
-    sig = media_signature(secret, store_id, key, exp)
-    return f"{base_url.rstrip('/')}/media/{store_id}/{quote(key, safe='/')}?exp={exp}&sig={sig}"
+    sig = media_signature(secret, store_id, key, exp, download)
+    dl = f"&dl={quote(download, safe='')}" if download else ""
+    return f"{base_url.rstrip('/')}/media/{store_id}/{quote(key, safe='/')}?exp={exp}&sig={sig}{dl}"
 
 
 def check_media_signature(secret: str, store_id: str, key: str, exp: int, sig: str,
-                          now: float | None = None) -> bool:
+                          now: float | None = None, download: str = "") -> bool:
     if exp < (time.time() if now is None else now):
         return False
-    return hmac.compare_digest(media_signature(secret, store_id, key, exp), sig)
+    return hmac.compare_digest(media_signature(secret, store_id, key, exp, download), sig)
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,20 @@ placeholders the web UI's player replaces): a stored playlist's own ``#EXT-X-MED
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from storage.recordings.catalog import Recording, slice_time
+from storage.media.naming import parse_name, split_key
+from storage.recordings.catalog import Recording, find, slice_time
+from storage.recordings.playback import playback_playlist, slice_expiry
+from storage.stores.base import ObjectStore
 
 AUDIO_GROUP = "audio"
+# The name of a uid's master playlist beside its video playlist. No Agora file ends so; should a
+# channel be named to make one, the real object wins (`served_playlist`).
+MASTER_SUFFIX = ".master.m3u8"
+# Added to a signed playlist URL: serve the playlist a player may have, not the stored bytes.
+PLAY_QUERY = "play=1"
 MIN_BANDWIDTH = 64_000  # bits/s: a variant needs a BANDWIDTH, and a tiny one must still be plausible
 _FORBIDDEN_IN_URI = frozenset('"\r\n')
 
@@ -59,16 +67,18 @@ def uid_streams(rec: Recording, recordings: Sequence[Recording]) -> UidStreams:
     return UidStreams(found.get("audio"), found.get("video"))
 
 
-def bandwidth(*recs: Recording | None, default_slice_s: float = 2.0) -> int:
-    """Average bits per second of the recordings' slices together, from the listing and slice names."""
-    bits = 0.0
-    for rec in recs:
-        if rec is None or not rec.slices:
-            continue
-        times = sorted(t for t in (slice_time(s.key) for s in rec.slices) if t is not None)
-        seconds = (times[-1] - times[0]).total_seconds() + default_slice_s if times else 0.0
-        seconds = max(seconds, default_slice_s * len(rec.slices) if not times else default_slice_s)
-        bits += sum(s.size for s in rec.slices) * 8 / seconds
+def span_s(rec: Recording, default_slice_s: float = 2.0) -> float:
+    """Seconds a recording spans, from its first slice name to its last plus one slice."""
+    times = sorted(t for t in (slice_time(s.key) for s in rec.slices) if t is not None)
+    if not times:
+        return default_slice_s * len(rec.slices)
+    return (times[-1] - times[0]).total_seconds() + default_slice_s
+
+
+def bandwidth(*recs: Recording | None) -> int:
+    """Average bits per second of the recordings' slices together, never below MIN_BANDWIDTH."""
+    bits = sum(sum(s.size for s in rec.slices) * 8 / max(span_s(rec), 1.0)
+               for rec in recs if rec is not None and rec.slices)
     return max(MIN_BANDWIDTH, int(bits))
 
 
@@ -87,3 +97,45 @@ def master_playlist(video_uri: str, audio_uri: str, *, bandwidth_bps: int, name:
         f'#EXT-X-STREAM-INF:BANDWIDTH={max(MIN_BANDWIDTH, bandwidth_bps)},AUDIO="{AUDIO_GROUP}"\n'
         f"{video_uri}\n"
     )
+
+
+def master_key(video_playlist_key: str) -> str:
+    """Where a uid's master playlist is reached: beside its video playlist."""
+    return video_playlist_key.removesuffix(".m3u8") + MASTER_SUFFIX
+
+
+def play_url(signed_url: str) -> str:
+    return signed_url + ("&" if "?" in signed_url else "?") + PLAY_QUERY
+
+
+def served_playlist(store: ObjectStore, key: str, *, running: Callable[[str], bool] = lambda sid: False,
+                    ) -> str | None:
+    """What a player gets for the playlist `key` (or a uid's `master_key`), or None when there is none.
+
+    A media playlist is the recording's `playback_playlist` (slices signed by `store`, holes marked,
+    closed as VOD unless `running(sid)`); a master names the uid's two media playlists by signed
+    `play_url`s. Every URL is signed by `store`'s own signer, so whoever may read the playlist may
+    play what it names, and nothing else.
+    """
+    folder, name = split_key(key)
+    virtual = name.endswith(MASTER_SUFFIX) and store.stat(key) is None
+    playlist_key = folder + name.removesuffix(MASTER_SUFFIX) + ".m3u8" if virtual else key
+    parsed = parse_name(split_key(playlist_key)[1])
+    if parsed is None or parsed.kind != "playlist":
+        return None
+    recordings = [r for r in find(store, prefix=folder, sid=parsed.key.sid) if r.folder == folder]
+    rec = next((r for r in recordings if any(p.key == playlist_key for part in r.parts for p in part.playlists)),
+               None)
+    if rec is None:
+        return None
+    expires = slice_expiry(span_s(rec))
+    if not virtual:
+        return playback_playlist(store, rec, expires, live=running(rec.key.sid))[0]
+    streams = uid_streams(rec, recordings)
+    if not (streams.paired and streams.audio and streams.audio.playlist and streams.video
+            and streams.video.playlist):
+        return None
+    return master_playlist(play_url(store.signed_url(streams.video.playlist.key, expires)),
+                           play_url(store.signed_url(streams.audio.playlist.key, expires)),
+                           bandwidth_bps=bandwidth(streams.video, streams.audio),
+                           name=f"uid {rec.key.uid}")

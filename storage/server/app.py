@@ -14,6 +14,7 @@ from storage.server.callbacks import callbacks_router
 from storage.server.media import media_router
 from storage.server.share import share_router
 from storage.server.simulator import router_from_env as agora_simulator_router
+from storage.service.liveness import running_in
 from storage.settings import Settings
 
 
@@ -21,7 +22,9 @@ def create_app(settings: Settings, *, reload: Callable[[], Settings] | None = No
     """The app for `settings`; `reload` (e.g. `Settings.load`) lets share links see profile edits."""
     app = FastAPI(title="recshelf")
     # Secret: $RECSHELF_MEDIA_SECRET, else [server] media_secret; only the configured folders are served.
-    app.include_router(media_router(settings.media_secret, settings.media_roots()))
+    data_dir = settings.data_dir().absolute()
+    app.include_router(media_router(settings.media_secret, settings.media_roots(),
+                                    running=lambda sid: running_in(data_dir, sid)))
     app.include_router(share_router(reload or settings))  # signed share links (playlist re-signed on each request)
     app.include_router(agora_simulator_router(settings))  # Agora REST paths, only when $RECSHELF_SIMULATOR=1
     app.include_router(callbacks_router())  # POST /agora/events; needs storage.server.callbacks.attach(app, intake)
