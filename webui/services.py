@@ -110,6 +110,38 @@ def safe_md(text: str) -> str:
     return md_text(safe_text(text))
 
 
+# -- sizes, names and ids in words ------------------------------------------------------------
+
+_SIZE_UNITS = ("KB", "MB", "GB", "TB")
+SHORT_ID = 12  # characters of a long id shown before "…"; the full value goes into the tooltip
+_UNSAFE_IN_FILENAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+
+
+def human_size(size: int | float) -> str:
+    """Bytes in words: 512 B, 39 KB, 4.2 MB, 1.07 GB (decimal units, as the table's MB)."""
+    if size < 1000:
+        return f"{int(size)} B"
+    value = float(size)
+    for unit in _SIZE_UNITS:
+        value /= 1000
+        if value < 1000 or unit == _SIZE_UNITS[-1]:
+            return f"{value:.0f} {unit}" if value >= 100 or unit == "KB" else f"{value:.3g} {unit}"
+    raise AssertionError("unreachable")
+
+
+def short_id(value: str, keep: int = SHORT_ID) -> str:
+    """A long id (Agora resource ids run to hundreds of characters) cut to its start and end."""
+    return value if len(value) <= keep + 4 else f"{value[:keep - 4]}…{value[-4:]}"
+
+
+def download_name(rec: Recording, ext: str) -> str:
+    """`<channel> <YYYY-MM-DD HH-MM>.<ext>` (UTC), plus ` uid <uid>` in individual mode; safe on any disk."""
+    when = f" {rec.start.astimezone(UTC):%Y-%m-%d %H-%M}" if rec.start else ""
+    uid = f" uid {rec.key.uid}" if rec.key.uid is not None else ""
+    stem = _UNSAFE_IN_FILENAME.sub("_", f"{rec.key.cname}{when}{uid}").strip(" .") or "recording"
+    return f"{stem[:180]}.{ext}"
+
+
 # -- table rows ----------------------------------------------------------------------------------
 
 

@@ -57,7 +57,7 @@ m1.metric("Status", services.STATUS_BADGE.get(status, status))
 duration = report.get("duration_s") or services.estimate_duration(rec.slices) or 0.0
 m2.metric("Duration", f"{duration:.1f} s")
 m3.metric("Slices", f"{len(rec.slices)}")
-m4.metric("Size", f"{sum(s.size for s in rec.slices) / 1e6:.2f} MB")
+m4.metric("Size", services.human_size(sum(s.size for s in rec.slices)))
 st.caption(f"Start (UTC): {rec.start:%Y-%m-%d %H:%M:%S}" if rec.start else "No slice times.")
 
 # -- report --------------------------------------------------------------------------------------
