@@ -115,7 +115,8 @@ def _render_exports(store: ObjectStore, rec: Recording, recordings: list[Recordi
                    format_func=lambda f: FORMATS[f])
     allow = status == "complete" or c2.checkbox(
         "Export what exists", key="dl_allow",
-        help=f"The recording is {services.status_word(status)}: the file will skip the missing slices, which are listed.")
+        help=f"The recording is {services.status_word(status)}: the file will skip the missing slices, "
+             "which are listed.")
     if c3.button("Prepare download", type="primary", disabled=not allow or status == "invalid"):
         try:
             results = run_with_progress(store, _same_uid(rec, recordings), fmt, status != "complete")
