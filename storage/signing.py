@@ -16,6 +16,7 @@ import base64
 import hashlib
 import hmac
 import json
+import secrets
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -139,3 +140,45 @@ def read_share_token(secret: str, payload: str, sig: str, now: float | None = No
     if body["e"] < (time.time() if now is None else now):
         return None
     return body
+
+
+# -- login sessions --------------------------------------------------------------------------------
+#
+# The web UI's login cookie: ``v1.<exp>.<nonce>.<sig>``, HMAC-SHA256 under a key derived from the media
+# secret AND the UI password, so changing the password (or the secret) logs everyone out. The server
+# sets it (POST /login, HttpOnly) and the UI, on the same host, reads and checks it; neither keeps a
+# list of sessions, so logging out clears the cookie in that browser.
+
+SESSION_COOKIE = "recshelf_session"
+SESSION_TTL_S = 12 * 3600  # a working day: reloads and new tabs stay logged in until then, or logout
+
+
+def _session_key(secret: str, password: str) -> bytes:
+    return hmac.new(secret.encode(), b"ui-session\n" + hashlib.sha256(password.encode()).digest(),
+                    hashlib.sha256).digest()
+
+
+def make_session(secret: str, password: str, ttl_s: int = SESSION_TTL_S, now: float | None = None) -> str:
+    exp = int((time.time() if now is None else now) + ttl_s)
+    nonce = _b64(secrets.token_bytes(12))
+    body = f"v1.{exp}.{nonce}"
+    return f"{body}.{hmac.new(_session_key(secret, password), body.encode(), hashlib.sha256).hexdigest()}"
+
+
+def session_valid(secret: str, password: str, token: str | None, now: float | None = None) -> bool:
+    """True for an unexpired session token signed for this secret and password."""
+    if not isinstance(token, str) or not token or len(token) > 200:
+        return False
+    body, _, sig = token.rpartition(".")
+    parts = body.split(".")
+    if len(parts) != 3 or parts[0] != "v1" or not parts[1].isdigit():
+        return False
+    expected = hmac.new(_session_key(secret, password), body.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, sig):
+        return False
+    return int(parts[1]) >= (time.time() if now is None else now)
+
+
+def password_matches(typed: str, password: str) -> bool:
+    """Constant-time: digests are compared, so the time says nothing about the password's length."""
+    return hmac.compare_digest(hashlib.sha256(typed.encode()).digest(), hashlib.sha256(password.encode()).digest())
