@@ -190,6 +190,12 @@ def recording_row(rec: Recording, report: dict[str, Any] | None) -> dict[str, An
     return with_report(base_row(rec), report)
 
 
+def date_span(recordings: Sequence[Recording]) -> tuple[date, date] | None:
+    """The first and last start date (UTC) of the recordings, for the date picker."""
+    days = [r.start.astimezone(UTC).date() for r in recordings if r.start is not None]
+    return (min(days), max(days)) if days else None
+
+
 @dataclass(frozen=True)
 class Filters:
     channel: str = ""
@@ -286,13 +292,17 @@ def timeline_rows(rec: Recording, report: dict[str, Any] | None,
         keys.setdefault(k, -1)
     timed = sorted((t, k) for k, t in ((k, slice_time(k)) for k in keys) if t is not None)
     rows: list[dict[str, Any]] = []
+    steps = [(b - a).total_seconds() for (a, _), (b, _) in zip(timed, timed[1:], strict=False) if b > a]
+    # Without the playlist's EXTINF, a slice lasts until the next one, but no longer than a typical
+    # slice: a long silence between two slices is a gap, not one very long slice.
+    typical = statistics.median(steps) if steps else DEFAULT_SLICE_S
     for n, (start, key) in enumerate(timed):
         name = split_key(key)[1]
         length = durations.get(name)
         if length is None or length <= 0:
             nxt = next((t for t, _ in timed[n + 1:] if t > start), None)
-            length = (nxt - start).total_seconds() if nxt else DEFAULT_SLICE_S
-            length = min(length, 60.0)
+            length = (nxt - start).total_seconds() if nxt else typical
+            length = min(length if length <= typical * 1.5 else typical, 60.0)
         parsed = parse_name(name)
         if key in missing:
             state = "missing"
@@ -307,7 +317,24 @@ def timeline_rows(rec: Recording, report: dict[str, Any] | None,
         rows.append({"slice": name, "start": start.replace(tzinfo=None),
                      "end": (start + timedelta(seconds=length)).replace(tzinfo=None),
                      "state": state, "bytes": max(keys[key], 0)})
-    return rows
+    return _with_gaps(rows)
+
+
+GAP_STATE = "gap (no slice)"
+MIN_GAP_S = 0.5  # less than this between one slice's end and the next start is rounding, not a hole
+
+
+def _with_gaps(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`rows` plus a bar wherever the wall clock moves on with no slice at all (nothing recorded or listed)."""
+    out: list[dict[str, Any]] = []
+    end = None
+    for row in sorted(rows, key=lambda r: r["start"]):
+        if end is not None and (row["start"] - end).total_seconds() >= MIN_GAP_S:
+            out.append({"slice": f"{(row['start'] - end).total_seconds():.1f} s without a slice",
+                        "start": end, "end": row["start"], "state": GAP_STATE, "bytes": 0})
+        out.append(row)
+        end = row["end"] if end is None else max(end, row["end"])
+    return out
 
 
 # -- verification ---------------------------------------------------------------------------------

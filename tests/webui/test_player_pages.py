@@ -114,3 +114,14 @@ def test_sizes_ids_and_download_names_in_words() -> None:
         "weekly_ standup_1 2026-03-14 09-30.mp4"
     individual = Timed("", RecordingKey(LIVE_SID, "c", "1001", "video"))
     assert download_name(individual, "ts") == "c 2026-03-14 09-30 uid 1001.ts"
+
+
+def test_date_picker_opens_on_the_datas_month_and_statuses_are_words(seeded):  # noqa: F811
+    from datetime import date
+
+    at = _app().run()
+    picker = at.date_input(key="f_dates")
+    assert picker.value == (date(2026, 1, 2), date(2026, 1, 2))  # the data's days, so its month opens
+    assert len(at.dataframe[0].value) == 2  # the full range filters nothing out
+    assert "missing playlist" in at.multiselect(key="f_status").options
+    assert "missing_playlist" not in at.multiselect(key="f_status").options

@@ -17,9 +17,10 @@ from storage.stores.base import StoreError
 from webui import downloads, services, state
 from webui.components.player import hls_player
 
-# Colours by meaning: green plays, red/orange are holes, grey is ignored, blue is a failover part.
+# Colours by meaning: green plays, red/orange are holes, grey is ignored, blue is a failover part,
+# pale yellow is time with no slice at all. Every state is in the legend, present or not.
 STATE_COLOURS = {"present": "#2e7d32", "missing": "#c62828", "empty": "#ef6c00",
-                 "orphan": "#9e9e9e", "failover part": "#1565c0"}
+                 "orphan": "#9e9e9e", "failover part": "#1565c0", services.GAP_STATE: "#f3e5ab"}
 RESIGN_MARGIN_S = 600  # re-sign the playlist when its URLs have less than this left
 
 store_ref, prefix = state.store_sidebar()
@@ -89,8 +90,10 @@ if timeline:
     chart = alt.Chart(pd.DataFrame(timeline)).mark_bar(height=28).encode(
         x=alt.X("start:T", title="UTC time (from slice names)", axis=alt.Axis(format="%H:%M:%S")),
         x2="end:T",
-        color=alt.Color("state:N", title="slice",
-                        scale=alt.Scale(domain=list(STATE_COLOURS), range=list(STATE_COLOURS.values()))),
+        color=alt.Color("state:N", title=None,
+                        scale=alt.Scale(domain=list(STATE_COLOURS), range=list(STATE_COLOURS.values())),
+                        legend=alt.Legend(orient="bottom", direction="horizontal", columns=len(STATE_COLOURS),
+                                          symbolType="square")),
         tooltip=["slice", "state", alt.Tooltip("start:T", format="%H:%M:%S.%L"), "bytes"],
     ).properties(height=90)
     st.altair_chart(chart, width="stretch")
