@@ -138,3 +138,37 @@ def test_unfinished_recording_plays_from_zero_and_ends(chromium, start_ui, tmp_p
         page.screenshot(path=str(ARTIFACTS / "player-unfinished-ended.png"))
     finally:
         page.close()
+
+
+def test_download_arrives_as_an_attachment_with_its_readable_name(chromium, start_ui, tmp_path,  # noqa: F811
+                                                                  av_slices):
+    (tmp_path / "store").mkdir()
+    store = LocalStore(tmp_path / "store")
+    key = RecordingKey("0123456789abcdef0123456789abcdef", "weekly standup")
+    seed_recording(store, av_slices, key=key, start=START)
+    url = start_ui(str(store.root))
+    context = chromium.new_context(viewport={"width": 1400, "height": 1400}, accept_downloads=True)
+    page = context.new_page()
+    try:
+        page.goto(_recording_url(url, store, f"rec/{key.sid}_{key.cname}"))
+        page.get_by_role("button", name="Prepare download").click(timeout=STARTUP_S * 1000)
+        link = page.get_by_role("link", name="Download")
+        link.wait_for(timeout=STARTUP_S * 1000)
+        label, href = link.inner_text(), link.get_attribute("href")
+        assert "weekly standup 2026-05-06 07-08.mp4" in label and " KB)" in label, label
+        assert str(tmp_path) not in href and "dl=" in href
+        page.wait_for_timeout(300)  # the timeline chart paints
+        page.screenshot(path=str(ARTIFACTS / "recording-download-and-legend.png"), full_page=True)
+        icons = page.evaluate("[...document.querySelectorAll('link[rel~=icon]')].map(l => l.href)")
+        assert icons and all(i.startswith((url, "data:")) for i in icons), icons  # nothing from the internet
+        with page.expect_download(timeout=STARTUP_S * 1000) as download_info:
+            # Follow the link in this tab (link buttons open a new one): the server's headers decide.
+            page.evaluate("href => { const a = document.createElement('a'); a.href = href; "
+                          "document.body.appendChild(a); a.click(); }", href)
+        download = download_info.value
+        assert download.suggested_filename == "weekly standup 2026-05-06 07-08.mp4"
+        saved = tmp_path / "downloaded.mp4"
+        download.save_as(saved)
+        assert saved.stat().st_size > 10_000 and saved.read_bytes()[4:8] == b"ftyp"
+    finally:
+        context.close()

@@ -125,3 +125,12 @@ def test_date_picker_opens_on_the_datas_month_and_statuses_are_words(seeded):  #
     assert len(at.dataframe[0].value) == 2  # the full range filters nothing out
     assert "missing playlist" in at.multiselect(key="f_status").options
     assert "missing_playlist" not in at.multiselect(key="f_status").options
+
+
+def test_timeline_legend_names_every_state(seeded):  # noqa: F811
+    from tests.webui.test_app import GAPPY_ID
+
+    at = _open_recording(_app().run(), GAPPY_ID)
+    legend = next(m.value for m in at.markdown if "&#9632;" in m.value)
+    for state in ("present", "missing", "empty", "orphan", "failover part", "gap (no slice)"):
+        assert state in legend

@@ -92,11 +92,14 @@ if timeline:
         x2="end:T",
         color=alt.Color("state:N", title=None,
                         scale=alt.Scale(domain=list(STATE_COLOURS), range=list(STATE_COLOURS.values())),
-                        legend=alt.Legend(orient="bottom", direction="horizontal", columns=len(STATE_COLOURS),
-                                          symbolType="square")),
+                        legend=None),
         tooltip=["slice", "state", alt.Tooltip("start:T", format="%H:%M:%S.%L"), "bytes"],
     ).properties(height=90)
     st.altair_chart(chart, width="stretch")
+    # The legend as text below the chart: Vega's own is clipped in a chart this low, and this one
+    # names every state, including those this recording does not have.
+    st.markdown(" &nbsp; ".join(f'<span style="color:{colour}">&#9632;</span> {name}'
+                                for name, colour in STATE_COLOURS.items()), unsafe_allow_html=True)
 
 # -- player --------------------------------------------------------------------------------------
 st.subheader("Play")
