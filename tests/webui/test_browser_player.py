@@ -172,3 +172,30 @@ def test_download_arrives_as_an_attachment_with_its_readable_name(chromium, star
         assert saved.stat().st_size > 10_000 and saved.read_bytes()[4:8] == b"ftyp"
     finally:
         context.close()
+
+
+def test_running_recording_plays_live_and_grows(chromium, start_ui, tmp_path):  # noqa: F811
+    from storage.agora.events import EVENT_RECORDER_STARTED
+    from tests.webui.test_player_pages import _event
+
+    (tmp_path / "store").mkdir()
+    store = LocalStore(tmp_path / "store")
+    key = RecordingKey("3333456789abcdef0123456789abcdef", "live class")
+    first = make_slices(6, 1.0, start_offset_s=10.0)
+    seed_recording(store, first, key=key, endlist=False, start=START)
+    _event(tmp_path / "data", key.sid, EVENT_RECORDER_STARTED)  # the callbacks say it is running
+    url = start_ui(str(store.root))
+    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(_recording_url(url, store, f"rec/{key.sid}_{key.cname}"))
+        page.get_by_text("still running").wait_for(timeout=STARTUP_S * 1000)
+        frame = _player(page)
+        frame.evaluate("document.getElementById('video').play()")
+        _poll(frame, lambda s: s["t"] > 0.5 and not s["paused"], "live playback")
+        # Agora writes more slices and rewrites the playlist: the player reloads it and plays on.
+        seed_recording(store, first + make_slices(6, 1.0, start_offset_s=16.0), key=key, endlist=False, start=START)
+        grown = _poll(frame, lambda s: s["t"] > 7.0, "playback past the slices that existed at first")
+        assert not grown["ended"]
+        page.screenshot(path=str(ARTIFACTS / "player-live.png"))
+    finally:
+        page.close()

@@ -51,7 +51,7 @@ def test_unfinished_recording_plays_as_vod_and_says_so(seeded, tmp_path, monkeyp
     at = _open_recording(_app().run(), f"rec/{LIVE_SID}_live")
     assert any("plays from the start to its last slice" in c.value for c in at.caption)
     (player,) = _players(at)
-    assert "#EXT-X-ENDLIST" in player["playlist"] and not player["live"]
+    assert "#EXT-X-ENDLIST" in player["playlist"] and not player["live"] and player["src"] is None
 
 
 def test_running_recording_plays_live_and_says_so(seeded, tmp_path, monkeypatch, av_slices):  # noqa: F811
@@ -63,6 +63,8 @@ def test_running_recording_plays_live_and_says_so(seeded, tmp_path, monkeypatch,
     assert any("still running" in i.value for i in at.info)
     (player,) = _players(at)
     assert "#EXT-X-ENDLIST" not in player["playlist"] and player["live"]
+    # A local folder's live playlist comes from the server's media route, so hls.js sees it grow.
+    assert player["src"].startswith("http://127.0.0.1:9/media/") and player["src"].endswith("&play=1")
     _event(data, LIVE_SID, EVENT_SESSION_EXIT)
     db = Database(data)
     try:

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from storage.recordings.catalog import Recording
-from storage.recordings.master import bandwidth, uid_streams
+from storage.recordings.master import bandwidth, master_key, play_url, uid_streams
 from storage.recordings.playback import playback_playlist, playlist_durations, slice_expiry
 from storage.stores.base import StoreError
 from webui import downloads, services, state
@@ -131,6 +131,20 @@ def has_playlist(target: Recording | None) -> bool:
     return target is not None and any(p.playlist for p in target.parts)
 
 
+def live_url(target: Recording, whole_uid: bool) -> str | None:
+    """A local folder's live playlist (or uid master) on the server's media route, re-rendered per fetch.
+
+    A Blob URL never changes, so a live recording in a bucket plays what existed when the page loaded.
+    """
+    if target.playlist is None or store.url.partition("://")[0] != "file":
+        return None
+    key_ = master_key(target.playlist.key) if whole_uid else target.playlist.key
+    try:
+        return play_url(store.signed_url(key_, slice_expiry(duration)))
+    except (StoreError, ValueError):
+        return None  # no server to sign for: the texts play instead
+
+
 # Individual mode: the uid's audio and video are one player (a master playlist, audio as its rendition).
 together = streams.paired and has_playlist(streams.audio) and has_playlist(streams.video)
 main = streams.video if together else rec
@@ -159,6 +173,7 @@ else:
                    f"exists.{missing}", icon=":material/warning:")
     kind = "audio" if main.key.stream == "audio" else "video"
     event = hls_player(text, source_id=source_id, kind=kind, audio_playlist=audio_text, live=live,
+                       src=live_url(main, together) if live else None,
                        bandwidth_bps=bandwidth(streams.video, streams.audio) if together else 0,
                        key=f"player-{main.id}")
     if event and event.get("error") and event.get("sourceId") == source_id:

@@ -27,15 +27,16 @@ _component = components.declare_component("hls_player", path=str(PLAYER_DIR))
 
 def hls_player(playlist: str, *, source_id: str, kind: str = "video", autoplay: bool = False,
                audio_playlist: str | None = None, bandwidth_bps: int = 0, live: bool = False,
-               key: str | None = None) -> dict[str, Any] | None:
+               src: str | None = None, key: str | None = None) -> dict[str, Any] | None:
     """Render the player; returns the last event it reported (e.g. ``{"error": "fragLoadError"}``) or None.
 
     `source_id` identifies the playlist: reruns with the same id keep playing instead of restarting,
     even though re-signed URLs would change the text. With `audio_playlist`, `playlist` is the
-    video and both play as one stream; `live` says the recording is still running.
+    video and both play as one stream; `live` says the recording is still running. `src`, a URL
+    the server re-renders on each fetch, is played instead of the texts (a live playlist grows).
     """
     master = (master_playlist(VIDEO_PLACEHOLDER, AUDIO_PLACEHOLDER, bandwidth_bps=bandwidth_bps)
               if audio_playlist else None)
     value = _component(playlist=playlist, audio_playlist=audio_playlist, master=master, source_id=source_id,
-                       kind=kind, autoplay=autoplay, live=live, key=key, default=None)
+                       kind=kind, autoplay=autoplay, live=live, src=src, key=key, default=None)
     return value if isinstance(value, dict) else None
