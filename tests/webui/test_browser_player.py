@@ -120,6 +120,15 @@ def test_individual_mode_is_one_synchronised_player_with_sound(chromium, start_u
         page.close()
 
 
+def _play_page(page: Any, url: str, store: LocalStore, key: RecordingKey, says: str) -> Any:
+    """Open `key`'s Recording page, wait for the words `says`, start the player: its frame."""
+    page.goto(_recording_url(url, store, f"rec/{key.sid}_{key.cname}"))
+    page.get_by_text(says).wait_for(timeout=STARTUP_S * 1000)
+    frame = _player(page)
+    frame.evaluate("document.getElementById('video').play()")
+    return frame
+
+
 def test_unfinished_recording_plays_from_zero_and_ends(chromium, start_ui, tmp_path, av_slices):  # noqa: F811
     (tmp_path / "store").mkdir()
     store = LocalStore(tmp_path / "store")
@@ -128,10 +137,7 @@ def test_unfinished_recording_plays_from_zero_and_ends(chromium, start_ui, tmp_p
     url = start_ui(str(store.root))
     page = chromium.new_page(viewport={"width": 1400, "height": 1000})
     try:
-        page.goto(_recording_url(url, store, f"rec/{key.sid}_{key.cname}"))
-        page.get_by_text("plays from the start to its last slice").wait_for(timeout=STARTUP_S * 1000)
-        frame = _player(page)
-        frame.evaluate("document.getElementById('video').play()")
+        frame = _play_page(page, url, store, key, "plays from the start to its last slice")
         ended = _poll(frame, lambda s: s["ended"], "the end of the recording")
         assert ended["played"] is not None and ended["played"] < 0.5, "it started at 0, not near a live edge"
         assert ended["t"] >= len(av_slices) - 1.0
@@ -187,10 +193,7 @@ def test_running_recording_plays_live_and_grows(chromium, start_ui, tmp_path):  
     url = start_ui(str(store.root))
     page = chromium.new_page(viewport={"width": 1400, "height": 1000})
     try:
-        page.goto(_recording_url(url, store, f"rec/{key.sid}_{key.cname}"))
-        page.get_by_text("still running").wait_for(timeout=STARTUP_S * 1000)
-        frame = _player(page)
-        frame.evaluate("document.getElementById('video').play()")
+        frame = _play_page(page, url, store, key, "still running")
         _poll(frame, lambda s: s["t"] > 0.5 and not s["paused"], "live playback")
         # Agora writes more slices and rewrites the playlist: the player reloads it and plays on.
         seed_recording(store, first + make_slices(6, 1.0, start_offset_s=16.0), key=key, endlist=False, start=START)
