@@ -105,3 +105,17 @@ def test_downloads_are_attachments_under_their_signed_name(local_store_factory, 
 def root_not_in(url: str, root: object) -> bool:
     return str(root) not in url and str(root).lstrip("/") not in url
 
+
+
+def test_a_master_for_a_bucket_names_the_playlists_by_the_routes_own_urls(memory_store_factory, audio_slices,
+                                                                         video_slices) -> None:
+    from storage.recordings.master import served_playlist
+
+    store = memory_store_factory()
+    seed_recording(store, video_slices, key=VIDEO)
+    seed_recording(store, audio_slices, key=AUDIO)
+    text = served_playlist(store, master_key("rec/" + playlist_name(VIDEO)),
+                           playlist_url=lambda key, exp: f"/share/t/{key.rsplit('_', 1)[-1]}")
+    assert text is not None
+    master = m3u8.loads(text)
+    assert master.playlists[0].uri == "/share/t/video.m3u8" and master.media[0].uri == "/share/t/audio.m3u8"

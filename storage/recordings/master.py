@@ -109,13 +109,15 @@ def play_url(signed_url: str) -> str:
 
 
 def served_playlist(store: ObjectStore, key: str, *, running: Callable[[str], bool] = lambda sid: False,
-                    ) -> str | None:
+                    playlist_url: Callable[[str, int], str] | None = None) -> str | None:
     """What a player gets for the playlist `key` (or a uid's `master_key`), or None when there is none.
 
     A media playlist is the recording's `playback_playlist` (slices signed by `store`, holes marked,
-    closed as VOD unless `running(sid)`); a master names the uid's two media playlists by signed
-    `play_url`s. Every URL is signed by `store`'s own signer, so whoever may read the playlist may
-    play what it names, and nothing else.
+    closed as VOD unless `running(sid)`); a master names the uid's two media playlists by
+    `playlist_url(key, expires_s)`: by default their signed `play_url`s, which is right for stores
+    the media route serves (local folders). A route serving buckets (share pages) passes its own,
+    since a bucket's presigned URL answers the stored bytes. Whoever may read the playlist may play
+    what it names, and nothing else.
     """
     folder, name = split_key(key)
     virtual = name.endswith(MASTER_SUFFIX) and store.stat(key) is None
@@ -135,7 +137,7 @@ def served_playlist(store: ObjectStore, key: str, *, running: Callable[[str], bo
     if not (streams.paired and streams.audio and streams.audio.playlist and streams.video
             and streams.video.playlist):
         return None
-    return master_playlist(play_url(store.signed_url(streams.video.playlist.key, expires)),
-                           play_url(store.signed_url(streams.audio.playlist.key, expires)),
+    url_of = playlist_url or (lambda k, exp: play_url(store.signed_url(k, exp)))
+    return master_playlist(url_of(streams.video.playlist.key, expires), url_of(streams.audio.playlist.key, expires),
                            bandwidth_bps=bandwidth(streams.video, streams.audio),
                            name=f"uid {rec.key.uid}")
