@@ -61,6 +61,7 @@ def test_running_recording_plays_live_and_says_so(seeded, tmp_path, monkeypatch,
     _event(data, LIVE_SID, EVENT_RECORDER_STARTED)
     at = _open_recording(_app().run(), f"rec/{LIVE_SID}_live")
     assert any("still running" in i.value for i in at.info)
+    assert any(i.value.startswith("Recording in progress") for i in at.info) and not at.warning
     (player,) = _players(at)
     assert "#EXT-X-ENDLIST" not in player["playlist"] and player["live"]
     # A local folder's live playlist comes from the server's media route, so hls.js sees it grow.

@@ -65,7 +65,11 @@ st.caption(f"Start (UTC): {rec.start:%Y-%m-%d %H:%M:%S}" if rec.start else "No s
 headline, details, advice = services.explain(report) if status != "error" else (
     "The recording could not be verified.",
     [services.md_text(str(p.get("message", ""))) for p in report.get("problems", [])], [])
-{"complete": st.success, "unfinished": st.warning}.get(status, st.error)(headline)
+live = services.is_running(key.sid)  # Agora's callbacks say it is still recording
+if live and status == "unfinished":
+    headline, advice = ("Recording in progress: Agora's callbacks say this recording is still running, so its "
+                        "playlist has no end marker yet."), []
+{"complete": st.success, "unfinished": st.info if live else st.warning}.get(status, st.error)(headline)
 if details or advice:
     with st.expander("What is wrong and what to do", expanded=status != "complete"):
         for line in details:
@@ -104,7 +108,6 @@ if timeline:
 # -- player --------------------------------------------------------------------------------------
 st.subheader("Play")
 streams = uid_streams(rec, recordings)
-live = services.is_running(key.sid)
 if live:
     st.info("This recording is still running: the player plays it live, at its newest slices.",
             icon=":material/sensors:")
@@ -167,7 +170,7 @@ else:
         st.caption(f"Audio and video of uid {services.md_text(key.uid or '')} play together, aligned by "
                    f"the slices' UTC times (audio starts {abs(offset):.1f} s "
                    f"{'after' if offset >= 0 else 'before'} the video).")
-    if status != "complete" or gaps:
+    if status not in ("complete", "unfinished" if live else "complete") or gaps:
         missing = f" {gaps} missing or empty slice(s) are skipped." if gaps else ""
         st.warning(f"This recording is {services.status_word(status)}: the player plays what "
                    f"exists.{missing}", icon=":material/warning:")
