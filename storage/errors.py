@@ -10,6 +10,7 @@
     │   ├── Unavailable           network failure, timeout or server error, after bounded retries
     │   └── InvalidConfig         (see ConfigError)
     ├── PlaylistError             a playlist cannot be served to a player (storage.recordings, storage.media)
+    ├── ShareError                a share link cannot be made: no such recording, or an ambiguous choice
     ├── ExportError               an export cannot produce a correct artefact (storage.export.errors)
     │   ├── SliceError            a slice is missing, empty, changed or not MPEG-TS
     │   └── SourceUnavailable     a store failed mid-export; a re-run resumes
@@ -68,6 +69,10 @@ class InvalidConfig(ConfigError, StoreError):
 
 class PlaylistError(RecshelfError):
     """A playlist cannot be parsed or served to a player; names the recording, never a signed URL."""
+
+
+class ShareError(RecshelfError):
+    """A share link cannot be made (no such recording, or the choice is ambiguous); the message says which."""
 
 
 class ExportError(RecshelfError):

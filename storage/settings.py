@@ -203,6 +203,12 @@ class Settings:
         """Where share links point: the public URL when set, else the server's own URL."""
         return self.public_url or self.server_url
 
+    def share_link_base(self) -> str:
+        """`share_base()`, else the address `recshelf serve` listens on ([server] host and port)."""
+        host = self.server.host if self.server.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+        host = f"[{host}]" if ":" in host else host
+        return self.share_base() or f"http://{host}:{self.server.port}"
+
     @property
     def media_url(self) -> str | None:
         """Where browsers reach the media route: $RECSHELF_MEDIA_URL, else the share base."""
@@ -225,11 +231,12 @@ class Settings:
         base, secret = base_url or self.media_url, self.media_secret
         return MediaSigner(base, secret) if base and secret else None
 
-    def media_roots(self) -> list[Path]:
+    def media_roots(self, extra_refs: Iterable[str] = ()) -> list[Path]:
         """The local folders the media route serves: local-folder profiles, the UI's and the simulator's
-        stores, and the exports folder of the web UI. Anything else is a 404."""
+        stores, the exports folder of the web UI, and the local ones among `extra_refs` (stores of
+        active share links). Anything else is a 404."""
         refs = [p.url for p in self.profiles.values()]
-        refs += [self.env.ui_store or "", *(self.env.simulator_stores or "").split(",")]
+        refs += [self.env.ui_store or "", *(self.env.simulator_stores or "").split(","), *extra_refs]
         roots = [self.data_dir().absolute() / "exports"]
         for ref in (r.strip() for r in refs if r.strip()):
             try:

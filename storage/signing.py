@@ -12,16 +12,14 @@ The secret itself is resolved once by `storage.settings.Settings` ($RECSHELF_MED
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import json
+import re
 import secrets
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
 from urllib.parse import quote
 
 STORE_ID_LENGTH = 24  # hex characters: 96 bits, more than enough to never collide between folders
@@ -74,72 +72,38 @@ class MediaSigner:
 
 # -- share tokens --------------------------------------------------------------------------------
 #
-# A share link is ``<base>/share/<payload>/<sig>/<name>.m3u8`` (storage/server/share.py serves it).
-# ``payload`` is base64url JSON naming the store (a profile name or a store URL, which never holds
-# secrets), the recording (folder, sid and id) and the expiry; ``sig`` is HMAC-SHA256 of the payload
-# with the media secret. The payload is signed, not encrypted: it shows the store reference and the
-# recording's name.
+# A share link is ``<base>/share/<token>`` (storage/server/share.py serves it). The token is random
+# and opaque: what it opens (store, folder, sid, expiry, revocation) is a row of the service
+# database (storage/service/repo_shares.py), so nothing about the recording can be read from the
+# link, and a link can be listed and revoked.
 
 MAX_EXPIRY_S = 7 * 24 * 3600  # SigV4 presigned URLs cannot live longer, so neither can a link to them
 SHARE_EXPIRIES: dict[str, int] = {"1 hour": 3600, "1 day": 86400, "7 days": MAX_EXPIRY_S}
+SHARE_TOKEN_BYTES = 32  # 256 random bits; token_urlsafe gives 43 characters of [A-Za-z0-9_-]
+_SHARE_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
+_UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
-class SharedKey(Protocol):
-    @property
-    def sid(self) -> str: ...
-    @property
-    def cname(self) -> str: ...
+def new_share_token() -> str:
+    return secrets.token_urlsafe(SHARE_TOKEN_BYTES)
 
 
-class SharedRecording(Protocol):
-    """What a share token names of a recording (storage.recordings.catalog.Recording has it)."""
-
-    @property
-    def folder(self) -> str: ...
-    @property
-    def id(self) -> str: ...
-    @property
-    def key(self) -> SharedKey: ...
+def is_share_token(text: str) -> bool:
+    """Whether `text` has the shape of a share token (checked before any database look-up)."""
+    return _SHARE_TOKEN.fullmatch(text) is not None
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+def share_url(base_url: str, token: str) -> str:
+    return f"{base_url.rstrip('/')}/share/{token}"
 
 
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode((text + "=" * (-len(text) % 4)).encode())
-
-
-def share_signature(secret: str, payload: str) -> str:
-    # The "share" prefix keeps a share signature from ever passing as a media signature, and back.
-    return hmac.new(secret.encode(), b"share\n" + payload.encode(), hashlib.sha256).hexdigest()
-
-
-def make_share_url(base_url: str, secret: str, store_ref: str, rec: SharedRecording, expires_s: int,
-                   now: float | None = None) -> str:
-    """A signed playlist URL for `rec` in the store `store_ref`, valid for `expires_s` seconds."""
-    if expires_s <= 0:
-        raise ValueError("expires_s must be positive")
-    exp = int((time.time() if now is None else now) + min(expires_s, MAX_EXPIRY_S))
-    body = {"s": store_ref, "f": rec.folder, "sid": rec.key.sid, "id": rec.id, "e": exp}
-    payload = _b64(json.dumps(body, separators=(",", ":"), sort_keys=True).encode())
-    name = quote(f"{rec.key.sid}_{rec.key.cname}"[:80], safe="") or "recording"
-    return f"{base_url.rstrip('/')}/share/{payload}/{share_signature(secret, payload)}/{name}.m3u8"
-
-
-def read_share_token(secret: str, payload: str, sig: str, now: float | None = None) -> dict[str, Any] | None:
-    """The token's fields when the signature is right and it has not expired, else None."""
-    if not hmac.compare_digest(share_signature(secret, payload), sig):
-        return None
-    try:
-        body = json.loads(_unb64(payload))
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if not isinstance(body, dict) or not isinstance(body.get("e"), int):
-        return None
-    if body["e"] < (time.time() if now is None else now):
-        return None
-    return body
+def parse_duration(text: str) -> int:
+    """Seconds in ``90``, ``45m``, ``12h``, ``1d`` or ``1w``; ValueError naming the text otherwise."""
+    match = _DURATION.match(text.lower())
+    if match is None or int(match.group(1)) <= 0:
+        raise ValueError(f"{text!r} is not a duration such as 1h, 1d or 7d")
+    return int(match.group(1)) * _UNIT_S[match.group(2)]
 
 
 # -- login sessions --------------------------------------------------------------------------------
@@ -160,7 +124,7 @@ def _session_key(secret: str, password: str) -> bytes:
 
 def make_session(secret: str, password: str, ttl_s: int = SESSION_TTL_S, now: float | None = None) -> str:
     exp = int((time.time() if now is None else now) + ttl_s)
-    nonce = _b64(secrets.token_bytes(12))
+    nonce = secrets.token_urlsafe(12)
     body = f"v1.{exp}.{nonce}"
     return f"{body}.{hmac.new(_session_key(secret, password), body.encode(), hashlib.sha256).hexdigest()}"
 

@@ -30,6 +30,7 @@ PAGES = [
     st.Page(PAGE_DIR / "browse.py", title="Recordings", icon=":material/video_library:", url_path="browse",
             default=True),
     st.Page(PAGE_DIR / "recording.py", title="Recording", icon=":material/play_circle:", url_path="recording"),
+    st.Page(PAGE_DIR / "shares.py", title="Shared links", icon=":material/link:", url_path="shares"),
     st.Page(PAGE_DIR / "events.py", title="Events", icon=":material/notifications:", url_path="events"),
     st.Page(PAGE_DIR / "record.py", title="Record", icon=":material/radio_button_checked:", url_path="record"),
 ]

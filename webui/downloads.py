@@ -1,7 +1,6 @@
 """Download and share controls of the recording page.
 
-Share links are signed playlist URLs served by storage/server/app.py (storage/server/share.py), so the
-browser, VLC or Safari fetch freshly signed slices on each request. Exports are written to a file
+Share links are made by webui/sharing.py (pages served by storage/server/share.py). Exports are written to a file
 and offered as a signed, expiring link to the server's media route: `st.download_button` would hold
 the whole file in the Streamlit server's memory (playback.md §4.5).
 """
@@ -16,9 +15,9 @@ from typing import Any
 import streamlit as st
 
 from storage.recordings.catalog import Recording
-from storage.signing import SHARE_EXPIRIES, make_share_url, sign_media_url
+from storage.signing import sign_media_url
 from storage.stores.base import ObjectStore, StoreError
-from webui import services
+from webui import services, sharing
 
 FORMATS = {"mp4": "MP4 (one file, no re-encode)", "ts": "TS (slices joined)", "zip": "zip (playlist + slices)"}
 DOWNLOAD_EXPIRY_S = 24 * 3600
@@ -27,27 +26,7 @@ SMALL_DOWNLOAD_BYTES = 20_000_000  # without a server, only files this small go 
 
 def render(store_ref: str, store: ObjectStore, rec: Recording, recordings: list[Recording],
            report: dict[str, Any]) -> None:
-    st.subheader("Share")
-    settings = services.current_settings()
-    base, secret = settings.share_base(), settings.media_secret
-    playable = any(p.playlist for p in rec.parts)
-    if not (base and secret):
-        st.caption("Share links need the recshelf server: start the UI with `recshelf ui`, or set "
-                   "RECSHELF_SERVER_URL (or [server] public_url) and a media secret.")
-    c1, c2 = st.columns([1, 3])
-    expiry = c1.selectbox("Link valid for", list(SHARE_EXPIRIES), index=1, key="share_expiry")
-    if c2.button("Copy share link", disabled=not (base and secret and playable),
-                 help="A signed playlist URL: anyone holding it can play this recording until it expires."):
-        assert base and secret
-        links = st.session_state.setdefault("share_urls", {})
-        links[rec.id] = make_share_url(base, secret, store_ref, rec, SHARE_EXPIRIES[expiry])
-    url = st.session_state.get("share_urls", {}).get(rec.id)
-    if url:
-        st.code(url, language=None)  # the code block has a copy button
-        st.caption(f"Valid for {expiry}. Opens in VLC, Safari or any HLS player.")
-        if not settings.public_url:
-            st.caption("This link names this machine's server address; set `[server] public_url` in "
-                       "recshelf.toml (or RECSHELF_PUBLIC_URL) to share it beyond this network.")
+    sharing.render_create(store_ref, store, rec)
     _render_exports(store, rec, recordings, report.get("status", "error"))
 
 

@@ -16,6 +16,7 @@ from storage.service.db import Database
 from storage.service.intake import EventIntake
 from storage.service.jobs import JobRunner
 from storage.service.repo import Repo
+from storage.service.repo_shares import ShareRepo
 from storage.service.rules import Rules
 from storage.settings import Settings
 
@@ -25,7 +26,8 @@ def run_server(settings: Settings, rules: Rules, *, host: str, port: int, data: 
     """Serve until interrupted; the intake and the workers stop with the server."""
     repo = Repo(Database(data, synchronous=settings.env.sqlite_sync))
     runner = JobRunner(repo, rules, store_opener=settings.open_store)
-    app = create_app(settings, reload=Settings.load)  # reload: share links see profile edits
+    # reload: share links see profile edits; share links live in the same database as the jobs.
+    app = create_app(settings, reload=Settings.load, shares=ShareRepo(repo.db))
     intake = None
     if callbacks:
         intake = EventIntake(repo, str(settings.ncs_secret), rules, on_jobs=runner.wake)

@@ -113,6 +113,30 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )
         """,
     ),
+    (
+        # Share links (storage/service/repo_shares.py): the random token is the whole link; what it
+        # opens stays here. A row is never deleted, so a revoked or expired link keeps answering 410.
+        """
+        CREATE TABLE shares (
+            id INTEGER PRIMARY KEY,
+            token TEXT NOT NULL UNIQUE,          -- storage.signing.new_share_token(): 256 random bits
+            store TEXT NOT NULL,                 -- a profile name or a store URL (never holds secrets)
+            folder TEXT NOT NULL,                -- the recording's folder ("" or "a/b/")
+            sid TEXT NOT NULL,
+            cname TEXT NOT NULL,
+            uid TEXT,                            -- NULL: the composite recording
+            recording TEXT NOT NULL,             -- catalog Recording.id it was made for
+            title TEXT NOT NULL,                 -- shown on the share page
+            created_at REAL NOT NULL,
+            expires_at REAL NOT NULL,
+            revoked_at REAL,
+            allow_download INTEGER NOT NULL DEFAULT 1
+        )
+        """,
+        """
+        CREATE INDEX shares_created ON shares (created_at)
+        """,
+    ),
 )
 
 

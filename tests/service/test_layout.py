@@ -1,4 +1,4 @@
-"""The service's shape: SQL only in storage.service.repo and its repo_* siblings (and the schema in db), handlers never import jobs."""
+"""The service's shape: SQL only in storage.service.repo, its repo_* siblings and db; handlers never import jobs."""
 
 from __future__ import annotations
 

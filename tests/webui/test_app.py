@@ -10,6 +10,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from storage.media.naming import RecordingKey
+from storage.service.db import Database
+from storage.service.repo_shares import ShareRepo
+from storage.signing import is_share_token
 from storage.stores.local import LocalStore
 from tests.webui.conftest import SID, Seeder
 
@@ -117,15 +120,37 @@ def test_complete_recording_has_no_warning(seeded):
     assert at.success and at.success[0].value.startswith("Complete")
 
 
-def test_share_link_points_at_public_url(seeded, monkeypatch):
+def test_share_link_points_at_public_url(seeded, monkeypatch, tmp_path):
+    monkeypatch.setenv("RECSHELF_DATA", str(tmp_path / "data"))
     monkeypatch.setenv("RECSHELF_SERVER_URL", "http://127.0.0.1:8700")
     monkeypatch.setenv("RECSHELF_PUBLIC_URL", "https://rec.example.com")
     at = _open_recording(_app().run(), GAPPY_ID)
-    share = next(b for b in at.button if b.label == "Copy share link")
+    share = next(b for b in at.button if b.label == "Create share link")
     share.click().run()
+    assert not at.exception
     (code,) = at.code
-    assert code.value.startswith("https://rec.example.com/share/") and code.value.endswith(".m3u8")
+    token = code.value.removeprefix("https://rec.example.com/share/")
+    assert token != code.value and is_share_token(token)  # opaque: no store, folder or sid in the link
+    copy = [e for e in at.main if getattr(e, "type", None) == "component_instance"
+            and json.loads(e.proto.json_args).get("text") == code.value]
+    assert copy, "the copy button gets the link"
+    (share_row,) = ShareRepo(Database(tmp_path / "data")).list()
+    assert share_row.token == token and share_row.folder == "rec/" and share_row.allow_download
     assert SECRET not in _everything(at)
+
+
+def test_shared_links_page_lists_and_revokes(seeded, monkeypatch, tmp_path):
+    monkeypatch.setenv("RECSHELF_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("RECSHELF_SERVER_URL", "http://127.0.0.1:8700")
+    at = _open_recording(_app().run(), GAPPY_ID)
+    next(b for b in at.button if b.label == "Create share link").click().run()
+    at.switch_page("views/shares.py").run()
+    assert not at.exception
+    assert at.dataframe and at.dataframe[0].value["state"].tolist() == ["active"]
+    next(b for b in at.button if b.label == "Revoke this link").click().run()
+    (share_row,) = ShareRepo(Database(tmp_path / "data")).list()
+    assert share_row.revoked_at is not None
+    assert at.dataframe[0].value["state"].tolist() == ["revoked"]
 
 
 def test_password_gate_shows_nothing_before_login(seeded, monkeypatch):

@@ -1,51 +1,43 @@
-"""A share link of a hostile recording, opened by the shipped hls.js in Debian's Chromium.
+"""Share links opened by a fresh, logged-out Chromium: the page at /share/<token> plays the recording.
 
-The recording's playlist names an attacker (a second HTTP server on 127.0.0.1) in every way a
-playlist can: key, init segment, session key, renditions, variants, date ranges, steering, and
-segment lines. The player must play the recording's own slices past its hole, and the attacker
-must see no request at all: a player only gets what recshelf wrote.
+For a local folder (slices through the server's signed media route), S3 (moto and SeaweedFS), OSS and
+Qiniu (the emulators, which check every signature): the shipped hls.js plays past 1.5 s with no fatal
+error. A revoked link shows its page in words (410). A hostile recording's playlist names an attacker
+(a second HTTP server on 127.0.0.1) in every way a playlist can; the page plays the recording's own
+slices past its hole and the attacker sees no request at all. Screenshots go to test-artifacts/.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
-from fastapi import FastAPI
-from fastapi.responses import FileResponse, HTMLResponse
 
 from storage.recordings.catalog import find
-from storage.server.media import media_router
-from storage.server.share import share_router
+from storage.server.app import create_app
+from storage.service.db import Database
+from storage.service.repo_shares import Share, ShareRepo
+from storage.service.shares import ShareRequest, create_share
 from storage.settings import Settings
-from storage.signing import make_share_url
+from storage.signing import share_url
+from storage.stores.base import ObjectStore
 from storage.stores.local import LocalStore
 from tests.fixtures.local import serve_app
 from tests.test_playback import hostile_segments, uri_tags
-from tests.webui.conftest import Seeder
-from tests.webui.test_browser import chromium  # noqa: F401  (the shared, module-scoped browser fixture)
+from tests.webui.conftest import SID, Seeder
+from tests.webui.test_browser import ARTIFACTS, chromium  # noqa: F401  (the shared, module-scoped browser fixture)
 
 pytestmark = pytest.mark.browser
 
-HLS_JS = Path(__file__).resolve().parents[2] / "webui" / "components" / "player" / "hls.min.js"
 SECRET = "share-browser-test-secret"
-PLAY_TIMEOUT_MS = 30_000
-PAGE = """<!doctype html><html><body><video id="v" muted playsinline></video>
-<script src="/hls.min.js"></script><script>
-const state = window.__share = {errors: [], fatal: null};
-const video = document.getElementById("v");
-const hls = new Hls({enableWorker: true});
-hls.on(Hls.Events.ERROR, (_e, d) => { state.errors.push(d.details); if (d.fatal) state.fatal = d.details; });
-hls.loadSource(new URLSearchParams(location.search).get("src"));
-hls.attachMedia(video);
-video.play();
-</script></body></html>"""
+PLAY_TIMEOUT_S = 30.0
 
 
 class _Attacker(BaseHTTPRequestHandler):
@@ -80,29 +72,126 @@ def attacker() -> Iterator[tuple[str, list[str]]]:
     server.server_close()
 
 
+@dataclass(frozen=True)
+class ShareServer:
+    url: str
+    repo: ShareRepo
+
+    def share(self, store_ref: str, store: ObjectStore, **request: Any) -> str:
+        share: Share = create_share(self.repo, store, ShareRequest(store=store_ref, sid=SID, **request), time.time())
+        return share_url(self.url, share.token)
+
+
 @pytest.fixture
-def recshelf_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
-    """The share and media routes plus a page with the shipped hls.js, all on one 127.0.0.1 origin."""
-    app = FastAPI()
-    app.include_router(share_router(Settings.load))  # loaded per request: after the env below is set
-    app.include_router(media_router(SECRET, [tmp_path / "store"]))  # the folder the test seeds
+def start_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable[[str], ShareServer]]:
+    """`start(config_text)`: the recshelf app (share, media routes) on 127.0.0.1, as `recshelf serve` runs it."""
+    stops: list[Callable[[], None]] = []
 
-    @app.get("/player.html")
-    def page() -> HTMLResponse:
-        return HTMLResponse(PAGE)
+    def start(config_text: str = "") -> ShareServer:
+        (tmp_path / "recshelf.toml").write_text(config_text)
+        monkeypatch.setenv("RECSHELF_CONFIG", str(tmp_path / "recshelf.toml"))
+        monkeypatch.setenv("RECSHELF_MEDIA_SECRET", SECRET)
+        for name in ("RECSHELF_PUBLIC_URL", "RECSHELF_MEDIA_URL", "RECSHELF_SERVER_URL", "RECSHELF_UI_STORE"):
+            monkeypatch.delenv(name, raising=False)
+        repo = ShareRepo(Database(tmp_path / "data"))
+        url, stop = serve_app(create_app(Settings.load(), reload=Settings.load, shares=repo))
+        stops.append(stop)
+        return ShareServer(url, repo)
 
-    @app.get("/hls.min.js")
-    def hls_js() -> FileResponse:
-        return FileResponse(HLS_JS, media_type="text/javascript")
+    yield start
+    for stop in stops:
+        stop()
 
-    url, stop = serve_app(app)
-    (tmp_path / "recshelf.toml").write_text("")
-    monkeypatch.setenv("RECSHELF_CONFIG", str(tmp_path / "recshelf.toml"))
-    monkeypatch.setenv("RECSHELF_MEDIA_SECRET", SECRET)
-    monkeypatch.setenv("RECSHELF_MEDIA_URL", url)  # local slices are signed for this server
-    monkeypatch.delenv("RECSHELF_PUBLIC_URL", raising=False)
-    yield url
-    stop()
+
+def open_share(chromium: Any, link: str, shot: str, past: float = 1.5) -> dict[str, Any]:  # noqa: F811
+    """Open `link` in a fresh browser context (no cookies, no login), press play; the player's state."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = chromium.new_context(viewport={"width": 1100, "height": 800})
+    page = context.new_page()
+    try:
+        response = page.goto(link)
+        assert response is not None and response.status == 200, response and response.status
+        page.wait_for_function("() => !!window.__sharePlayer", timeout=PLAY_TIMEOUT_S * 1000)
+        page.evaluate("() => { const v = document.getElementById('video'); v.muted = true; v.play(); }")
+        with contextlib.suppress(PlaywrightTimeout):  # reported below, with the player's state
+            page.wait_for_function(f"() => window.__sharePlayer.fatal !== null"
+                                   f" || document.getElementById('video').currentTime > {past}",
+                                   timeout=PLAY_TIMEOUT_S * 1000)
+        page.screenshot(path=str(ARTIFACTS / shot))
+        return {**page.evaluate("window.__sharePlayer"), "t": page.evaluate("document.getElementById('video')"
+                                                                            ".currentTime"), "html": page.content()}
+    finally:
+        context.close()
+
+
+def assert_played(state: dict[str, Any], past: float = 1.5) -> None:
+    assert state["fatal"] is None, state["errors"]
+    assert state["t"] > past, state["errors"]
+
+
+def test_local_folder_share_plays(chromium, start_server, tmp_path, seeder: Seeder):  # noqa: F811
+    (tmp_path / "store").mkdir()
+    store = LocalStore(tmp_path / "store")
+    seeder(store)
+    server = start_server()  # the folder is in no profile: the server serves it because a link opens it
+    state = open_share(chromium, server.share(store.url, store), "share-local.png")
+    assert_played(state)
+    assert str(tmp_path) not in state["html"] and SECRET not in state["html"]
+
+
+def test_s3_share_plays(chromium, start_server, s3_service, seeder: Seeder):  # noqa: F811
+    store = s3_service.new_store()
+    seeder(store)
+    bucket = store.url.removeprefix("s3://").split("/")[0]
+    server = start_server(f'[profiles.s3]\nurl = "s3://{bucket}"\nendpoint = "{s3_service.endpoint}"\n'
+                          f'region = "{s3_service.region}"\naccess_key = "{s3_service.access_key}"\n'
+                          f'secret_key = "{s3_service.secret_key}"\n')
+    state = open_share(chromium, server.share("s3", store), f"share-s3-{s3_service.name}.png")
+    assert_played(state)
+    assert s3_service.secret_key not in state["html"] and bucket not in state["html"]
+
+
+def test_oss_share_plays(chromium, start_server, oss_emulator, oss_store_factory, seeder: Seeder):  # noqa: F811
+    store = oss_store_factory()
+    seeder(store)
+    bucket = store.url.removeprefix("oss://").split("/")[0]
+    server = start_server(f'[profiles.oss]\nurl = "oss://{bucket}"\nendpoint = "{oss_emulator.url}"\n'
+                          f'region = "{oss_emulator.region}"\naccess_key = "{oss_emulator.access_key}"\n'
+                          f'secret_key = "{oss_emulator.secret_key}"\n')
+    state = open_share(chromium, server.share("oss", store), "share-oss.png")
+    assert_played(state)
+
+
+def test_qiniu_share_plays(chromium, start_server, qiniu_emulator, qiniu_store_factory, seeder: Seeder):  # noqa: F811
+    store = qiniu_store_factory()
+    seeder(store)
+    bucket = store.url.removeprefix("qiniu://").split("/")[0]
+    server = start_server(f'[profiles.kodo]\nurl = "qiniu://{bucket}"\nendpoint = "{qiniu_emulator.base_url}"\n'
+                          f'domain = "{qiniu_emulator.domain(bucket)}"\naccess_key = "{qiniu_emulator.access_key}"\n'
+                          f'secret_key = "{qiniu_emulator.secret_key}"\n')
+    state = open_share(chromium, server.share("kodo", store), "share-qiniu.png")
+    assert_played(state)
+
+
+def test_a_revoked_link_shows_the_revoked_page(chromium, start_server, tmp_path, seeder: Seeder):  # noqa: F811
+    (tmp_path / "store").mkdir()
+    store = LocalStore(tmp_path / "store")
+    seeder(store)
+    server = start_server()
+    link = server.share(store.url, store)
+    server.repo.revoke(server.repo.list()[0].id)
+    context = chromium.new_context()
+    page = context.new_page()
+    try:
+        response = page.goto(link)
+        assert response is not None and response.status == 410
+        page.get_by_role("heading", name="This link was revoked").wait_for()
+        page.screenshot(path=str(ARTIFACTS / "share-revoked.png"))
+        assert page.locator("video").count() == 0
+    finally:
+        context.close()
 
 
 def _poison(text: str, host: str) -> str:
@@ -119,29 +208,16 @@ def _poison(text: str, host: str) -> str:
 
 
 def test_share_link_of_a_hostile_playlist_plays_and_never_reaches_the_attacker(
-        chromium: Any, recshelf_server: str, attacker: tuple[str, list[str]],  # noqa: F811
+        chromium: Any, start_server: Callable[[str], ShareServer], attacker: tuple[str, list[str]],  # noqa: F811
         tmp_path: Path, seeder: Seeder) -> None:
     host, seen = attacker
     (tmp_path / "store").mkdir()
     store = LocalStore(tmp_path / "store")
     keys = seeder(store, missing=[2])  # the third slice (2–3 s) is a hole
     store.write(keys[0], _poison(store.read(keys[0]).decode(), host).encode())
-    (rec,) = find(store)
-    share = make_share_url(recshelf_server, SECRET, str(store.root), rec, 3600)
-
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    page = chromium.new_page()
-    try:
-        page.goto(f"{recshelf_server}/player.html?src={quote(share, safe='')}")
-        with contextlib.suppress(PlaywrightTimeout):  # reported below, after what matters most
-            page.wait_for_function("() => window.__share.fatal !== null"
-                                   " || document.getElementById('v').currentTime > 3.5", timeout=PLAY_TIMEOUT_MS)
-        page.wait_for_timeout(1000)  # time for any late key, init-segment or rendition request
-        state = page.evaluate("window.__share")
-        played = page.evaluate("document.getElementById('v').currentTime")
-    finally:
-        page.close()
+    assert len(find(store)) == 1
+    server = start_server("")
+    state = open_share(chromium, server.share(store.url, store), "share-hostile.png", past=3.5)
+    time.sleep(1.0)  # time for any late key, init-segment or rendition request
     assert seen == [], f"the attacker was asked {len(seen)} time(s): {seen}"
-    assert state["fatal"] is None, state
-    assert played > 3.5, state  # past the hole: the player plays what exists
+    assert_played(state, past=3.5)  # past the hole: the player plays what exists

@@ -14,6 +14,7 @@ import pytest
 import typer
 
 from storage.cli.commands.ui import is_loopback, server_port_for
+from storage.signing import new_share_token
 from storage.testing.net import free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,6 +25,7 @@ def test_ui_command_runs_server_and_app_and_stops_them(tmp_path):
     config.write_text("")
     env = {k: v for k, v in os.environ.items() if not k.startswith("RECSHELF_")}
     env["RECSHELF_CONFIG"] = str(config)
+    env["RECSHELF_DATA"] = str(tmp_path / "data")
     ui_port, server_port = free_port(), free_port()
     proc = subprocess.Popen([sys.executable, "-m", "storage.cli", "ui", str(tmp_path), "--port", str(ui_port),
                              "--server-port", str(server_port)], cwd=ROOT, env=env,
@@ -31,8 +33,9 @@ def test_ui_command_runs_server_and_app_and_stops_them(tmp_path):
     try:
         wait_healthy(f"http://127.0.0.1:{ui_port}/_stcore/health", proc, "recshelf ui", timeout_s=60)
         wait_healthy(f"http://127.0.0.1:{server_port}/healthz", proc, "recshelf ui", timeout_s=60)
-        # The share route is mounted and refuses a forged link.
-        assert httpx.get(f"http://127.0.0.1:{server_port}/share/e30/00/x.m3u8").status_code == 403
+        # The share routes are mounted: an unknown token is a 404, a link of the old readable scheme a 410.
+        assert httpx.get(f"http://127.0.0.1:{server_port}/share/{new_share_token()}").status_code == 404
+        assert httpx.get(f"http://127.0.0.1:{server_port}/share/e30/00/x.m3u8").status_code == 410
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

@@ -139,6 +139,10 @@ def run_ui(*, store: str | None, port: int, host: str, server_port: int | None, 
         if not no_server:
             sport = server_port_for(host, server_port, config.server.port)
             server_url = f"http://{url_host(host)}:{sport}"
+            # The server is told its own URL too: it signs local-folder slice URLs of share links
+            # for it (without it, every local share link answered 502: issue 12).
+            env[SERVER_URL_ENV] = server_url
+            env.setdefault(MEDIA_URL_ENV, (settings.public_url or server_url).rstrip("/"))
             # `recshelf serve` adds the callback intake and job workers to the same app (`recshelf demo`).
             command = (["storage.cli", "serve"] if callbacks
                        else ["uvicorn", "storage.server.app:app_from_environment", "--factory"])
@@ -146,7 +150,6 @@ def run_ui(*, store: str | None, port: int, host: str, server_port: int | None, 
                 [sys.executable, "-m", *command, "--host", host, "--port", str(sport), "--log-level", "warning"],
                 env=env)
             wait_healthy(server_url + "/healthz", server, "recshelf server")
-            env[SERVER_URL_ENV] = server_url
         server_url = env.get(SERVER_URL_ENV)
         if server_url:
             # Browsers fetch local-folder slices from the server: its public URL when one is configured.

@@ -14,15 +14,21 @@ from typing import Any
 import streamlit.components.v1 as components
 
 from storage.recordings.master import master_playlist
+from storage.recordings.player_assets import ASSETS_DIR, HLS_JS_VERSION
+
+__all__ = ["AUDIO_PLACEHOLDER", "HLS_JS_VERSION", "PLAYER_DIR", "VIDEO_PLACEHOLDER", "hls_player"]
 
 PLAYER_DIR = Path(__file__).resolve().parent
-HLS_JS_VERSION = "1.7.4"
 
 # index.html replaces these with the Blob URLs of the two media playlists.
 VIDEO_PLACEHOLDER = "__RECSHELF_VIDEO_PLAYLIST__"
 AUDIO_PLACEHOLDER = "__RECSHELF_AUDIO_PLAYLIST__"
 
 _component = components.declare_component("hls_player", path=str(PLAYER_DIR))
+# hls.js lives below both faces (storage/recordings/player_assets) so the server's share pages ship the
+# same copy. Streamlit serves a component only from its own folder, so the assets folder is declared as
+# a second component that is never rendered: index.html loads ../<this name>/hls.min.js.
+components.declare_component("hls_assets", path=str(ASSETS_DIR))
 
 
 def hls_player(playlist: str, *, source_id: str, kind: str = "video", autoplay: bool = False,
