@@ -193,7 +193,7 @@ def test_running_recording_plays_live_and_grows(chromium, start_ui, tmp_path):  
     url = start_ui(str(store.root))
     page = chromium.new_page(viewport={"width": 1400, "height": 1000})
     try:
-        frame = _play_page(page, url, store, key, "still running")
+        frame = _play_page(page, url, store, key, "the player plays it live")
         _poll(frame, lambda s: s["t"] > 0.5 and not s["paused"], "live playback")
         # Agora writes more slices and rewrites the playlist: the player reloads it and plays on.
         seed_recording(store, first + make_slices(6, 1.0, start_offset_s=16.0), key=key, endlist=False, start=START)
