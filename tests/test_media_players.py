@@ -10,12 +10,14 @@ import m3u8
 from fastapi import FastAPI
 
 from storage.media.naming import RecordingKey, playlist_name
+from storage.recordings.downloads import attachment
 from storage.recordings.master import master_key, play_url
-from storage.server.media import attachment, media_router
+from storage.server.media import media_router
 from storage.signing import sign_media_url
 from tests.fixtures.local import MEDIA_SECRET, serve_app
 from tests.fixtures.media import SAMPLE_START
-from tests.webui.conftest import seed_recording
+from tests.webui.conftest import SID, seed_recording, seeder  # noqa: F401 - seeder is a fixture
+from tests.webui.test_share_routes import client, make_share, shares  # noqa: F401 - fixtures
 
 IND = "abcd456789abcdef0123456789abcdef"
 VIDEO = RecordingKey(IND, "lesson", "1001", "video")
@@ -119,3 +121,18 @@ def test_a_master_for_a_bucket_names_the_playlists_by_the_routes_own_urls(memory
     assert text is not None
     master = m3u8.loads(text)
     assert master.playlists[0].uri == "/share/t/video.m3u8" and master.media[0].uri == "/share/t/audio.m3u8"
+
+
+def test_a_shared_uid_plays_as_one_stream(client, local_store_factory, seeder, make_share) -> None:  # noqa: F811
+    store = local_store_factory()
+    seeder(store, key=RecordingKey(SID, "my_chan 1", "7", "video"))
+    seeder(store, key=RecordingKey(SID, "my_chan 1", "7", "audio"))
+    share = make_share(store, uid="7")
+    base = f"/share/{share.token}/"
+    master = m3u8.loads(client.get(base + "playlist.m3u8").text)
+    (variant,) = master.playlists
+    (audio,) = master.media
+    assert (variant.uri, audio.uri) == ("playlist.m3u8?stream=video", "playlist.m3u8?stream=audio")
+    assert "__uid_e_video_" in client.get(base + variant.uri).text
+    audio_text = client.get(base + audio.uri).text
+    assert "__uid_e_audio_" in audio_text and "#EXT-X-ENDLIST" in audio_text

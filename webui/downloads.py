@@ -15,6 +15,7 @@ from typing import Any
 import streamlit as st
 
 from storage.recordings.catalog import Recording
+from storage.recordings.downloads import download_name
 from storage.signing import sign_media_url
 from storage.stores.base import ObjectStore, StoreError
 from webui import services, sharing
@@ -114,7 +115,7 @@ def _render_result(result: dict[str, Any], rec: Recording) -> None:
         return
     path = Path(result["outputs"][0])
     size = path.stat().st_size if path.exists() else result.get("bytes_out", 0)
-    name = services.download_name(rec, path.suffix.lstrip(".") or "bin")
+    name = download_name(rec, path.suffix.lstrip(".") or "bin")
     label = f"Download {services.md_text(name)} ({services.human_size(size)})"
     if result.get("gaps"):
         st.warning(f"{len(result['gaps'])} missing or empty slice(s) are not in the file.")

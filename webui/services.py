@@ -114,7 +114,6 @@ def safe_md(text: str) -> str:
 
 _SIZE_UNITS = ("KB", "MB", "GB", "TB")
 SHORT_ID = 12  # characters of a long id shown before "…"; the full value goes into the tooltip
-_UNSAFE_IN_FILENAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
 
 
 def human_size(size: int | float) -> str:
@@ -132,14 +131,6 @@ def human_size(size: int | float) -> str:
 def short_id(value: str, keep: int = SHORT_ID) -> str:
     """A long id (Agora resource ids run to hundreds of characters) cut to its start and end."""
     return value if len(value) <= keep + 4 else f"{value[:keep - 4]}…{value[-4:]}"
-
-
-def download_name(rec: Recording, ext: str) -> str:
-    """`<channel> <YYYY-MM-DD HH-MM>.<ext>` (UTC), plus ` uid <uid>` in individual mode; safe on any disk."""
-    when = f" {rec.start.astimezone(UTC):%Y-%m-%d %H-%M}" if rec.start else ""
-    uid = f" uid {rec.key.uid}" if rec.key.uid is not None else ""
-    stem = _UNSAFE_IN_FILENAME.sub("_", f"{rec.key.cname}{when}{uid}").strip(" .") or "recording"
-    return f"{stem[:180]}.{ext}"
 
 
 # -- table rows ----------------------------------------------------------------------------------

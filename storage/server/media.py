@@ -23,11 +23,11 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from email.utils import formatdate
 from pathlib import Path
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
+from storage.recordings.downloads import attachment
 from storage.recordings.master import MASTER_SUFFIX, served_playlist
 from storage.signing import MediaSigner, check_media_signature, media_store_ids
 from storage.stores.base import StoreError, content_type_for
@@ -137,12 +137,6 @@ def _player_playlist(store: LocalStore, key: str, running: Callable[[str], bool]
     # Never cached: each fetch signs afresh, and a live playlist grows.
     return Response(text, media_type="application/vnd.apple.mpegurl",
                     headers={**CORS_HEADERS, "Cache-Control": "no-store"})
-
-
-def attachment(filename: str) -> str:
-    """A Content-Disposition for `filename` (RFC 6266): an ASCII fallback plus the UTF-8 name."""
-    fallback = "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\' else "_" for ch in filename) or "download"
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def _file_response(request: Request, path: Path, key: str, st: os.stat_result, download: str = "") -> Response:

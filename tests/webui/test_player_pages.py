@@ -101,7 +101,8 @@ def test_sizes_ids_and_download_names_in_words() -> None:
     from datetime import UTC, datetime
 
     from storage.recordings.catalog import Recording
-    from webui.services import download_name, human_size, short_id
+    from storage.recordings.downloads import download_name
+    from webui.services import human_size, short_id
 
     sizes = [human_size(n) for n in (512, 39_000, 4_200_000, 1_070_000_000)]
     assert sizes == ["512 B", "39 KB", "4.2 MB", "1.07 GB"]
@@ -116,7 +117,7 @@ def test_sizes_ids_and_download_names_in_words() -> None:
     assert download_name(Timed("a/", RecordingKey(LIVE_SID, "weekly: standup/1")), "mp4") == \
         "weekly_ standup_1 2026-03-14 09-30.mp4"
     individual = Timed("", RecordingKey(LIVE_SID, "c", "1001", "video"))
-    assert download_name(individual, "ts") == "c 2026-03-14 09-30 uid 1001.ts"
+    assert download_name(individual, "ts") == "c 2026-03-14 09-30.ts"  # the uid's audio and video in one file
 
 
 def test_date_picker_opens_on_the_datas_month_and_statuses_are_words(seeded):  # noqa: F811
