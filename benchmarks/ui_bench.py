@@ -149,7 +149,7 @@ def play_to_first_frame(browser: Any, url: str, store: Path, rec_id: str) -> flo
         page.wait_for_timeout(100)
     if frame is None:
         raise SystemExit("the player did not load")
-    frame.locator("#play").click()
+    frame.evaluate("document.getElementById('video').play()")  # as the native play control does
     state: dict[str, Any] = {}
     for _ in range(600):
         state = frame.evaluate("window.__recshelfPlayer")

@@ -36,24 +36,27 @@ def media_store_ids(secret: str, roots: Iterable[str | Path]) -> dict[str, Path]
     return {media_store_id(secret, root): Path(root).absolute() for root in roots}
 
 
-def media_signature(secret: str, store_id: str, key: str, exp: int) -> str:
-    message = f"{store_id}\n{key}\n{exp}".encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+def media_signature(secret: str, store_id: str, key: str, exp: int, download: str = "") -> str:
+    # The download name is signed too (when there is one), so nobody can re-label someone's link.
+    message = f"{store_id}\n{key}\n{exp}" + (f"\ndownload\n{download}" if download else "")
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
 def sign_media_url(base_url: str, secret: str, root: str | Path, key: str, expires_s: int,
-                   now: float | None = None) -> str:
+                   now: float | None = None, download: str = "") -> str:
+    """The URL; with `download`, the server sends the file as an attachment under that name."""
     exp = int((time.time() if now is None else now) + expires_s)
     store_id = media_store_id(secret, root)
-    sig = media_signature(secret, store_id, key, exp)
-    return f"{base_url.rstrip('/')}/media/{store_id}/{quote(key, safe='/')}?exp={exp}&sig={sig}"
+    sig = media_signature(secret, store_id, key, exp, download)
+    dl = f"&dl={quote(download, safe='')}" if download else ""
+    return f"{base_url.rstrip('/')}/media/{store_id}/{quote(key, safe='/')}?exp={exp}&sig={sig}{dl}"
 
 
 def check_media_signature(secret: str, store_id: str, key: str, exp: int, sig: str,
-                          now: float | None = None) -> bool:
+                          now: float | None = None, download: str = "") -> bool:
     if exp < (time.time() if now is None else now):
         return False
-    return hmac.compare_digest(media_signature(secret, store_id, key, exp), sig)
+    return hmac.compare_digest(media_signature(secret, store_id, key, exp, download), sig)
 
 
 @dataclass(frozen=True)
@@ -101,3 +104,45 @@ def parse_duration(text: str) -> int:
     if match is None or int(match.group(1)) <= 0:
         raise ValueError(f"{text!r} is not a duration such as 1h, 1d or 7d")
     return int(match.group(1)) * _UNIT_S[match.group(2)]
+
+
+# -- login sessions --------------------------------------------------------------------------------
+#
+# The web UI's login cookie: ``v1.<exp>.<nonce>.<sig>``, HMAC-SHA256 under a key derived from the media
+# secret AND the UI password, so changing the password (or the secret) logs everyone out. The server
+# sets it (POST /login, HttpOnly) and the UI, on the same host, reads and checks it; neither keeps a
+# list of sessions, so logging out clears the cookie in that browser.
+
+SESSION_COOKIE = "recshelf_session"
+SESSION_TTL_S = 12 * 3600  # a working day: reloads and new tabs stay logged in until then, or logout
+
+
+def _session_key(secret: str, password: str) -> bytes:
+    return hmac.new(secret.encode(), b"ui-session\n" + hashlib.sha256(password.encode()).digest(),
+                    hashlib.sha256).digest()
+
+
+def make_session(secret: str, password: str, ttl_s: int = SESSION_TTL_S, now: float | None = None) -> str:
+    exp = int((time.time() if now is None else now) + ttl_s)
+    nonce = secrets.token_urlsafe(12)
+    body = f"v1.{exp}.{nonce}"
+    return f"{body}.{hmac.new(_session_key(secret, password), body.encode(), hashlib.sha256).hexdigest()}"
+
+
+def session_valid(secret: str, password: str, token: str | None, now: float | None = None) -> bool:
+    """True for an unexpired session token signed for this secret and password."""
+    if not isinstance(token, str) or not token or len(token) > 200:
+        return False
+    body, _, sig = token.rpartition(".")
+    parts = body.split(".")
+    if len(parts) != 3 or parts[0] != "v1" or not parts[1].isdigit():
+        return False
+    expected = hmac.new(_session_key(secret, password), body.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, sig):
+        return False
+    return int(parts[1]) >= (time.time() if now is None else now)
+
+
+def password_matches(typed: str, password: str) -> bool:
+    """Constant-time: digests are compared, so the time says nothing about the password's length."""
+    return hmac.compare_digest(hashlib.sha256(typed.encode()).digest(), hashlib.sha256(password.encode()).digest())

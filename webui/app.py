@@ -17,10 +17,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from webui import auth  # noqa: E402
+from webui.favicon import favicon  # noqa: E402
 
 PAGE_DIR = Path(__file__).resolve().parent / "views"
 
-st.set_page_config(page_title="recshelf", page_icon=":material/movie:", layout="wide")
+st.set_page_config(page_title="recshelf", page_icon=favicon(), layout="wide")
 
 if not auth.require_login():
     st.stop()

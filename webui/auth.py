@@ -1,20 +1,28 @@
 """Optional password gate: with RECSHELF_UI_PASSWORD set, nothing else renders before login.
 
+With the recshelf server beside the UI (`recshelf ui`, `recshelf demo`), logging in happens on the
+server's /login page (storage/server/login.py), which sets a signed, expiring, HttpOnly cookie for
+this host; browsers send it to every port of the host, so each page load here reads it from
+`st.context.cookies` and checks its signature: reloads and new tabs stay logged in until logout
+or expiry. Without a server, a form logs in this browser tab only.
 With `[users.NAME]` in recshelf.toml the gate asks for a user name and password instead (webui/access.py).
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
+import html
 import time
+from urllib.parse import quote, urlsplit
 
 import streamlit as st
 
+from storage.signing import SESSION_COOKIE, password_matches, session_valid
 from webui import access
 from webui.services import current_settings
 
 FAILED_LOGIN_DELAY_S = 1.0  # slows guessing without a lockout that a typo could trigger
+_TAB_LOGIN = "_recshelf_authed"
 
 
 def configured_password() -> str | None:
@@ -22,12 +30,30 @@ def configured_password() -> str | None:
 
 
 def _digest(text: str) -> bytes:
-    # Compare digests so the comparison time does not depend on the password's length.
     return hashlib.sha256(text.encode()).digest()
 
 
+def _server_page(path: str) -> str | None:
+    """The server's `path` on the host this browser used for the UI (so the cookie is the UI's too)."""
+    settings = current_settings()
+    server = settings.public_url or settings.server_url
+    if not server:
+        return None
+    parts = urlsplit(server)
+    host = (st.context.headers.get("Host") or "").rsplit(":", 1)[0]
+    if not settings.public_url and host and parts.port:
+        server = f"{parts.scheme}://{host}:{parts.port}"
+    back = st.context.url or "/"
+    return f"{server.rstrip('/')}{path}?next={quote(back, safe='')}"
+
+
+def _cookie_login(password: str) -> bool:
+    secret = current_settings().media_secret
+    return bool(secret) and session_valid(secret, password, st.context.cookies.get(SESSION_COOKIE))
+
+
 def require_login() -> bool:
-    """True when the page may render; otherwise shows the login form (and only it)."""
+    """True when the page may render; otherwise shows the way to log in (and only it)."""
     if access.users_configured():
         return access.require_user_login()
     password = configured_password()
@@ -35,18 +61,30 @@ def require_login() -> bool:
         return True
     if logged_in():
         with st.sidebar:
-            if st.button("Log out"):
-                st.session_state.pop("_recshelf_authed", None)
+            logout = _server_page("/logout") if _cookie_login(password) else None
+            if logout:
+                st.markdown(f'<a href="{html.escape(logout, quote=True)}" target="_self">Log out</a>',
+                            unsafe_allow_html=True)
+            elif st.button("Log out"):
+                st.session_state.pop(_TAB_LOGIN, None)
                 st.rerun()
         return True
     st.title("recshelf")
+    login = _server_page("/login")
+    if login and current_settings().media_secret:
+        st.write("This recshelf is protected by a password.")
+        # A same-tab link: the login page sends this tab back here, logged in (st.link_button opens a new tab).
+        st.markdown(f'<a href="{html.escape(login, quote=True)}" target="_self" class="recshelf-login">Log in</a>',
+                    unsafe_allow_html=True)
+        st.caption("The login lasts in this browser, for every tab, until you log out or it expires.")
+        return False
     with st.form("login"):
         typed = st.text_input("Password", type="password")
         submitted = st.form_submit_button("Log in")
     if submitted:
-        if hmac.compare_digest(_digest(typed), _digest(password)):
+        if password_matches(typed, password):
             # The digest, not the password, stays in the session state.
-            st.session_state["_recshelf_authed"] = _digest(password)
+            st.session_state[_TAB_LOGIN] = _digest(password)
             st.rerun()
         time.sleep(FAILED_LOGIN_DELAY_S)
         st.error("Wrong password.")
@@ -54,7 +92,7 @@ def require_login() -> bool:
 
 
 def logged_in() -> bool:
-    """True when no password is set or this session has logged in; renders nothing.
+    """True when no password is set, the browser holds a valid session cookie, or this tab logged in.
 
     A second lock for pages that change things (Record): app.py's gate covers every page as long as
     the page scripts stay out of a folder named pages/, which Streamlit would serve without app.py.
@@ -62,4 +100,6 @@ def logged_in() -> bool:
     if access.users_configured():
         return access.session_actor() is not None
     password = configured_password()
-    return password is None or st.session_state.get("_recshelf_authed") == _digest(password)
+    if password is None or st.session_state.get(_TAB_LOGIN) == _digest(password):
+        return True
+    return _cookie_login(password)

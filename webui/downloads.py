@@ -16,6 +16,7 @@ from typing import Any
 import streamlit as st
 
 from storage.recordings.catalog import Recording
+from storage.recordings.downloads import download_name
 from storage.signing import sign_media_url
 from storage.stores.base import ObjectStore, StoreError
 from webui import access, services, sharing
@@ -40,14 +41,18 @@ def export_dir() -> Path:
     return data_dir() / "exports"
 
 
-def download_url(path: Path, expires_s: int = DOWNLOAD_EXPIRY_S) -> str | None:
-    """A signed, expiring link to an exported file on the server's media route, or None without a server."""
+def download_url(path: Path, name: str, expires_s: int = DOWNLOAD_EXPIRY_S) -> str | None:
+    """A signed, expiring link that downloads an exported file as `name`, or None without a server.
+
+    The URL names the exports folder by its opaque id and the file by its name inside it, never a
+    path of this machine; the server sends it as an attachment called `name`.
+    """
     settings = services.current_settings()
     base, secret = settings.media_url, settings.media_secret
     if not (base and secret):
         return None
     root = export_dir()
-    return sign_media_url(base, secret, str(root), path.relative_to(root).as_posix(), expires_s)
+    return sign_media_url(base, secret, str(root), path.relative_to(root).as_posix(), expires_s, download=name)
 
 
 def _same_uid(rec: Recording, recordings: list[Recording]) -> list[Recording]:
@@ -97,7 +102,8 @@ def _render_exports(store: ObjectStore, rec: Recording, recordings: list[Recordi
                    format_func=lambda f: FORMATS[f])
     allow = status == "complete" or c2.checkbox(
         "Export what exists", key="dl_allow",
-        help=f"The recording is {status}: the file will skip the missing slices, which are listed.")
+        help=f"The recording is {services.status_word(status)}: the file will skip the missing slices, "
+             "which are listed.")
     if c3.button("Prepare download", type="primary", disabled=not allow or status == "invalid"):
         try:
             results = access.attempt("export", lambda _: run_with_progress(
@@ -110,26 +116,27 @@ def _render_exports(store: ObjectStore, rec: Recording, recordings: list[Recordi
         done = st.session_state.setdefault("exports", {})
         done[(rec.id, fmt)] = [r.to_dict() for r in results]
     for result in st.session_state.get("exports", {}).get((rec.id, fmt), []):
-        _render_result(result)
+        _render_result(result, rec)
 
 
-def _render_result(result: dict[str, Any]) -> None:
+def _render_result(result: dict[str, Any], rec: Recording) -> None:
     if result["status"] == "failed":
         st.error(services.safe_md(f"{result['name']}: {result.get('error') or 'failed'}"))
         return
     path = Path(result["outputs"][0])
     size = path.stat().st_size if path.exists() else result.get("bytes_out", 0)
-    label = f"Download {services.md_text(path.name)} ({size / 1e6:.1f} MB)"
+    name = download_name(rec, path.suffix.lstrip(".") or "bin")
+    label = f"Download {services.md_text(name)} ({services.human_size(size)})"
     if result.get("gaps"):
         st.warning(f"{len(result['gaps'])} missing or empty slice(s) are not in the file.")
-    url = download_url(path)
+    url = download_url(path, name)
     if url:
         # A link to the server streams from disk with Range; nothing is held in Streamlit's memory.
         st.link_button(label, url)
         st.caption(f"The link works for {DOWNLOAD_EXPIRY_S // 3600} hours.")
     elif size <= SMALL_DOWNLOAD_BYTES:
         with path.open("rb") as f:
-            st.download_button(label, f.read(), file_name=path.name)
+            st.download_button(label, f.read(), file_name=name)
     else:
         st.info(f"Written to {services.md_code(str(path))} on the machine running recshelf. Start the UI "
                 "with `recshelf ui` to get a download link for large files.")

@@ -148,7 +148,8 @@ def error_view(exc: Exception, action: str) -> ErrorView:
 def status_words(status: int | None) -> str:
     if status is None:
         return "unknown"
-    return f"{status} · {STATUS_NAMES.get(status, 'undocumented status')}"
+    # Words only: Agora's number means nothing to a reader (it stays in the API's answer for support).
+    return STATUS_NAMES.get(status, f"undocumented status {status}")
 
 
 def file_names(files: Sequence[FileInfo]) -> list[str]:

@@ -46,6 +46,21 @@ STATUS_COLOURS = {
 STATUSES = ["complete", "unfinished", "incomplete", "missing_playlist", "invalid", NOT_VERIFIED]
 
 
+def status_word(status: str) -> str:
+    """The words for a status code, the same on every page: "missing playlist", never `missing_playlist`."""
+    return STATUS_BADGE.get(status, status.replace("_", " "))
+
+
+def is_running(sid: str) -> bool:
+    """True when the callbacks in the data folder say this recording is still running (then it plays live)."""
+    from storage.service.liveness import running_in
+
+    try:
+        return running_in(current_settings().data_dir().absolute(), sid)
+    except Exception:  # noqa: BLE001 - an unreadable database must not stop playback; it plays as VOD
+        return False
+
+
 # -- secrets -------------------------------------------------------------------------------------
 
 
@@ -95,6 +110,29 @@ def safe_md(text: str) -> str:
     return md_text(safe_text(text))
 
 
+# -- sizes, names and ids in words ------------------------------------------------------------
+
+_SIZE_UNITS = ("KB", "MB", "GB", "TB")
+SHORT_ID = 12  # characters of a long id shown before "…"; the full value goes into the tooltip
+
+
+def human_size(size: int | float) -> str:
+    """Bytes in words: 512 B, 39 KB, 4.2 MB, 1.07 GB (decimal units, as the table's MB)."""
+    if size < 1000:
+        return f"{int(size)} B"
+    value = float(size)
+    for unit in _SIZE_UNITS:
+        value /= 1000
+        if value < 1000 or unit == _SIZE_UNITS[-1]:
+            return f"{value:.0f} {unit}" if value >= 100 or unit == "KB" else f"{value:.3g} {unit}"
+    raise AssertionError("unreachable")
+
+
+def short_id(value: str, keep: int = SHORT_ID) -> str:
+    """A long id (Agora resource ids run to hundreds of characters) cut to its start and end."""
+    return value if len(value) <= keep + 4 else f"{value[:keep - 4]}…{value[-4:]}"
+
+
 # -- table rows ----------------------------------------------------------------------------------
 
 
@@ -141,6 +179,12 @@ def with_report(row: dict[str, Any], report: dict[str, Any] | None) -> dict[str,
 def recording_row(rec: Recording, report: dict[str, Any] | None) -> dict[str, Any]:
     """One table row. Duration is the playlist's when verified, else estimated from slice names."""
     return with_report(base_row(rec), report)
+
+
+def date_span(recordings: Sequence[Recording]) -> tuple[date, date] | None:
+    """The first and last start date (UTC) of the recordings, for the date picker."""
+    days = [r.start.astimezone(UTC).date() for r in recordings if r.start is not None]
+    return (min(days), max(days)) if days else None
 
 
 @dataclass(frozen=True)
@@ -239,13 +283,17 @@ def timeline_rows(rec: Recording, report: dict[str, Any] | None,
         keys.setdefault(k, -1)
     timed = sorted((t, k) for k, t in ((k, slice_time(k)) for k in keys) if t is not None)
     rows: list[dict[str, Any]] = []
+    steps = [(b - a).total_seconds() for (a, _), (b, _) in zip(timed, timed[1:], strict=False) if b > a]
+    # Without the playlist's EXTINF, a slice lasts until the next one, but no longer than a typical
+    # slice: a long silence between two slices is a gap, not one very long slice.
+    typical = statistics.median(steps) if steps else DEFAULT_SLICE_S
     for n, (start, key) in enumerate(timed):
         name = split_key(key)[1]
         length = durations.get(name)
         if length is None or length <= 0:
             nxt = next((t for t, _ in timed[n + 1:] if t > start), None)
-            length = (nxt - start).total_seconds() if nxt else DEFAULT_SLICE_S
-            length = min(length, 60.0)
+            length = (nxt - start).total_seconds() if nxt else typical
+            length = min(length if length <= typical * 1.5 else typical, 60.0)
         parsed = parse_name(name)
         if key in missing:
             state = "missing"
@@ -260,7 +308,24 @@ def timeline_rows(rec: Recording, report: dict[str, Any] | None,
         rows.append({"slice": name, "start": start.replace(tzinfo=None),
                      "end": (start + timedelta(seconds=length)).replace(tzinfo=None),
                      "state": state, "bytes": max(keys[key], 0)})
-    return rows
+    return _with_gaps(rows)
+
+
+GAP_STATE = "gap (no slice)"
+MIN_GAP_S = 0.5  # less than this between one slice's end and the next start is rounding, not a hole
+
+
+def _with_gaps(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`rows` plus a bar wherever the wall clock moves on with no slice at all (nothing recorded or listed)."""
+    out: list[dict[str, Any]] = []
+    end = None
+    for row in sorted(rows, key=lambda r: r["start"]):
+        if end is not None and (row["start"] - end).total_seconds() >= MIN_GAP_S:
+            out.append({"slice": f"{(row['start'] - end).total_seconds():.1f} s without a slice",
+                        "start": end, "end": row["start"], "state": GAP_STATE, "bytes": 0})
+        out.append(row)
+        end = row["end"] if end is None else max(end, row["end"])
+    return out
 
 
 # -- verification ---------------------------------------------------------------------------------

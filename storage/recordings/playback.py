@@ -10,8 +10,12 @@ other folders, ``..``, schemes) is removed with its ``#EXTINF``. A playlist in a
 by whoever can write the bucket; without this a share link would make every viewer's browser fetch
 what that writer chose (a key, an init segment, a tracker).
 
-Failover parts (``bak<n>_``) are joined after the original, behind a discontinuity. Master
-playlists for individual mode (audio as an alternate rendition, issue 12) belong here too.
+Failover parts (``bak<n>_``) are joined after the original, behind a discontinuity. Each segment
+gets an ``#EXT-X-PROGRAM-DATE-TIME`` from its slice name (Agora names carry the UTC start), so the
+audio and video playlists of one individual-mode uid share a wall clock (storage/recordings/master.py
+writes their master playlist). A playlist without ``#EXT-X-ENDLIST`` is closed as VOD unless the
+recording is known to be running: a stopped recording then plays from 0 to its last slice and ends,
+where a player would otherwise treat it as live, start near its end and wait for slices forever.
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ import functools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from storage.media.hls import AGORA_TAG_PREFIX, BOM, unsafe_reason
-from storage.media.naming import split_key
+from storage.media.naming import parse_name, split_key
 from storage.recordings.catalog import Recording, find
 from storage.signing import MAX_EXPIRY_S
 from storage.stores.base import ObjectInfo, ObjectStore, StoreError
@@ -58,7 +63,8 @@ class PlayerPlaylist:
 
 
 def rewrite_for_playback(text: str, sign: Callable[[str], str | None],
-                         present: Callable[[str], bool] = lambda name: True) -> PlayerPlaylist:
+                         present: Callable[[str], bool] = lambda name: True,
+                         dated: Callable[[str], datetime | None] = lambda name: None) -> PlayerPlaylist:
     """The playlist a player may have: bare names signed, holes marked, everything else dropped.
 
     `sign(name)` gives the signed URL of that object in the playlist's folder, or None when there
@@ -67,7 +73,8 @@ def rewrite_for_playback(text: str, sign: Callable[[str], str | None],
     fragment tagged GAP (fragment-loader rejects it before opening a request), and a player that
     did would reach only the store's "not found". Unsafe names never reach `sign`. Comma-less
     ``#EXTINF:<d>`` gets its comma, which strict players require; ``#EXT-X-VERSION`` is raised to 8
-    when there are gaps; line endings are kept (\\r\\n or \\n). Never raises on any text.
+    when there are gaps; line endings are kept (\\r\\n or \\n). A segment without its own
+    ``#EXT-X-PROGRAM-DATE-TIME`` gets one when `dated(name)` knows its start. Never raises on any text.
     """
     out: list[str] = []
     pending: list[tuple[str, str]] = []  # (tag name, line) of the segment being read
@@ -90,6 +97,9 @@ def rewrite_for_playback(text: str, sign: Callable[[str], str | None],
             out.extend([line for tag, line in pending if tag not in _SEGMENT_TAGS])
         else:
             out.extend([line for _, line in pending])
+            start = dated(stripped)
+            if start is not None and all(tag != "EXT-X-PROGRAM-DATE-TIME" for tag, _ in pending):
+                out.append(f"#EXT-X-PROGRAM-DATE-TIME:{program_date(start)}{ending}")
             if not present(stripped):
                 gaps += 1
                 if all(tag != "EXT-X-GAP" for tag, _ in pending):
@@ -99,6 +109,31 @@ def rewrite_for_playback(text: str, sign: Callable[[str], str | None],
     out.extend(line for _, line in pending)
     result = "".join(out)
     return PlayerPlaylist(_raise_version(result, GAP_VERSION) if gaps else result, gaps, removed)
+
+
+def program_date(utc: datetime) -> str:
+    """RFC 8216 date-time with milliseconds, as players parse it: 2026-03-14T09:30:00.125Z."""
+    return utc.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def slice_start(name: str) -> datetime | None:
+    parsed = parse_name(name)
+    return parsed.utc if parsed is not None else None
+
+
+def as_vod(text: str) -> str:
+    """`text` closed: ``#EXT-X-ENDLIST`` appended and ``#EXT-X-PLAYLIST-TYPE:VOD`` set when missing.
+
+    A player treats a playlist without the end tag as live: hls.js starts a few target durations
+    before its end and, at the end, reloads it and waits ("buffering…") for slices that never come.
+    """
+    lines = text.splitlines()
+    if any(line.strip() == "#EXT-X-ENDLIST" for line in lines):
+        return text
+    if not any(line.startswith("#EXT-X-PLAYLIST-TYPE:") for line in lines):
+        at = 2 if len(lines) > 1 and lines[1].startswith("#EXT-X-VERSION") else 1
+        lines.insert(min(at, len(lines)), "#EXT-X-PLAYLIST-TYPE:VOD")
+    return "\n".join([*lines, "#EXT-X-ENDLIST"]) + "\n"
 
 
 def _lines(text: str) -> Iterator[tuple[str, str]]:
@@ -163,11 +198,13 @@ def playlists_in_order(rec: Recording) -> list[ObjectInfo]:
     return [p.playlist for p in rec.parts if p.playlist is not None]
 
 
-def playback_playlist(store: ObjectStore, rec: Recording, expires_s: int) -> tuple[str, int]:
+def playback_playlist(store: ObjectStore, rec: Recording, expires_s: int, *,
+                      live: bool = False) -> tuple[str, int]:
     """(playlist text with signed slice URLs, number of slices marked ``#EXT-X-GAP``).
 
     Failover parts (``bak<n>_``) follow the original after a discontinuity, as Agora means them to
-    be played. A slice the listing lacks, or holds empty, becomes a gap.
+    be played. A slice the listing lacks, or holds empty, becomes a gap. Unless `live` (the
+    recording is known to be running), a playlist without an end tag is closed (`as_vod`).
     """
     present = {s.key for s in rec.slices if s.size > 0}
     gaps = 0
@@ -185,10 +222,12 @@ def playback_playlist(store: ObjectStore, rec: Recording, expires_s: int) -> tup
                 return None  # a hole under a name the store refuses: dropped, not a failure
 
         raw = store.read(playlist.key).decode("utf-8", errors="replace")
-        rewritten = rewrite_for_playback(raw, sign, lambda name, folder=folder: folder + name in present)
+        rewritten = rewrite_for_playback(raw, sign, lambda name, folder=folder: folder + name in present,
+                                         slice_start)
         gaps += rewritten.gaps
         texts.append(rewritten.text)
-    return join_playlists(texts), gaps
+    joined = join_playlists(texts)
+    return (joined if live or not joined else as_vod(joined)), gaps
 
 
 def join_playlists(texts: Iterable[str]) -> str:

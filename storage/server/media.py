@@ -7,6 +7,13 @@ Each URL opens exactly one file until it expires; the key is checked to stay ins
 even when signed, so `..` and symlinks lead nowhere. Range requests (206/416) are what
 hls.js and <video> seeking need; CORS is open because a player page on another origin fetches
 the slices, and the signature, not the origin, is the access control.
+
+Players: a signed playlist URL with ``&play=1`` answers the playlist a player may have
+(storage/recordings/master.py `served_playlist`: slices signed, holes marked, closed as VOD unless
+the recording is running), and ``<video playlist stem>.master.m3u8`` an individual-mode uid's master
+playlist (audio as the alternate rendition), so one signed URL plays the whole uid. Slice URLs in
+those playlists are path-absolute (``/media/…``), so they follow whatever host the player used.
+Downloads: a URL signed with a download name (``&dl=``) is sent as an attachment under that name.
 """
 
 from __future__ import annotations
@@ -20,9 +27,11 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
-from storage.signing import check_media_signature, media_store_ids
-from storage.stores.base import content_type_for
-from storage.stores.local import file_info, resolve_inside
+from storage.recordings.downloads import attachment
+from storage.recordings.master import MASTER_SUFFIX, served_playlist
+from storage.signing import MediaSigner, check_media_signature, media_store_ids
+from storage.stores.base import StoreError, content_type_for
+from storage.stores.local import LocalStore, file_info, resolve_inside
 
 _CHUNK = 256 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -71,8 +80,12 @@ def _file_chunks(path: Path, start: int, length: int) -> Iterator[bytes]:
 
 
 def media_router(secret: str | Callable[[], str | None] | None,
-                 roots: Iterable[str | Path] | Callable[[], Iterable[str | Path]] = ()) -> APIRouter:
-    """The media routes for the folders `roots`, signed with `secret` (values, or callables asked per request)."""
+                 roots: Iterable[str | Path] | Callable[[], Iterable[str | Path]] = (),
+                 running: Callable[[str], bool] = lambda sid: False) -> APIRouter:
+    """The media routes for the folders `roots`, signed with `secret` (values, or callables asked per request).
+
+    `running(sid)` tells whether a recording is still running (then its playlist is served live).
+    """
     router = APIRouter()
 
     def current_secret() -> str | None:
@@ -82,13 +95,16 @@ def media_router(secret: str | Callable[[], str | None] | None,
         return media_store_ids(secret_now, roots() if callable(roots) else roots)
 
     @router.api_route("/media/{store_id}/{key:path}", methods=["GET", "HEAD"], include_in_schema=False)
-    def get_media(request: Request, store_id: str, key: str, exp: int = 0, sig: str = "") -> Response:
+    def get_media(request: Request, store_id: str, key: str, exp: int = 0, sig: str = "", dl: str = "",
+                  play: int = 0) -> Response:
         secret_now = current_secret()
         if not secret_now:
             return _plain(503, "media serving is not configured (no media secret)")
-        if not sig or not check_media_signature(secret_now, store_id, key, exp, sig):
+        if not sig or not check_media_signature(secret_now, store_id, key, exp, sig, download=dl):
             return _plain(403, "invalid or expired signature")
         root = current_roots(secret_now).get(store_id)
+        if root is not None and (play and key.endswith(".m3u8") or key.endswith(MASTER_SUFFIX)):
+            return _player_playlist(LocalStore(root, signer=MediaSigner("", secret_now)), key, running)
         path = resolve_inside(root, key) if root is not None else None
         try:
             st = path.stat() if path is not None else None
@@ -96,7 +112,7 @@ def media_router(secret: str | Callable[[], str | None] | None,
             st = None
         if path is None or st is None or not path.is_file():
             return _plain(404, "not found")
-        return _file_response(request, path, key, st)
+        return _file_response(request, path, key, st, dl)
 
     @router.options("/media/{store_id}/{key:path}", include_in_schema=False)
     def preflight(store_id: str, key: str) -> Response:
@@ -111,7 +127,19 @@ def media_router(secret: str | Callable[[], str | None] | None,
     return router
 
 
-def _file_response(request: Request, path: Path, key: str, st: os.stat_result) -> Response:
+def _player_playlist(store: LocalStore, key: str, running: Callable[[str], bool]) -> Response:
+    try:
+        text = served_playlist(store, key, running=running)
+    except StoreError as exc:
+        return _plain(502, f"the folder could not be read: {exc.reason}")
+    if text is None:
+        return _plain(404, "no such playlist")
+    # Never cached: each fetch signs afresh, and a live playlist grows.
+    return Response(text, media_type="application/vnd.apple.mpegurl",
+                    headers={**CORS_HEADERS, "Cache-Control": "no-store"})
+
+
+def _file_response(request: Request, path: Path, key: str, st: os.stat_result, download: str = "") -> Response:
     size = st.st_size
     headers = {
         **CORS_HEADERS,
@@ -120,6 +148,8 @@ def _file_response(request: Request, path: Path, key: str, st: os.stat_result) -
         "Last-Modified": formatdate(st.st_mtime, usegmt=True),
         "Cache-Control": "private, max-age=60",
     }
+    if download:
+        headers["Content-Disposition"] = attachment(download)
     media_type = content_type_for(key)
     wanted = parse_range(request.headers.get("range"), size)
     if wanted == "unsatisfiable":

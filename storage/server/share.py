@@ -21,14 +21,15 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
 
 from storage.recordings.catalog import Recording
+from storage.recordings.downloads import attachment, download_name
+from storage.recordings.master import bandwidth, master_playlist, uid_streams
 from storage.recordings.playback import playback_playlist, playlist_durations, slice_expiry
-from storage.recordings.player_assets import HLS_JS
+from storage.recordings.player_assets import HLS_JS, HLS_JS_NAME
 from storage.server.share_page import PAGE_HEADERS, SHARE_JS, PlayerPage, message_page, player_page
 from storage.service.repo_shares import ACTIVE, REVOKED, Share, ShareRepo
 from storage.service.shares import shared_recordings
@@ -76,13 +77,6 @@ GONE_REC = ("The recording is not there any more", "The link is valid, but the r
 NO_DB = ("Sharing is not available", "This server has no database of share links.")
 
 
-def download_name(rec: Recording) -> str:
-    """``<channel> <YYYY-MM-DD HH-MM>.mp4``: what a person recognises in a downloads folder."""
-    when = f" {rec.start:%Y-%m-%d %H-%M}" if rec.start else ""
-    safe = "".join(c if c.isprintable() and c not in '/\\:*?"<>|' else "_" for c in rec.key.cname)
-    return f"{safe.strip() or 'recording'}{when}.mp4"
-
-
 def share_router(settings: Settings | SettingsSource, shares: SharesSource) -> APIRouter:
     """The share routes: `settings` is the server's (or a callable giving the current ones)."""
     current = settings if callable(settings) else (lambda: settings)
@@ -126,7 +120,7 @@ def share_router(settings: Settings | SettingsSource, shares: SharesSource) -> A
             return _words(404, *GONE_REC)
         return share, store, recordings
 
-    @router.get("/share/assets/hls.light.min.js", include_in_schema=False)
+    @router.get(f"/share/assets/{HLS_JS_NAME}", include_in_schema=False)
     def hls_js() -> FileResponse:
         return FileResponse(HLS_JS, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"})
 
@@ -153,15 +147,22 @@ def share_router(settings: Settings | SettingsSource, shares: SharesSource) -> A
         return HTMLResponse(html, headers=PAGE_HEADERS)
 
     @router.get("/share/{token}/playlist.m3u8", include_in_schema=False)
-    def playlist(request: Request, token: str) -> Response:
+    def playlist(request: Request, token: str, stream: str = "") -> Response:
         found = opened(request, token)
         if isinstance(found, HTMLResponse):
             return found
         share, store, recordings = found
         # Slice URLs last long enough to watch the recording, but not past the link's own end.
         remaining = int(share.expires_at - time.time())
+        # An individual-mode uid is one stream: a master naming its video and audio playlists below.
+        streams = uid_streams(recordings[0], recordings)
         try:
-            text, _ = playback_playlist(store, recordings[0], max(MIN_SLICE_URL_S, min(slice_expiry(None), remaining)))
+            if streams.paired and streams.video and streams.audio and stream not in ("audio", "video"):
+                text = master_playlist("playlist.m3u8?stream=video", "playlist.m3u8?stream=audio",
+                                       bandwidth_bps=bandwidth(streams.video, streams.audio))
+            else:
+                chosen = {"audio": streams.audio, "video": streams.video}.get(stream) or recordings[0]
+                text, _ = playback_playlist(store, chosen, max(MIN_SLICE_URL_S, min(slice_expiry(None), remaining)))
         except StoreError as exc:
             return _words(502, "The recording cannot be read right now", f"{exc.reason}. Try again in a while.")
         return Response(text, media_type=PLAYLIST_TYPE, headers={
@@ -184,8 +185,7 @@ def share_router(settings: Settings | SettingsSource, shares: SharesSource) -> A
                                                                  "MP4 file. Playing it still works.")
         name = download_name(recordings[0])
         return FileResponse(path, media_type="video/mp4", headers={
-            "Content-Disposition": f"attachment; filename=\"{name.encode('ascii', 'replace').decode()}\"; "
-                                   f"filename*=UTF-8''{quote(name, safe='')}",
+            "Content-Disposition": attachment(name),
             "Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"})
 
     @router.get("/share/{payload}/{sig}/{name}", include_in_schema=False)

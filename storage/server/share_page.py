@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 
+from storage.recordings.player_assets import HLS_JS_NAME
+
 ASSET_PATH = "/share/assets"  # hls.js and the page script, served by storage/server/share.py
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
@@ -90,7 +92,7 @@ def player_page(page: PlayerPage) -> str:
         f"{escape(page.playlist_url)}</a></span></div>"
         f'<p class="note">This link works until {page.expires:%Y-%m-%d %H:%M} UTC.</p>'
     )
-    scripts = (f'<script src="{ASSET_PATH}/hls.light.min.js"></script>'
+    scripts = (f'<script src="{ASSET_PATH}/{HLS_JS_NAME}"></script>'
                f'<script src="{ASSET_PATH}/share.js"></script>')
     return _document(page.title, body, scripts=scripts)
 

@@ -60,8 +60,11 @@ def test_events_page_lists_recordings_and_highlights(data: Path):
     assert at.warning and "backup" in at.warning[0].value
     table = at.dataframe[0].value
     states = dict(zip(table["sid"], table["state"], strict=True))
-    assert states[WAITING] == "waiting_backup" and states[OVERDUE] == "overdue"
-    assert states["3" * 32] == "events only"
+    # Words, never the codes (issue 12): "waiting_backup" is not something to show.
+    assert states[WAITING] == "waiting for Agora's backup upload"
+    assert states[OVERDUE] == "overdue: still not complete at the deadline"
+    assert states["3" * 32] == "no check needed (no upload or exit event)"
+    assert "_" not in " ".join(table["event types"])
 
 
 def test_events_page_timeline_of_one_recording(data: Path):
@@ -69,7 +72,9 @@ def test_events_page_timeline_of_one_recording(data: Path):
     at.selectbox(key="ev_sid").set_value(OVERDUE).run()
     timeline = at.dataframe[1].value
     assert list(timeline["kind"]) == ["event", "event", "check"]
-    assert "32 backuped" in list(timeline["what"]) and "check: incomplete" in list(timeline["what"])
+    assert "some files went to Agora's backup" in list(timeline["what"])
+    assert "check: incomplete" in list(timeline["what"])
+    assert not any(w[:1].isdigit() for w in timeline["what"])
 
 
 def test_events_page_without_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

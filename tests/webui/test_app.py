@@ -205,11 +205,14 @@ def test_individual_mode_plays_audio_and_video_of_one_uid(seeded, audio_slices, 
     at = _open_recording(at, f"rec/{ind}_ind__uid_s_1001__uid_e_video")
     assert not at.exception
     players = [json.loads(e.proto.json_args) for e in at.main if getattr(e, "type", None) == "component_instance"]
-    assert [p["kind"] for p in players] == ["video", "audio"]
-    assert all("#EXT-X-GAP" not in p["playlist"] for p in players)
-    at.radio(key="streams").set_value("audio").run()
-    players = [json.loads(e.proto.json_args) for e in at.main if getattr(e, "type", None) == "component_instance"]
-    assert [p["kind"] for p in players] == ["audio"]
+    assert len(players) == 1, "one player per uid, not one per stream"
+    (player,) = players
+    assert player["kind"] == "video" and "__uid_e_video_" in player["playlist"]
+    assert "__uid_e_audio_" in player["audio_playlist"]
+    assert '#EXT-X-MEDIA:TYPE=AUDIO' in player["master"] and 'AUDIO="audio"' in player["master"]
+    assert "#EXT-X-PROGRAM-DATE-TIME:" in player["playlist"] and "#EXT-X-PROGRAM-DATE-TIME:" in player["audio_playlist"]
+    assert all("#EXT-X-GAP" not in player[k] for k in ("playlist", "audio_playlist"))
+    assert any("play together" in c.value for c in at.caption)
 
 
 def test_store_errors_are_shown_without_secrets(tmp_path, monkeypatch, s3_server_url):

@@ -118,7 +118,8 @@ def _player_frame(page: Any) -> Any:
 
 
 def _play_until(frame: Any, seconds: float) -> dict[str, Any]:
-    frame.locator("#play").click()
+    # The player has the browser's own controls only (no extra button): start it as they would.
+    frame.evaluate("document.getElementById('video').play()")
     deadline = time.monotonic() + PLAY_TIMEOUT_S
     state: dict[str, Any] = {}
     while time.monotonic() < deadline:
@@ -196,29 +197,58 @@ def test_s3_store_plays_with_presigned_slices(chromium, start_ui, s3_service, se
 
 
 def test_login_page_hides_everything(chromium, start_ui, tmp_path, seeder):
+    """The gate, then the server's login page; the HttpOnly cookie keeps reloads and new tabs logged in."""
     (tmp_path / "store").mkdir()
     store = LocalStore(tmp_path / "store")
     _seed_two(store, seeder)
     url = start_ui(str(store.root), RECSHELF_UI_PASSWORD=UI_PASSWORD)
     ARTIFACTS.mkdir(exist_ok=True)
-    page = chromium.new_page(viewport={"width": 1400, "height": 800})
+    context = chromium.new_context(viewport={"width": 1400, "height": 800})
+    page = context.new_page()
+    grid = page.locator('[data-testid="stDataFrame"]')
+    gate = page.get_by_role("link", name="Log in")
     try:
         page.goto(url)
-        page.get_by_label("Password", exact=True).wait_for(timeout=STARTUP_S * 1000)
+        gate.wait_for(timeout=STARTUP_S * 1000)
         page.screenshot(path=str(ARTIFACTS / "login.png"))
-        assert page.locator('[data-testid="stDataFrame"]').count() == 0
+        assert grid.count() == 0
         assert "my_chan" not in page.content()
         # A deep link to a page must meet the same gate, not run the page script on its own.
         for path in ("browse", "recording", "events", "record"):
             page.goto(f"{url.rstrip('/')}/{path}")
-            page.get_by_label("Password", exact=True).wait_for(timeout=STARTUP_S * 1000)
-            assert page.locator('[data-testid="stDataFrame"]').count() == 0, path
+            gate.wait_for(timeout=STARTUP_S * 1000)
+            assert grid.count() == 0, path
             assert "my_chan" not in page.content(), path
         page.goto(url)
-        page.get_by_label("Password", exact=True).wait_for(timeout=STARTUP_S * 1000)
+        gate.wait_for(timeout=STARTUP_S * 1000)
+        server = gate.get_attribute("href").split("/login")[0]
+        for path in ("/docs", "/redoc", "/openapi.json"):
+            assert httpx.get(server + path).status_code == 404, path  # no API browser without the login
+        gate.click()
+        page.get_by_label("Password", exact=True).fill("not the password")
+        page.get_by_role("button", name="Log in").click()
+        page.get_by_text("Wrong password.").wait_for(timeout=STARTUP_S * 1000)
+        page.screenshot(path=str(ARTIFACTS / "login-server-page.png"))
         page.get_by_label("Password", exact=True).fill(UI_PASSWORD)
         page.get_by_role("button", name="Log in").click()
-        page.locator('[data-testid="stDataFrame"]').wait_for(timeout=STARTUP_S * 1000)
+        grid.wait_for(timeout=STARTUP_S * 1000)  # back in the UI, logged in
         assert UI_PASSWORD not in page.content()
+        (cookie,) = [c for c in context.cookies() if c["name"] == "recshelf_session"]
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+        assert time.time() + 3600 < cookie["expires"] < time.time() + 13 * 3600
+        assert page.evaluate("document.cookie").find("recshelf_session") == -1  # scripts cannot read it
+        page.reload()
+        grid.wait_for(timeout=STARTUP_S * 1000)
+        other = context.new_page()
+        other.goto(f"{url.rstrip('/')}/events")
+        other.get_by_role("link", name="Log out").wait_for(timeout=STARTUP_S * 1000)
+        other.goto(url)
+        other.locator('[data-testid="stDataFrame"]').wait_for(timeout=STARTUP_S * 1000)
+        other.screenshot(path=str(ARTIFACTS / "login-new-tab.png"))
+        other.close()
+        page.get_by_role("link", name="Log out").click()
+        gate.wait_for(timeout=STARTUP_S * 1000)
+        assert grid.count() == 0
+        assert not [c for c in context.cookies() if c["name"] == "recshelf_session"]
     finally:
-        page.close()
+        context.close()

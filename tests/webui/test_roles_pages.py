@@ -167,6 +167,7 @@ def test_record_page_needs_admin(site):
 def test_shared_password_means_admin(site, monkeypatch, tmp_path):
     (tmp_path / "recshelf.toml").write_text("")
     monkeypatch.setenv("RECSHELF_UI_PASSWORD", "shared-pass")
+    monkeypatch.delenv("RECSHELF_SERVER_URL")  # no server beside the UI: the tab's own login form
     at = AppTest.from_file(APP, default_timeout=60).run()
     at.text_input[0].input("shared-pass")
     at.button[0].click().run()

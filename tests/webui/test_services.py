@@ -34,6 +34,10 @@ def test_timeline_states_and_plain_words(tmp_path, seeder):
     assert states[orphan.split("/")[1]] == "orphan"
     assert list(states.values()).count("present") == 4
     assert all(r["end"] > r["start"] for r in rows)
+    # The 24 s between the last slice and the orphan hold no slice at all: one gap bar (issue 12).
+    (gap,) = [r for r in rows if r["state"] == services.GAP_STATE]
+    assert gap["end"] == next(r["start"] for r in rows if r["state"] == "orphan")
+    assert gap["slice"] == "24.0 s without a slice"
     headline, details, advice = services.explain(report)
     assert headline.startswith("Incomplete")
     assert any("missing" in d for d in details) and any("empty" in d for d in details)

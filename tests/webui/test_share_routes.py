@@ -56,14 +56,14 @@ def test_the_page_has_the_player_and_facts_but_no_store_details(client, local_st
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     html = page.text
     assert "my_chan 1" in html and "2026-01-02 03:04:05 UTC" in html and 'id="duration">0:06<' in html
-    assert '<script src="/share/assets/hls.light.min.js">' in html and "cdn" not in html.lower()
+    assert '<script src="/share/assets/hls.min.js">' in html and "cdn" not in html.lower()
     assert f'href="{share.token}/download"' in html
     assert f"http://testserver/share/{share.token}/playlist.m3u8" in html  # for VLC / Safari
     for hidden in (str(store.root), store.url, "rec/", SID, MEDIA_SECRET):
         assert hidden not in html
     assert page.headers["referrer-policy"] == "no-referrer" and "script-src 'self'" in page.headers[
         "content-security-policy"]
-    hls_js = client.get("/share/assets/hls.light.min.js")
+    hls_js = client.get("/share/assets/hls.min.js")
     assert hls_js.status_code == 200 and len(hls_js.content) > 100_000 and b"isSupported" in hls_js.content
     assert client.get("/share/assets/share.js").text.startswith('"use strict"')
 

@@ -24,10 +24,13 @@ with st.expander("Filters", expanded=True):
     sid = c2.text_input("sid starts with", key="f_sid")
     uid = c3.text_input("uid contains", key="f_uid")
     c4, c5 = st.columns([1, 2])
-    dates = c4.date_input("Start date (UTC, from – to)", value=(), key="f_dates")
-    statuses = c5.multiselect("Status", services.STATUSES, key="f_status")
+    # The calendar opens on the data's months, not today's: the full range is preselected (and means "all").
+    span = services.date_span(recordings)
+    dates = c4.date_input("Start date (UTC, from – to)", value=span or (), key="f_dates")
+    statuses = c5.multiselect("Status", services.STATUSES, key="f_status", format_func=services.status_word)
     noted = note_filter.render(store.url)
 date_range = tuple(dates) if isinstance(dates, list | tuple) else (dates,)
+date_range = () if date_range == span else date_range
 filters = services.Filters(channel=channel.strip(), sid=sid.strip(), uid=uid.strip(),
                            start_from=date_range[0] if len(date_range) > 0 else None,
                            start_to=date_range[1] if len(date_range) > 1 else None,

@@ -11,11 +11,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from storage.agora.events import EVENTS
 from storage.service.database import open_database
 from storage.service.db import DB_NAME
 from storage.service.repo import Repo
 from webui import services
+from webui.event_words import detail_words, event_words
 
 HIGHLIGHT = {"overdue": "background-color: #f8d7da", "waiting_backup": "background-color: #fff3cd",
              "incomplete": "background-color: #f8d7da", "error": "background-color: #f8d7da"}
@@ -30,13 +30,10 @@ STATE_WORDS = {
 }
 
 
-def event_name(event_type: int) -> str:
-    name = EVENTS.get(event_type, (0, ""))[1]
-    return f"{event_type} {name}".strip()
-
-
 def _row_style(row: pd.Series) -> list[str]:
-    return [HIGHLIGHT.get(str(row["state"]), "")] * len(row)
+    # The table shows the state in words; the highlight is keyed by the state itself.
+    code = next((k for k, words in STATE_WORDS.items() if words == row["state"]), str(row["state"]))
+    return [HIGHLIGHT.get(code, "")] * len(row)
 
 
 st.title("Events")
@@ -68,8 +65,9 @@ if not summaries:
     st.stop()
 
 table = pd.DataFrame([{
-    "sid": s["sid"], "channel": s["cname"], "state": s["state"], "last status": s["status"] or "",
-    "events": s["events"], "event types": ", ".join(str(t) for t in s["eventTypes"]),
+    "channel": s["cname"], "state": STATE_WORDS.get(s["state"], s["state"]),
+    "last status": services.status_word(s["status"]) if s["status"] else "",
+    "events": s["events"], "event types": ", ".join(event_words(t) for t in s["eventTypes"]), "sid": s["sid"],
     "last event (UTC)": s["lastEvent"], "next check (UTC)": s["nextCheck"] or "", "deadline (UTC)": s["deadline"] or "",
 } for s in summaries])
 st.dataframe(table.style.apply(_row_style, axis=1), hide_index=True, use_container_width=True)
@@ -82,10 +80,10 @@ if sid:
     for item in repo.timeline(sid):
         if item["kind"] == "event":
             details = (item["detail"] or {}).get("details") or {}
-            what = event_name(int(item["what"]))
-            note = ", ".join(f"{k}={v}" for k, v in details.items() if k not in ("msgName", "fileList"))
+            what = event_words(int(item["what"]))
+            note = detail_words(int(item["what"]), details)
         else:
-            what = f"check: {item['what']}"
+            what = f"check: {services.status_word(str(item['what']))}"
             detail = item["detail"]
             note = f"{detail['segments']} segments, {detail['missing']} missing/empty, {detail['bytes']} bytes"
         rows.append({"time (UTC)": pd.to_datetime(item["at"], unit="s", utc=True).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],

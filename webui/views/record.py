@@ -215,7 +215,7 @@ def what_it_wrote(session_sid: str, target: dict[str, str]) -> None:
     result = ss[RESULT]
     status = result.get("uploading_status") or "unknown"
     show = st.success if status == "uploaded" else st.warning
-    show(f"Stopped · upload status **{status}**: {rc.UPLOAD_WORDS.get(status, rc.UPLOAD_WORDS['unknown'])}")
+    show(f"Stopped · {rc.UPLOAD_WORDS.get(status, rc.UPLOAD_WORDS['unknown'])}")
     if result.get("files"):
         st.caption("Agora's file list: " + ", ".join(f"`{n}`" for n in result["files"]))
     st.subheader("In the store")
@@ -259,7 +259,8 @@ where = ss[TARGET]
 st.subheader(f"Channel `{current.cname}`")
 st.markdown(f"sid `{current.sid}` · mode **{current.mode}** · recorder uid `{current.uid}` · store "
             f"`{where['store_ref']}`" + (f" · folder `{where['folder']}`" if where["folder"] else ""))
-st.markdown(f"resource ID `{current.resource_id}`")
+# Agora's resource ids run to hundreds of characters: the start and end on screen, the whole on hover.
+st.markdown(f"resource ID `{services.short_id(current.resource_id)}`", help=f"resource ID: {current.resource_id}")
 st.caption(f"started {current.started_at:%Y-%m-%d %H:%M:%S} UTC")
 if RESULT not in ss:
     live_status()

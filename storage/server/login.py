@@ -1,0 +1,87 @@
+"""`GET/POST /login`, `GET/POST /logout`: the web UI's login that lasts across reloads and tabs.
+
+Streamlit cannot set an HttpOnly cookie, but this server runs on the same host, and browsers share
+cookies per host whatever the port. So the UI's login gate links here; a right password gets a
+signed, expiring, HttpOnly session cookie (storage/signing.py `make_session`) and a redirect back to
+the UI, which checks the cookie on each page load (webui/auth.py). ``next`` may only lead back to
+this same host (any port), so the form is no open redirect. With no UI password configured the
+routes say so and set nothing.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Callable
+from urllib.parse import parse_qs, urlsplit
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from storage.settings import Settings
+from storage.signing import SESSION_COOKIE, SESSION_TTL_S, make_session, password_matches
+
+FAILED_LOGIN_DELAY_S = 1.0  # slows guessing without a lockout that a typo could trigger
+MAX_FORM_BYTES = 8192
+
+_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>recshelf · log in</title>
+<link rel="icon" href="data:,"><style>body{{font-family:sans-serif;max-width:26em;margin:4em auto;padding:0 1em}}
+input,button{{font-size:1em;padding:.4em;margin:.3em 0;width:100%;box-sizing:border-box}}
+.error{{color:#b00020}}</style></head><body><h1>recshelf</h1>{message}
+<form method="post" action="/login"><label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" autofocus required>
+<input type="hidden" name="next" value="{next}"><button type="submit">Log in</button></form>
+<p><small>The login lasts {hours} hours in this browser, for every tab, until you log out.</small></p>
+</body></html>"""
+
+
+def safe_next(request: Request, wanted: str | None) -> str:
+    """`wanted` when it leads to this host (any port), else "/": never an open redirect."""
+    if not wanted:
+        return "/"
+    parts = urlsplit(wanted)
+    if not parts.scheme and not parts.netloc and wanted.startswith("/") and not wanted.startswith("//"):
+        return wanted
+    if parts.scheme in ("http", "https") and parts.hostname == request.url.hostname:
+        return wanted
+    return "/"
+
+
+def login_router(settings: Callable[[], Settings]) -> APIRouter:
+    router = APIRouter()
+
+    def page(next_url: str, message: str = "", status: int = 200) -> HTMLResponse:
+        return HTMLResponse(_PAGE.format(message=message, next=html.escape(next_url, quote=True),
+                                         hours=SESSION_TTL_S // 3600), status_code=status,
+                            headers={"Cache-Control": "no-store"})
+
+    @router.get("/login", include_in_schema=False)
+    def login_form(request: Request, next: str = "") -> Response:  # noqa: A002 - the usual name
+        if not settings().ui_password:
+            return RedirectResponse(safe_next(request, next), status_code=303)
+        return page(safe_next(request, next))
+
+    @router.post("/login", include_in_schema=False)
+    async def login(request: Request) -> Response:
+        current = settings()
+        password, secret = current.ui_password, current.media_secret
+        body = (await request.body())[:MAX_FORM_BYTES]
+        form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", errors="replace")).items()}
+        next_url = safe_next(request, form.get("next"))
+        if not password or not secret:
+            return page(next_url, "<p class=error>Logins are not configured on this server.</p>", 503)
+        if not password_matches(form.get("password", ""), password):
+            time.sleep(FAILED_LOGIN_DELAY_S)
+            return page(next_url, "<p class=error role=alert>Wrong password.</p>", 401)
+        response = RedirectResponse(next_url, status_code=303)
+        response.set_cookie(SESSION_COOKIE, make_session(secret, password), max_age=SESSION_TTL_S, path="/",
+                            httponly=True, samesite="lax", secure=request.url.scheme == "https")
+        return response
+
+    @router.api_route("/logout", methods=["GET", "POST"], include_in_schema=False)
+    def logout(request: Request, next: str = "") -> Response:  # noqa: A002
+        response = RedirectResponse(safe_next(request, next), status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+        return response
+
+    return router

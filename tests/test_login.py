@@ -1,0 +1,79 @@
+"""The UI's login that lasts: signed, expiring session tokens and the server's /login and /logout."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from storage.server.app import create_app
+from storage.server.login import login_router
+from storage.settings import Settings
+from storage.signing import SESSION_COOKIE, make_session, password_matches, session_valid
+
+SECRET = "login-test-media-secret"
+PASSWORD = "login-test-password"
+
+
+def test_session_tokens_expire_and_bind_secret_and_password() -> None:
+    token = make_session(SECRET, PASSWORD, ttl_s=60, now=1000)
+    assert session_valid(SECRET, PASSWORD, token, now=1059)
+    assert not session_valid(SECRET, PASSWORD, token, now=1061)
+    assert not session_valid(SECRET, "changed password", token, now=1000)
+    assert not session_valid("other secret", PASSWORD, token, now=1000)
+    exp = token.split(".")[1]
+    assert not session_valid(SECRET, PASSWORD, token.replace(f".{exp}.", f".{int(exp) + 9999}.", 1), now=1000)
+    for junk in (None, "", "v1", "v1.x.y.z", "a" * 500, token + "0"):
+        assert not session_valid(SECRET, PASSWORD, junk, now=1000)
+    assert make_session(SECRET, PASSWORD) != make_session(SECRET, PASSWORD)  # a nonce in each
+    assert password_matches(PASSWORD, PASSWORD) and not password_matches("x", PASSWORD)
+
+
+@pytest.fixture
+def client(monkeypatch: pytest.MonkeyPatch, tmp_path) -> TestClient:
+    monkeypatch.setenv("RECSHELF_UI_PASSWORD", PASSWORD)
+    monkeypatch.setenv("RECSHELF_MEDIA_SECRET", SECRET)
+    monkeypatch.setenv("RECSHELF_CONFIG", str(tmp_path / "none.toml"))
+    (tmp_path / "none.toml").write_text("")
+    app = FastAPI()
+    app.include_router(login_router(Settings.load))
+    return TestClient(app, base_url="http://127.0.0.1:8700")
+
+
+def test_login_sets_an_httponly_cookie_and_returns_to_the_ui(client: TestClient) -> None:
+    form = client.get("/login", params={"next": "http://127.0.0.1:8501/browse"})
+    assert form.status_code == 200 and 'type="password"' in form.text and "12 hours" in form.text
+    got = client.post("/login", data={"password": PASSWORD, "next": "http://127.0.0.1:8501/browse"},
+                      follow_redirects=False)
+    assert got.status_code == 303 and got.headers["location"] == "http://127.0.0.1:8501/browse"
+    cookie = got.headers["set-cookie"]
+    assert cookie.startswith(f"{SESSION_COOKIE}=") and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    assert "Max-Age=43200" in cookie and PASSWORD not in cookie
+    token = cookie.split(";")[0].split("=", 1)[1]
+    assert session_valid(SECRET, PASSWORD, token)
+    out = client.post("/logout", params={"next": "http://127.0.0.1:8501/"}, follow_redirects=False)
+    assert out.status_code == 303 and f'{SESSION_COOKIE}=""' in out.headers["set-cookie"]
+
+
+@pytest.mark.parametrize("evil", ["https://evil.test/", "//evil.test/x", "http://127.0.0.2:8501/", "javascript:x"])
+def test_login_never_redirects_off_this_host(client: TestClient, evil: str) -> None:
+    got = client.post("/login", data={"password": PASSWORD, "next": evil}, follow_redirects=False)
+    assert got.headers["location"] == "/"
+
+
+def test_wrong_password_is_refused_slowly(client: TestClient) -> None:
+    started = time.monotonic()
+    got = client.post("/login", data={"password": "guess", "next": "/"}, follow_redirects=False)
+    assert got.status_code == 401 and "Wrong password" in got.text and "set-cookie" not in got.headers
+    assert time.monotonic() - started >= 0.9
+
+
+def test_the_api_browser_is_off(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.setenv("RECSHELF_CONFIG", str(tmp_path / "none.toml"))
+    (tmp_path / "none.toml").write_text("")
+    client = TestClient(create_app(Settings.load()))
+    for path in ("/docs", "/redoc", "/openapi.json"):
+        assert client.get(path).status_code == 404, path
+    assert client.get("/healthz").status_code == 200
