@@ -1,0 +1,111 @@
+"""The Recordings page's table part, run as a fragment: statuses, summary, one page, a row click opens it.
+
+While rows of the visible page are being verified in the background this part reruns on its own
+(`st.fragment(run_every=…)` in views/browse.py) and stops once they are all done.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from storage.recordings.catalog import Recording
+from storage.recordings.posters import cached_poster
+from storage.stores.base import ObjectStore
+from webui import services, state, table
+
+FIRST_WAIT_S = 0.4  # a fast store's page is verified before the first paint; a slow one fills in later
+COLUMNS = ["poster", "channel", "start", "duration", "status", "uid", "streams", "size", "pictures"]
+
+
+def render_page(store_ref: str, prefix: str, store: ObjectStore, filters: services.Filters, order: str,
+                page_size: int) -> None:
+    frames = state.table_frames(store_ref, prefix)
+    by_id = state.recordings_by_id(store_ref, prefix)
+    verifications = state.verifications()
+
+    def visible_page() -> tuple[pd.DataFrame, pd.DataFrame]:
+        rows = table.with_statuses(frames, verifications.statuses(store_ref), verifications.pending(store_ref))
+        kept = table.sort_rows(table.apply_filters(rows, filters), order)
+        pages = table.page_count(len(kept), page_size)
+        if st.session_state.get("t_page", 1) > pages:
+            st.session_state["t_page"] = pages
+        return kept, table.page_of(kept, page_size, int(st.session_state.get("t_page", 1)))
+
+    kept, visible = visible_page()
+    members = _members(frames, visible, by_id)
+    ids = {rec.id for rec in members}
+    verifications.submit(store_ref, store, members)
+    if verifications.pending_among(store_ref, ids):
+        verifications.wait(store_ref, ids, FIRST_WAIT_S)
+        kept, visible = visible_page()
+
+    st.markdown(f"**{table.summary(kept)}**" + (f" of {len(frames.rows):,}" if len(kept) != len(frames.rows) else ""))
+    if kept.empty:
+        st.warning("No recording matches.")
+    else:
+        _table(store_ref, store, visible, by_id)
+        pages = table.page_count(len(kept), page_size)
+        p1, p2 = st.columns([1, 4])
+        p1.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, step=1, key="t_page")
+        first = (int(st.session_state.get("t_page", 1)) - 1) * page_size
+        p2.caption(f"Rows {first + 1:,}–{first + len(visible):,} of {len(kept):,}, {order}. "
+                   "Click a row to open its report, timeline and player.")
+        with st.expander("Details: ids and folders of the rows shown"):
+            st.dataframe(visible[["channel", "start", "sid", "uid", "streams", "folder", "slices", "mp4"]],
+                         hide_index=True, width="stretch")
+
+    verifying = verifications.pending_among(store_ref, ids)
+    if verifying != st.session_state.get("t_verifying", False):
+        st.session_state["t_verifying"] = verifying
+        st.rerun(scope="app")  # start or stop this part's own reruns
+
+
+def _members(frames: table.Frames, visible: pd.DataFrame, by_id: dict[str, Recording]) -> list[Recording]:
+    chosen = frames.members[frames.members["row"].isin(visible.index)]
+    return [by_id[rec_id] for rec_id in chosen["rec"] if rec_id in by_id]
+
+
+def _poster_url(poster_dir: Path, store: ObjectStore, rec: Recording | None) -> str | None:
+    data = cached_poster(poster_dir, store.url, rec) if rec is not None else None
+    return "data:image/jpeg;base64," + base64.b64encode(data).decode() if data else None
+
+
+def _table(store_ref: str, store: ObjectStore, visible: pd.DataFrame, by_id: dict[str, Recording]) -> None:
+    poster_dir = state.verifications().poster_dir
+    shown = pd.DataFrame({
+        "poster": [_poster_url(poster_dir, store, by_id.get(row_id)) for row_id in visible.index],
+        "channel": visible["channel"].to_numpy(),
+        "start": visible["start"].to_numpy(),
+        "duration": visible["duration_s"].map(table.clock).to_numpy(),
+        "status": [[services.STATUS_BADGE.get(s, s)] for s in visible["status"]],  # a pill, coloured below
+        "uid": visible["uid"].to_numpy(),
+        "streams": visible["streams"].to_numpy(),
+        "size": visible["bytes"].map(table.human_size).to_numpy(),
+        "pictures": visible["pictures"].to_numpy(),
+    })
+    generation = st.session_state.setdefault("t_gen", 0)
+    event = st.dataframe(
+        shown, key=f"table-{generation}", on_select="rerun", selection_mode="single-row", hide_index=True,
+        column_order=COLUMNS, row_height=48, width="stretch",
+        column_config={
+            "poster": st.column_config.ImageColumn("", width="small"),
+            "channel": st.column_config.TextColumn("channel", width="medium"),
+            "start": st.column_config.DatetimeColumn("start (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+            "duration": st.column_config.TextColumn("duration", width="small"),
+            "status": st.column_config.MultiselectColumn("status", options=list(services.STATUS_COLOURS),
+                                                         color=list(services.STATUS_COLOURS.values())),
+            "uid": st.column_config.TextColumn("uid", width="small"),
+            "size": st.column_config.TextColumn("size", width="small"),
+            "pictures": st.column_config.NumberColumn("snapshots", width="small"),
+        },
+    )
+    selected = event.selection.rows if event is not None else []
+    if selected:
+        row_id = str(visible.index[selected[0]])
+        st.session_state["rec_id"] = row_id
+        st.session_state["t_gen"] = generation + 1  # back on this page, the table starts unselected
+        st.switch_page("views/recording.py", query_params={"store": store_ref, "rec": row_id})
