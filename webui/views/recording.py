@@ -13,7 +13,7 @@ import streamlit as st
 from storage.recordings.catalog import Recording
 from storage.recordings.playback import playback_playlist, playlist_durations, slice_expiry
 from storage.stores.base import StoreError
-from webui import downloads, services, state
+from webui import downloads, pictures, services, state
 from webui.components.player import hls_player
 
 # Colours by meaning: green plays, red/orange are holes, grey is ignored, blue is a failover part.
@@ -58,6 +58,7 @@ m2.metric("Duration", f"{duration:.1f} s")
 m3.metric("Slices", f"{len(rec.slices)}")
 m4.metric("Size", f"{sum(s.size for s in rec.slices) / 1e6:.2f} MB")
 st.caption(f"Start (UTC): {rec.start:%Y-%m-%d %H:%M:%S}" if rec.start else "No slice times.")
+pictures.render_poster(store, rec, recordings)
 
 # -- report --------------------------------------------------------------------------------------
 headline, details, advice = services.explain(report) if status != "error" else (
@@ -143,6 +144,8 @@ for target in playable:
         if st.button("Reload player", key=f"reload-{target.id}"):
             st.session_state["_playlists"] = {}
             st.rerun()
+
+pictures.render(store, rec, recordings)
 
 # -- download and share ------------------------------------------------------------------------
 downloads.render(store_ref, store, rec, recordings, report)
