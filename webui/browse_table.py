@@ -17,7 +17,11 @@ from storage.recordings.posters import cached_poster
 from storage.stores.base import ObjectStore
 from webui import services, state, table
 
+NO_POSTER = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"  # 1 px, clear
 FIRST_WAIT_S = 0.4  # a fast store's page is verified before the first paint; a slow one fills in later
+ROW_PX = 48  # room for a poster
+HEADER_PX = 35
+ROWS_SHOWN = 20  # the grid's own height; a longer page scrolls inside it
 COLUMNS = ["poster", "channel", "start", "duration", "status", "uid", "streams", "size", "pictures"]
 
 
@@ -58,7 +62,7 @@ def render_page(store_ref: str, prefix: str, store: ObjectStore, filters: servic
             st.dataframe(visible[["channel", "start", "sid", "uid", "streams", "folder", "slices", "mp4"]],
                          hide_index=True, width="stretch")
 
-    verifying = verifications.pending_among(store_ref, ids)
+    verifying = verifications.pending_among(store_ref, ids) or verifications.posters_pending(store.url, ids)
     if verifying != st.session_state.get("t_verifying", False):
         st.session_state["t_verifying"] = verifying
         st.rerun(scope="app")  # start or stop this part's own reruns
@@ -69,9 +73,9 @@ def _members(frames: table.Frames, visible: pd.DataFrame, by_id: dict[str, Recor
     return [by_id[rec_id] for rec_id in chosen["rec"] if rec_id in by_id]
 
 
-def _poster_url(poster_dir: Path, store: ObjectStore, rec: Recording | None) -> str | None:
+def _poster_url(poster_dir: Path, store: ObjectStore, rec: Recording | None) -> str:
     data = cached_poster(poster_dir, store.url, rec) if rec is not None else None
-    return "data:image/jpeg;base64," + base64.b64encode(data).decode() if data else None
+    return "data:image/jpeg;base64," + base64.b64encode(data).decode() if data else NO_POSTER
 
 
 def _table(store_ref: str, store: ObjectStore, visible: pd.DataFrame, by_id: dict[str, Recording]) -> None:
@@ -89,8 +93,11 @@ def _table(store_ref: str, store: ObjectStore, visible: pd.DataFrame, by_id: dic
     })
     generation = st.session_state.setdefault("t_gen", 0)
     event = st.dataframe(
-        shown, key=f"table-{generation}", on_select="rerun", selection_mode="single-row", hide_index=True,
-        column_order=COLUMNS, row_height=48, width="stretch",
+        shown, key=f"table-{generation}", on_select="rerun", hide_index=True,
+        # A click on any cell opens its row, as does the row's checkbox.
+        selection_mode=["single-row", "single-cell"],
+        column_order=COLUMNS, row_height=ROW_PX, width="stretch",
+        height=HEADER_PX + ROW_PX * min(len(shown), ROWS_SHOWN) + 3,
         column_config={
             "poster": st.column_config.ImageColumn("", width="small"),
             "channel": st.column_config.TextColumn("channel", width="medium"),
@@ -103,7 +110,8 @@ def _table(store_ref: str, store: ObjectStore, visible: pd.DataFrame, by_id: dic
             "pictures": st.column_config.NumberColumn("snapshots", width="small"),
         },
     )
-    selected = event.selection.rows if event is not None else []
+    selection = event.selection if event is not None else None
+    selected = [*selection.rows, *(cell[0] for cell in selection.cells)] if selection is not None else []
     if selected:
         row_id = str(visible.index[selected[0]])
         st.session_state["rec_id"] = row_id

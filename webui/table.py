@@ -154,10 +154,11 @@ def page_count(total: int, size: int) -> int:
 
 def summary(rows: pd.DataFrame) -> str:
     """"1,234 recordings · 56.7 h · 8.9 GB · 1,200 complete · 34 incomplete": the filtered rows' totals."""
-    hours = float(rows["duration_s"].fillna(0).sum()) / 3600
+    seconds = float(rows["duration_s"].fillna(0).sum())
+    length = f"{seconds / 3600:,.1f} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
     counts = rows["status"].value_counts()
     noun = "recording" if len(rows) == 1 else "recordings"
-    parts = [f"{len(rows):,} {noun}", f"{hours:,.1f} h", human_size(int(rows["bytes"].sum()))]
+    parts = [f"{len(rows):,} {noun}", length, human_size(int(rows["bytes"].sum()))]
     parts += [f"{int(counts[s]):,} {STATUS_BADGE.get(s, s)}" for s in WORST_FIRST[::-1] if s in counts]
     return " · ".join(parts)
 

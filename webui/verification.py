@@ -114,6 +114,10 @@ class Verifications:
     def pending_among(self, store_ref: str, rec_ids: set[str]) -> bool:
         return any((store_ref, rec_id) in self._pending for rec_id in rec_ids)
 
+    def posters_pending(self, store_url: str, rec_ids: set[str]) -> bool:
+        with self._lock:
+            return any((store_url, rec_id) in self._poster_pending for rec_id in rec_ids)
+
     def forget(self, store_ref: str) -> None:
         self.repo.forget(store_ref)
         with self._lock:

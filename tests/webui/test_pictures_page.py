@@ -39,7 +39,7 @@ def _open(rec_id: str) -> AppTest:
 def test_table_shows_posters_once_made(pictured):
     at = AppTest.from_file(APP, default_timeout=60).run()
     deadline = time.monotonic() + 120
-    while not all(r["poster"] for r in at.dataframe[0].value.to_dict("records")):
+    while not all(r["poster"].startswith("data:image/jpeg") for r in at.dataframe[0].value.to_dict("records")):
         assert time.monotonic() < deadline
         time.sleep(0.1)
         at.run()

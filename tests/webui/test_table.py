@@ -97,7 +97,7 @@ def test_summary_counts_statuses_and_follows_filters(many):
     at.selectbox(key="t_size").set_value(100).run()
     at = _verified(at)
     summary = _summary(at)
-    assert summary.startswith("**61 recordings · 0.0 h · ") and (" KB · " in summary or " MB · " in summary)
+    assert summary.startswith("**61 recordings · 2 min · ") and (" KB · " in summary or " MB · " in summary)
     assert "60 complete" in summary and "1 incomplete" in summary
     at.text_input(key="f_channel").set_value("chan_0").run()
     assert _summary(at).startswith("**10 recordings") and _summary(at).endswith("of 61")
