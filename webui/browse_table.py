@@ -63,6 +63,9 @@ def render_page(store_ref: str, prefix: str, store: ObjectStore, filters: servic
                          hide_index=True, width="stretch")
 
     verifying = verifications.pending_among(store_ref, ids) or verifications.posters_pending(store.url, ids)
+    waiting = sum(1 for rec_id in ids if verifications.pending_among(store_ref, {rec_id}))
+    if waiting:
+        st.caption(f"Verifying {waiting} recording(s) of this page in the background…")
     if verifying != st.session_state.get("t_verifying", False):
         st.session_state["t_verifying"] = verifying
         st.rerun(scope="app")  # start or stop this part's own reruns

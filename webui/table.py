@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from storage.media.naming import parse_utc
 from storage.recordings.catalog import Recording, slice_time
 from storage.service.repo_verification import CachedStatus
 from webui.services import DEFAULT_SLICE_S, NOT_VERIFIED, STATUS_BADGE, Filters
@@ -48,12 +49,26 @@ def span(rec: Recording) -> tuple[datetime | None, float | None]:
     slices = rec.slices
     if not slices:
         return None, None
-    first, last = slice_time(slices[0].key), slice_time(slices[-1].key)
+    first, last = _slice_utc(slices[0].key), _slice_utc(slices[-1].key)
     if first is None or last is None:
         return first, None
     spanned = (last - first).total_seconds()
     typical = spanned / (len(slices) - 1) if len(slices) > 1 and spanned > 0 else DEFAULT_SLICE_S
     return first, spanned + typical
+
+
+def _slice_utc(key: str) -> datetime | None:
+    """The UTC time of a key the catalog already parsed as a slice: the 17 digits before the extension.
+
+    Reading only the suffix is ~20 times cheaper than parsing the whole name again, which matters when
+    20,000 recordings are tabled; anything unexpected falls back to the full parse.
+    """
+    stem = key.rpartition(".")[0]
+    if len(stem) > 18 and stem[-18] == "_":
+        found = parse_utc(stem[-17:])
+        if found is not None:
+            return found
+    return slice_time(key)
 
 
 def _row_groups(recordings: Sequence[Recording]) -> dict[tuple[str, ...], list[Recording]]:
@@ -77,8 +92,9 @@ def catalog_frames(recordings: Sequence[Recording]) -> Frames:
         lengths = [d for _, d in spans if d is not None]
         key = head.key
         streams = " + ".join(sorted(r.key.stream for r in group if r.key.stream))
+        row_id = head.id
         rows.append({
-            "id": head.id,
+            "id": row_id,
             "channel": key.cname,
             "start": min(starts).replace(tzinfo=None) if starts else None,  # shown as UTC
             "duration_s": round(max(lengths), 1) if lengths else None,
@@ -91,7 +107,7 @@ def catalog_frames(recordings: Sequence[Recording]) -> Frames:
             "sid": key.sid,
             "folder": head.folder,
         })
-        members += [(head.id, r.id, fingerprint(r)) for r in group]
+        members += [(row_id, r.id, fingerprint(r)) for r in group]
     frame = pd.DataFrame(rows, columns=["id", "channel", "start", "duration_s", "uid", "streams", "slices", "bytes",
                                         "pictures", "mp4", "sid", "folder"])
     frame["start"] = pd.to_datetime(frame["start"])
