@@ -14,6 +14,7 @@ import streamlit as st
 
 from storage.recordings.catalog import Recording
 from storage.recordings.posters import cached_poster
+from storage.service.repo_verification import CachedStatus
 from storage.stores.base import ObjectStore
 from webui import services, state, table
 
@@ -31,21 +32,22 @@ def render_page(store_ref: str, prefix: str, store: ObjectStore, filters: servic
     by_id = state.recordings_by_id(store_ref, prefix)
     verifications = state.verifications()
 
-    def visible_page() -> tuple[pd.DataFrame, pd.DataFrame]:
-        rows = table.with_statuses(frames, verifications.statuses(store_ref), verifications.pending(store_ref))
+    def visible_page() -> tuple[dict[str, CachedStatus], pd.DataFrame, pd.DataFrame]:
+        statuses = verifications.statuses(store_ref)
+        rows = table.with_statuses(frames, statuses, verifications.pending(store_ref))
         kept = table.sort_rows(table.apply_filters(rows, filters), order)
         pages = table.page_count(len(kept), page_size)
         if st.session_state.get("t_page", 1) > pages:
             st.session_state["t_page"] = pages
-        return kept, table.page_of(kept, page_size, int(st.session_state.get("t_page", 1)))
+        return statuses, kept, table.page_of(kept, page_size, int(st.session_state.get("t_page", 1)))
 
-    kept, visible = visible_page()
+    statuses, kept, visible = visible_page()
     members = _members(frames, visible, by_id)
     ids = {rec.id for rec in members}
-    verifications.submit(store_ref, store, members)
+    verifications.submit(store_ref, store, members, cached=statuses)
     if verifications.pending_among(store_ref, ids):
         verifications.wait(store_ref, ids, FIRST_WAIT_S)
-        kept, visible = visible_page()
+        _, kept, visible = visible_page()
 
     st.markdown(f"**{table.summary(kept)}**" + (f" of {len(frames.rows):,}" if len(kept) != len(frames.rows) else ""))
     if kept.empty:

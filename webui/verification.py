@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -83,9 +83,13 @@ class Verifications:
         assert found is not None
         return found
 
-    def submit(self, store_ref: str, store: ObjectStore, recs: Sequence[Recording], *, posters: bool = True) -> None:
-        """Verify in the background those of `recs` not verified for their current listing, and make posters."""
-        cached = self.statuses(store_ref)
+    def submit(self, store_ref: str, store: ObjectStore, recs: Sequence[Recording], *, posters: bool = True,
+               cached: Mapping[str, CachedStatus] | None = None) -> None:
+        """Verify in the background those of `recs` not verified for their current listing, and make posters.
+
+        `cached` is `statuses(store_ref)` when the caller has just read it (one query per page run).
+        """
+        cached = self.statuses(store_ref) if cached is None else cached
         todo = [r for r in recs if r.id not in cached or cached[r.id].fingerprint != fingerprint(r)]
         with self._lock:
             todo = [r for r in todo if (store_ref, r.id) not in self._pending]
