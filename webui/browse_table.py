@@ -46,7 +46,8 @@ def render_page(store_ref: str, prefix: str, store: ObjectStore, filters: servic
     ids = {rec.id for rec in members}
     verifications.submit(store_ref, store, members, cached=statuses)
     if verifications.pending_among(store_ref, ids):
-        verifications.wait(store_ref, ids, FIRST_WAIT_S)
+        if verifications.wait(store_ref, ids, FIRST_WAIT_S):
+            verifications.submit(store_ref, store, members)  # verified: now the posters
         _, kept, visible = visible_page()
 
     st.markdown(f"**{table.summary(kept)}**" + (f" of {len(frames.rows):,}" if len(kept) != len(frames.rows) else ""))

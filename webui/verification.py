@@ -96,7 +96,8 @@ class Verifications:
             self._pending.update((store_ref, r.id) for r in todo)
         if todo:
             self._batches.submit(self._run, store_ref, store, todo)
-        if posters:
+        # Statuses first: decoding posters would take CPU from them; the next page run asks again.
+        if posters and not self.pending_among(store_ref, {r.id for r in recs}):
             with self._lock:
                 wanted = [r for r in recs if (store.url, r.id) not in self._poster_pending
                           and cached_poster(self.poster_dir, store.url, r) is None]
