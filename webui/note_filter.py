@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 import streamlit as st
 
@@ -22,16 +22,19 @@ class NoteMatch:
     filtering: bool
 
     def note_for(self, rec: Recording) -> Note | None:
+        return self.note_of(rec.key.sid, rec.key.uid or "")
+
+    def note_of(self, sid: str, uid: str) -> Note | None:
         """The uid's own note, else the whole recording's (uid '')."""
-        key = rec.key
-        return self.notes.get((key.sid, key.uid or "")) or self.notes.get((key.sid, ""))
+        return self.notes.get((sid, uid)) or self.notes.get((sid, ""))
 
-    def keeps(self, rec: Recording) -> bool:
-        return not self.filtering or self.note_for(rec) is not None
+    def keeps(self, sid: str, uid: str) -> bool:
+        return not self.filtering or self.note_of(sid, uid) is not None
 
-    def row(self, rec: Recording, row: dict[str, Any]) -> dict[str, Any]:
-        note = self.note_for(rec)
-        return {**row, "title": note.title if note else "", "tags": ", ".join(note.tags) if note else ""}
+    def columns(self, sids: Iterable[str], uids: Iterable[str]) -> tuple[list[str], list[str]]:
+        """The table's title and tags columns for rows of these sids and uids."""
+        notes = [self.note_of(sid, uid) for sid, uid in zip(sids, uids, strict=True)]
+        return [n.title if n else "" for n in notes], [", ".join(n.tags) if n else "" for n in notes]
 
 
 def render(store_url: str) -> NoteMatch:

@@ -32,6 +32,7 @@ STATUS_BADGE = {
     "missing_playlist": "missing playlist",
     "invalid": "invalid",
     NOT_VERIFIED: "not verified",
+    "verifying": "verifying…",
     "error": "error",
 }
 STATUS_COLOURS = {
@@ -41,6 +42,7 @@ STATUS_COLOURS = {
     "missing playlist": "#6a1b9a",
     "invalid": "#b71c1c",
     "not verified": "#757575",
+    "verifying…": "#0277bd",
     "error": "#e65100",
 }
 STATUSES = ["complete", "unfinished", "incomplete", "missing_playlist", "invalid", NOT_VERIFIED]
@@ -146,41 +148,6 @@ def estimate_duration(slices: Sequence[ObjectInfo]) -> float | None:
     return (times[-1] - times[0]).total_seconds() + typical
 
 
-def base_row(rec: Recording) -> dict[str, Any]:
-    """What the listing alone says about a recording: computed once per listing, not per rerun."""
-    slices = rec.slices
-    duration = estimate_duration(slices)
-    stream = rec.key.stream or ""
-    return {
-        "id": rec.id,
-        "channel": rec.key.cname,
-        "sid": rec.key.sid,
-        "uid / stream": f"{rec.key.uid} / {stream}" if rec.key.uid is not None else "composite",
-        "start": rec.start.replace(tzinfo=None) if rec.start else None,  # shown as UTC
-        "duration_s": round(duration, 1) if duration is not None else None,
-        "slices": len(slices),
-        "size_mb": round(sum(s.size for s in slices) / 1e6, 2),
-        "status": STATUS_BADGE[NOT_VERIFIED],
-        "folder": rec.folder,
-    }
-
-
-def with_report(row: dict[str, Any], report: dict[str, Any] | None) -> dict[str, Any]:
-    """The row with the verified status and, when known, the playlist's duration instead of the estimate."""
-    if not report:
-        return row
-    row = dict(row)
-    row["status"] = STATUS_BADGE.get(report["status"], report["status"])
-    if report.get("duration_s"):
-        row["duration_s"] = round(report["duration_s"], 1)
-    return row
-
-
-def recording_row(rec: Recording, report: dict[str, Any] | None) -> dict[str, Any]:
-    """One table row. Duration is the playlist's when verified, else estimated from slice names."""
-    return with_report(base_row(rec), report)
-
-
 def date_span(recordings: Sequence[Recording]) -> tuple[date, date] | None:
     """The first and last start date (UTC) of the recordings, for the date picker."""
     days = [r.start.astimezone(UTC).date() for r in recordings if r.start is not None]
@@ -195,26 +162,6 @@ class Filters:
     start_from: date | None = None
     start_to: date | None = None  # inclusive
     statuses: tuple[str, ...] = ()
-
-
-def matches(rec: Recording, status: str, f: Filters) -> bool:
-    """Channel and uid match as substrings (case-insensitive), sid as a prefix, dates on the first slice (UTC)."""
-    if f.channel and f.channel.lower() not in rec.key.cname.lower():
-        return False
-    if f.sid and not rec.key.sid.lower().startswith(f.sid.lower()):
-        return False
-    if f.uid and (rec.key.uid is None or f.uid.lower() not in rec.key.uid.lower()):
-        return False
-    if f.start_from or f.start_to:
-        start = rec.start
-        if start is None:
-            return False
-        day = start.astimezone(UTC).date()
-        if f.start_from and day < f.start_from:
-            return False
-        if f.start_to and day > f.start_to:
-            return False
-    return not (f.statuses and status not in f.statuses)
 
 
 # -- reports in plain words ---------------------------------------------------------------------

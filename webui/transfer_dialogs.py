@@ -112,9 +112,8 @@ def _export_body(request: dict[str, Any]) -> None:
     store, recordings = manage_actions.selected_recordings(request)
     picked = destination_picker(request["store_ref"], "export")
     fmt = st.selectbox("Format", list(FORMATS), format_func=FORMATS.__getitem__, key="export_format")
-    cache = state.verify_cache()
-    cache.verify_many(request["store_ref"], store, recordings)
-    statuses = [(cache.get(request["store_ref"], rec) or {}).get("status", "error") for rec in recordings]
+    cache = state.verifications()
+    statuses = [cache.verify_now(request["store_ref"], store, rec).get("status", "error") for rec in recordings]
     not_complete = sum(status != "complete" for status in statuses)
     allow = False
     if not_complete:

@@ -7,12 +7,24 @@ Names follow `storage.media.naming`, slice names carry UTC start times that agre
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from storage.demo.synth import PlaylistItem, Slice, agora_playlist, make_slices
-from storage.media.naming import RecordingKey, playlist_name, redelivered_playlist_name, slice_name
+from storage.export.mp4 import remux_to_mp4
+from storage.export.tracks import TrackSlice
+from storage.media.naming import (
+    RecordingKey,
+    mp4_name,
+    playlist_name,
+    redelivered_playlist_name,
+    slice_name,
+    snapshot_name,
+)
+from storage.media.poster import poster_jpeg
 from storage.stores.base import ObjectStore
 
 FAULTS = frozenset({
@@ -45,12 +57,14 @@ class MediaSpec:
 
 def write_recording(store: ObjectStore, folder: str, key: RecordingKey, start: datetime, *, slices: int = 6,
                     slice_s: float = 1.0, faults: Collection[str] = frozenset(), failover_parts: int = 0,
-                    media: MediaSpec = MediaSpec()) -> list[str]:
+                    media: MediaSpec = MediaSpec(), snapshots: bool = False, mp4: bool = False) -> list[str]:
     """Write one recording under `folder` ("" or ending in "/") and return the keys written.
 
     Individual-mode keys (`uid` + `stream`) get audio-only or video-only media as Agora records them.
     `failover_parts` adds `bak0_`, `bak1_`… parts after the original, each `slices` long, after a
-    short gap. Faults (see `FAULTS`) apply to the original part only.
+    short gap. Faults (see `FAULTS`) apply to the original part only. `snapshots` adds one Agora
+    screenshot `.jpg` per slice (individual video only); `mp4` adds the `<sid>_<cname>_0.mp4` that
+    `hls_and_mp4` / web recording write (composite only), remuxed from the original part's slices.
     """
     unknown = set(faults) - FAULTS
     if unknown:
@@ -68,6 +82,8 @@ def write_recording(store: ObjectStore, folder: str, key: RecordingKey, start: d
                              height=media.height, audio=audio, video=video, start_offset_s=offset)
         part_faults = set(faults) if failover is None else set()
         written += _write_part(store, folder, key, failover, when, pieces, slices, part_faults)
+        if failover is None:
+            written += _write_pictures(store, folder, key, when, pieces[:slices], snapshots=snapshots, mp4=mp4)
         seconds = sum(p.duration_s for p in pieces)
         offset += seconds + FAILOVER_GAP_S
         when += timedelta(seconds=seconds + FAILOVER_GAP_S)
@@ -110,6 +126,26 @@ def _write_part(store: ObjectStore, folder: str, key: RecordingKey, failover: in
     return [*written, plain]
 
 
+def _write_pictures(store: ObjectStore, folder: str, key: RecordingKey, start: datetime, pieces: list[Slice], *,
+                    snapshots: bool, mp4: bool) -> list[str]:
+    written: list[str] = []
+    if snapshots:
+        when = start
+        for piece in pieces:
+            jpeg = poster_jpeg(piece.data, width=MediaSpec().width * 2)
+            if jpeg:
+                written.append(folder + snapshot_name(key, when))
+                store.write(written[-1], jpeg, content_type="image/jpeg")
+            when += timedelta(seconds=piece.duration_s)
+    if mp4:
+        with tempfile.TemporaryDirectory(prefix="recshelf-demo-mp4-") as tmp:
+            path = Path(tmp) / "out.mp4"
+            remux_to_mp4([[TrackSlice(p.data) for p in pieces]], path)
+            written.append(folder + mp4_name(key, 0))
+            store.write(written[-1], path.read_bytes(), content_type="video/mp4")
+    return written
+
+
 def _faulty_data(data: bytes, faults: set[str]) -> bytes | None:
     """The faulty slice's bytes, or None when it is not uploaded at all."""
     if "missing_slice" in faults:
@@ -134,10 +170,10 @@ DEMO_START = datetime(2026, 3, 14, 9, 30, 0, 125000, tzinfo=UTC)
 def seed_demo(store: ObjectStore, folder: str = "recordings/") -> list[str]:
     """A handful of varied recordings for the demo, in a few seconds. Returns the keys written."""
     plans: list[tuple[str, RecordingKey, dict]] = [
-        ("standup/", RecordingKey(demo_sid("standup"), "weekly standup"), {"slices": 8, "slice_s": 2.0}),
+        ("standup/", RecordingKey(demo_sid("standup"), "weekly standup"), {"slices": 8, "slice_s": 2.0, "mp4": True}),
         ("standup/", RecordingKey(demo_sid("sync"), "team_sync_01"), {"slices": 6}),
         ("class/", RecordingKey(demo_sid("class"), "class_7b", "1001", "audio"), {"slices": 6}),
-        ("class/", RecordingKey(demo_sid("class"), "class_7b", "1001", "video"), {"slices": 6}),
+        ("class/", RecordingKey(demo_sid("class"), "class_7b", "1001", "video"), {"slices": 6, "snapshots": True}),
         ("support/", RecordingKey(demo_sid("support"), "support call #42"), {"faults": {"missing_slice"}}),
         ("live/", RecordingKey(demo_sid("live"), "live_now"), {"faults": {"no_endlist"}}),
         ("backup/", RecordingKey(demo_sid("pending"), "pending upload"), {"faults": {"no_playlist"}}),

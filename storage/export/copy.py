@@ -120,7 +120,7 @@ def _recording_objects(ctx: UnitContext) -> tuple[list[Transfer], list[Transfer]
         for part in rec.parts:
             slices += [Transfer(o, o.key, o.key.lower().endswith(".ts")) for o in part.slices if o.size > 0]
             others += [Transfer(o, o.key, False) for o in part.playlists]
-        others += [Transfer(o, o.key, False) for o in rec.extras]
+        others += [Transfer(o, o.key, False) for o in (*rec.extras, *rec.snapshots)]
     return slices, others
 
 

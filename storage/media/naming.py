@@ -9,6 +9,7 @@ Grammar of a file name (the folder, i.e. the ``fileNamePrefix`` path, is not par
             | "_<YYYYMMDDhhmmssSSS>.ts"   slice (17-digit UTC start time); also ".webm"
             | "_<index>.mp4"              composite / web MP4
             | ".mpd"                      individual standard-mode DASH index
+            | "_<YYYYMMDDhhmmssSSS>.jpg"  snapshot (individual mode, `video` type only; agora.md §8.2)
     type    = "audio" | "video" | "av"    (individual MP4 puts its index where the type stands)
 
 Extensions match in any case. A channel name may contain '_' and many punctuation marks, so names
@@ -37,7 +38,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-FileKind = Literal["playlist", "slice", "mp4", "mpd"]
+FileKind = Literal["playlist", "slice", "mp4", "mpd", "snapshot"]
 Stream = Literal["audio", "video", "av"]
 
 STREAMS: tuple[str, ...] = ("audio", "video", "av")
@@ -49,6 +50,7 @@ EXTENSIONS: dict[str, FileKind] = {
     "webm": "slice",
     "mp4": "mp4",
     "mpd": "mpd",
+    "jpg": "snapshot",
 }
 
 # ASCII classes on purpose: `\d` and int() also accept other scripts' digits, which Agora never writes.
@@ -91,9 +93,9 @@ class AgoraName:
     name: str  # the file name as given
     kind: FileKind
     key: RecordingKey
-    ext: str  # lower-case, without the dot: "m3u8", "ts", "webm", "mp4", "mpd"
+    ext: str  # lower-case, without the dot: "m3u8", "ts", "webm", "mp4", "mpd", "jpg"
     failover: int | None = None  # n of a "bak<n>_" prefix
-    utc: datetime | None = None  # slice start time (timezone-aware UTC), slices only
+    utc: datetime | None = None  # slice start / snapshot time (timezone-aware UTC), slices and snapshots only
     tick: int | None = None  # backup re-delivered playlist only
     index: int | None = None  # backup playlist index, or MP4 index
 
@@ -178,6 +180,13 @@ def mp4_name(key: RecordingKey, index: int, failover: int | None = None) -> str:
     return f"{_failover_prefix(failover)}{individual.base}{UID_END}{index}.mp4"
 
 
+def snapshot_name(key: RecordingKey, utc: datetime) -> str:
+    """`<sid>_<cname>__uid_s_<uid>__uid_e_video_<utc>.jpg`: a screenshot Agora takes of one uid's video."""
+    if key.uid is None or key.stream != "video":
+        raise ValueError(f"snapshots belong to an individual-mode video stream: {key!r}")
+    return f"{key.base}_{format_utc(utc)}.jpg"
+
+
 def format_utc(utc: datetime) -> str:
     """17-digit YYYYMMDDhhmmssSSS in UTC."""
     if utc.tzinfo is not None:
@@ -235,10 +244,10 @@ def _individual_readings(kind: FileKind, sid: str, cname: str, uid: str, tail: s
         stream, tick, index = match.groups()
         key = RecordingKey(sid, cname, uid, stream)
         return [(key, None, _int(tick), _int(index))]
-    if kind == "slice":
+    if kind in ("slice", "snapshot"):
         match = _IND_SLICE.fullmatch(tail)
         utc = parse_utc(match.group(2)) if match else None
-        if match is None or utc is None:
+        if match is None or utc is None or (kind == "snapshot" and match.group(1) != "video"):
             return []
         return [(RecordingKey(sid, cname, uid, match.group(1)), utc, None, None)]
     if kind == "mpd":
@@ -269,7 +278,7 @@ def _composite_readings(kind: FileKind, sid: str, body: str) -> list[_Reading]:
             readings.append((RecordingKey(sid, match.group(1)), None, None, int(match.group(2))))
         readings.append((RecordingKey(sid, body), None, None, None))
         return readings
-    return []  # a composite .mpd is not something Agora writes
+    return []  # a composite .mpd or .jpg is not something Agora writes
 
 
 def _int(text: str | None) -> int | None:

@@ -2,7 +2,9 @@
 
 A recording is identified by folder + sid (+ uid and stream in individual mode). It gathers its
 playlist variants (the original and `_<tick>_<index>` re-deliveries from Agora's backup), its
-failover parts (`bak<n>_` playlists and slices, played in order after the original) and its slices.
+failover parts (`bak<n>_` playlists and slices, played in order after the original), its slices,
+its MP4 files and, in individual mode, the snapshot `.jpg` files Agora writes beside the video slices
+(agora.md §8.2: they belong to the uid's video recording, never orphans, never slices).
 Only the listing is used here: no object is read.
 
 Choices worth knowing:
@@ -46,6 +48,7 @@ class Recording:
     key: RecordingKey
     parts: list[RecordingPart] = field(default_factory=list)  # original first, then bak0, bak1, …
     extras: list[ObjectInfo] = field(default_factory=list)  # .mp4 / .mpd files of the same stem
+    snapshots: list[ObjectInfo] = field(default_factory=list)  # .jpg screenshots of a uid's video, key order
 
     @property
     def id(self) -> str:
@@ -202,9 +205,13 @@ def _folder_recordings(folder: str, entries: list[tuple[ObjectInfo, list[AgoraNa
 
     by_key: dict[RecordingKey, dict[int | None, list[_Entry]]] = {}
     extras: dict[RecordingKey, list[ObjectInfo]] = {}
+    snapshots: dict[RecordingKey, list[ObjectInfo]] = {}
     loose_mp4s: list[_Entry] = []
     for obj, name in resolved:
-        if name.kind == "mp4" and name.key.uid is not None and name.key.stream is None:
+        if name.kind == "snapshot":
+            snapshots.setdefault(name.key, []).append(obj)
+            by_key.setdefault(name.key, {})  # screenshots alone (snapshot-only recording) still form one
+        elif name.kind == "mp4" and name.key.uid is not None and name.key.stream is None:
             loose_mp4s.append((obj, name))
         elif name.kind in ("mp4", "mpd"):
             extras.setdefault(name.key, []).append(obj)
@@ -223,6 +230,7 @@ def _folder_recordings(folder: str, entries: list[tuple[ObjectInfo, list[AgoraNa
             key=key,
             parts=[_part(failover, parts[failover]) for failover in sorted(parts, key=_failover_order)],
             extras=sorted(extras.get(key, []), key=lambda obj: obj.key),
+            snapshots=sorted(snapshots.get(key, []), key=lambda obj: obj.key),
         )
         for key, parts in by_key.items()
     ]

@@ -194,6 +194,22 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         CREATE INDEX audit_at ON audit (at)
         """,
     ),
+    (
+        # The web UI's verification results, so a reload shows statuses at once (storage.service.repo_verification).
+        """
+        CREATE TABLE verifications (
+            id INTEGER PRIMARY KEY,
+            store TEXT NOT NULL,                 -- the store as the UI names it (profile or URL, never a secret)
+            recording TEXT NOT NULL,             -- catalog Recording.id
+            fingerprint TEXT NOT NULL,           -- hash of the listing's names, sizes, etags: changed -> re-verify
+            status TEXT NOT NULL,
+            duration_s REAL,
+            report TEXT NOT NULL,                -- Report.to_dict() as JSON
+            verified_at REAL NOT NULL,
+            UNIQUE (store, recording)
+        )
+        """,
+    ),
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -42,3 +43,17 @@ def seeder(av_slices: list[Slice]) -> Seeder:
         return seed_recording(store, av_slices, **kwargs)  # type: ignore[arg-type]
 
     return seed
+
+
+def ui_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, store_root: Path,
+                   media_secret: str = "ui-test-media-secret") -> None:
+    """What `recshelf ui` would be given: the store, an empty recshelf.toml, a data folder, a media URL."""
+    config = tmp_path / "recshelf.toml"
+    config.write_text("")
+    monkeypatch.setenv("RECSHELF_UI_STORE", str(store_root))
+    monkeypatch.setenv("RECSHELF_CONFIG", str(config))
+    monkeypatch.setenv("RECSHELF_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("RECSHELF_MEDIA_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("RECSHELF_MEDIA_SECRET", media_secret)
+    for name in ("RECSHELF_UI_PASSWORD", "RECSHELF_PUBLIC_URL", "RECSHELF_SERVER_URL"):
+        monkeypatch.delenv(name, raising=False)

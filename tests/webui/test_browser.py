@@ -26,6 +26,7 @@ from storage.stores.local import LocalStore
 from storage.testing.net import free_port, wait_healthy
 from tests.fixtures.s3 import S3_SECRET_KEY
 from tests.webui.conftest import Seeder
+from webui.browse_table import HEADER_PX, ROW_PX
 
 pytestmark = pytest.mark.browser
 
@@ -95,16 +96,19 @@ def _seed_two(store: Any, seeder: Seeder) -> None:
 
 def _open_first_row(page: Any, url: str, shot: str) -> None:
     page.goto(url)
-    grid = page.locator('[data-testid="stDataFrame"]')
+    grid = page.locator('[data-testid="stDataFrame"]').first
     grid.wait_for(timeout=STARTUP_S * 1000)
-    page.get_by_text("2 of 2 recordings").wait_for()
+    page.get_by_text("2 recordings ·").wait_for()
     page.wait_for_timeout(500)  # the grid paints its canvas after the element appears
     page.screenshot(path=str(ARTIFACTS / shot))
+    click_row(page, grid, 0)
+    page.get_by_text("Timeline", exact=True).wait_for(timeout=STARTUP_S * 1000)
+
+
+def click_row(page: Any, grid: Any, row: int) -> None:
+    """Glide data grid draws on a canvas: click the channel cell of a row (header 35 px, rows ROW_PX)."""
     box = grid.bounding_box()
-    # Glide data grid draws on a canvas: click the selection checkbox of the first row.
-    page.mouse.click(box["x"] + 15, box["y"] + 35 + 17)
-    page.get_by_role("button", name="Open recording").click()
-    page.get_by_text("Timeline").wait_for(timeout=STARTUP_S * 1000)
+    page.mouse.click(box["x"] + 140, box["y"] + HEADER_PX + ROW_PX * row + ROW_PX / 2)
 
 
 def _player_frame(page: Any) -> Any:
@@ -231,7 +235,7 @@ def test_login_page_hides_everything(chromium, start_ui, tmp_path, seeder):
         page.screenshot(path=str(ARTIFACTS / "login-server-page.png"))
         page.get_by_label("Password", exact=True).fill(UI_PASSWORD)
         page.get_by_role("button", name="Log in").click()
-        grid.wait_for(timeout=STARTUP_S * 1000)  # back in the UI, logged in
+        page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=STARTUP_S * 1000)
         assert UI_PASSWORD not in page.content()
         (cookie,) = [c for c in context.cookies() if c["name"] == "recshelf_session"]
         assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"

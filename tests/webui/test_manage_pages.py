@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -49,13 +50,25 @@ def _app(script: str = APP) -> AppTest:
     return AppTest.from_file(script, default_timeout=60)
 
 
+def _sids(at: AppTest) -> list[str]:
+    """The sids of the table's visible rows, in order (from the page's Details table, which shows the ids)."""
+    (details,) = [df.value for df in at.dataframe if "folder" in df.value.columns]
+    return list(details["sid"])
+
+
+def _plan_table(at: AppTest) -> Any:
+    """The open dialog's plan: the table that names each recording's sid and status."""
+    (plan,) = [df.value for df in at.dataframe if {"sid", "status"} <= set(df.value.columns)]
+    return plan
+
+
 def _select(at: AppTest, sids: list[str]) -> AppTest:
-    """Tick the table rows of these sids (as a click on their checkboxes would)."""
-    rows = at.dataframe[0].value.to_dict("records")
-    picked = [n for n, row in enumerate(rows) if row["sid"] in sids]
+    """Switch on "Select several" and tick the table rows of these sids (as clicks on their checkboxes would)."""
+    at.toggle(key="t_many").set_value(True).run()
+    picked = [n for n, sid in enumerate(_sids(at)) if sid in sids]
     assert len(picked) == len(sids)
-    generation = at.session_state.get(GENERATION, 0)
-    at.session_state[f"table-{generation}"] = {"selection": {"rows": picked, "columns": [], "cells": []}}
+    key = f"table-{at.session_state['t_gen']}-1-{at.session_state.get(GENERATION, 0)}"
+    at.session_state[key] = {"selection": {"rows": picked, "columns": [], "cells": []}}
     return at.run()
 
 
@@ -82,7 +95,7 @@ def test_delete_dialog_shows_the_plan_refuses_a_wrong_count_and_deletes_exactly_
     assert len(wanted) == 14  # two playlists and six slices each
     headline = [m.value for m in at.markdown if m.value.startswith("**Delete")]
     assert headline and "2 recording(s) · 14 object(s)" in headline[0] and "KB" in headline[0]
-    plan_table = at.dataframe[1].value
+    plan_table = _plan_table(at)
     assert sorted(plan_table["sid"]) == sorted([OTHER_SID, THIRD_SID])
     assert set(plan_table["status"]) == {"complete"}
 
@@ -103,7 +116,7 @@ def test_delete_dialog_shows_the_plan_refuses_a_wrong_count_and_deletes_exactly_
 
     at = at.button(key="manage_close").click().run()
     assert not at.exception
-    assert [r["sid"] for r in at.dataframe[0].value.to_dict("records")] == [SID]
+    assert _sids(at) == [SID]
 
 
 def test_a_recording_that_is_not_complete_needs_the_force_tick(seeded):

@@ -10,7 +10,7 @@ from storage.recordings.catalog import find
 from storage.recordings.verify import verify
 from storage.stores.local import LocalStore
 from tests.webui.conftest import SID, START
-from webui import services
+from webui import services, table
 
 
 def _store(tmp_path: Path) -> LocalStore:
@@ -48,13 +48,17 @@ def test_rows_and_filters(tmp_path, seeder):
     store = _store(tmp_path)
     seeder(store)
     seeder(store, key=RecordingKey("ffff456789abcdef0123456789abcdef", "other", "42", "video"))
-    recs = find(store)
-    row = services.recording_row(recs[0], None)
-    assert row["status"] == "not verified" and row["slices"] == 6 and row["duration_s"] == 6.0
-    individual = next(r for r in recs if r.key.uid)
-    assert services.recording_row(individual, None)["uid / stream"] == "42 / video"
+    frames = table.catalog_frames(find(store))
+    rows = table.with_statuses(frames, {}, set())
+    first = rows.loc[f"rec/{SID}_my_chan 1"]
+    assert first["status"] == "not verified" and first["slices"] == 6 and first["duration_s"] == 6.0
+    assert rows.loc[rows["uid"] == "42", "streams"].tolist() == ["video"]
     f = services.Filters
-    assert [r.key.cname for r in recs if services.matches(r, "", f(uid="4"))] == ["other"]
-    assert not [r for r in recs if services.matches(r, "", f(start_from=date(2026, 1, 3)))]
-    assert len([r for r in recs if services.matches(r, "", f(start_to=date(2026, 1, 2)))]) == 2
-    assert not services.matches(recs[0], "not verified", f(statuses=("complete",)))
+
+    def channels(**kwargs: object) -> list[str]:
+        return table.apply_filters(rows, f(**kwargs))["channel"].tolist()  # type: ignore[arg-type]
+
+    assert channels(uid="4") == ["other"]
+    assert channels(start_from=date(2026, 1, 3)) == []
+    assert len(channels(start_to=date(2026, 1, 2))) == 2
+    assert channels(statuses=("complete",)) == []

@@ -14,7 +14,7 @@ from storage.recordings.catalog import Recording
 from storage.recordings.master import bandwidth, master_key, play_url, uid_streams
 from storage.recordings.playback import playback_playlist, playlist_durations, slice_expiry
 from storage.stores.base import StoreError
-from webui import delete_panel, downloads, notes_panel, services, state
+from webui import delete_panel, downloads, notes_panel, pictures, services, state
 from webui.components.player import hls_player
 
 # Colours by meaning: green plays, red/orange are holes, grey is ignored, blue is a failover part,
@@ -60,6 +60,7 @@ m2.metric("Duration", f"{duration:.1f} s")
 m3.metric("Slices", f"{len(rec.slices)}")
 m4.metric("Size", services.human_size(sum(s.size for s in rec.slices)))
 st.caption(f"Start (UTC): {rec.start:%Y-%m-%d %H:%M:%S}" if rec.start else "No slice times.")
+pictures.render_poster(store, rec, recordings)
 
 # -- report --------------------------------------------------------------------------------------
 headline, details, advice = services.explain(report) if status != "error" else (
@@ -186,6 +187,8 @@ else:
         if st.button("Reload player", key=f"reload-{main.id}"):
             st.session_state["_playlists"] = {}
             st.rerun()
+
+pictures.render(store, rec, recordings)
 
 # -- download and share ------------------------------------------------------------------------
 downloads.render(store_ref, store, rec, recordings, report)
