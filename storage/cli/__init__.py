@@ -56,6 +56,7 @@ COMMAND_MODULES = [
     "storage.cli.commands.demo",  # recshelf demo
     "storage.cli.commands.service",  # recshelf serve, events, jobs, checks
     "storage.cli.commands.export",  # recshelf export
+    "storage.cli.commands.report",  # recshelf report (merges --shard results)
     "storage.cli.commands.agora",  # recshelf record acquire|start|query|stop
 ]
 
