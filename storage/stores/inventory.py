@@ -64,10 +64,17 @@ class Inventory:
     @classmethod
     def open(cls, url: str, open_store: Callable[[str], ObjectStore]) -> Inventory:
         """Read the manifest at `url` (a manifest.json in any store, or a local path) and find its files."""
-        folder_url, _, name = url.rstrip("/").rpartition("/")
+        # Options ride along in the query (s3://dest/inv/…/manifest.json?endpoint=…): kept for every store opened.
+        address, mark, query = url.partition("?")
+        folder_url, _, name = address.rstrip("/").rpartition("/")
         if not name.endswith(".json"):  # the timestamp folder was given: its manifest is inside
-            folder_url, name = url.rstrip("/"), "manifest.json"
-        folder = open_store(folder_url)
+            folder_url, name = address.rstrip("/"), "manifest.json"
+        query = mark + query
+
+        def open_here(location: str) -> ObjectStore:
+            return open_store(location + query)
+
+        folder = open_here(folder_url)
         try:
             manifest = json.loads(folder.read(name))
         except NotFound:
@@ -77,8 +84,8 @@ class Inventory:
         if not isinstance(manifest, dict):
             raise InvalidConfig("the inventory manifest is not a JSON object", url=folder.url)
         files = [f.get("key") for f in manifest.get("files", []) if isinstance(f, dict)]
-        base = _files_base(folder_url, str(files[0]) if files else "", open_store)
-        return cls(manifest, base, url)
+        base = _files_base(folder_url, str(files[0]) if files else "", open_here)
+        return cls(manifest, base, folder.url + "/" + name)
 
     def rows(self) -> Iterator[tuple[str, ObjectInfo]]:
         """(bucket, object) of every current object, in file order."""
@@ -110,7 +117,8 @@ class InventoryStore:
             raise InvalidConfig(f"the inventory is of bucket {inventory.source_bucket!r}, not {bucket!r}",
                                 url=inventory.url)
         self._bucket = inventory.source_bucket or bucket
-        self._root = getattr(store, "_root", "")
+        # An inventory holds whole bucket keys; a bucket store's keys are below its prefix (BucketKeys._root).
+        self._root = getattr(store, "_root", "") if bucket else ""
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         return self._inventory.listing(self._root, prefix, self._bucket)
