@@ -5,11 +5,11 @@ and one paginated listing is a thousand keys per round trip, one after another. 
 we speak can start a listing after a given key (S3 ``StartAfter``, OSS ``start-after``, Qiniu's
 marker), so the key space is cut into ranges that are listed at the same time.
 
-How the cut is chosen: the first page is listed alone (most listings end there: one request, as
-before). If there is more, the rest of the key space is split at `prefix + c` and `folder + c`
-for the characters a sid starts with (hex digits, either case) and a few more, where `folder`
-is the folder of the first page's last key: that covers a flat prefix and a prefix holding one
-big folder. Ranges that turn out empty cost one request each.
+How the cut is chosen: the first two pages are listed alone, one after the other (most listings
+end there, with the requests they always took). If there is more, the rest of the key space is
+split at `prefix + c` and `folder + c` for the characters a sid starts with (hex digits, either
+case) and a few more, where `folder` is the folder of the last key listed so far: that covers a
+flat prefix and a prefix holding one big folder. Ranges that turn out empty cost one request each.
 
 Memory stays bounded: at most `workers` ranges are in flight, each holding at most `QUEUE_PAGES`
 pages, and the caller consumes ranges in key order, so the whole listing is never held.
@@ -22,12 +22,12 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from itertools import islice
 
 from storage.stores.base import ObjectInfo
 
 PAGE = 1000  # keys per request: the cap of S3, OSS and Qiniu alike
 QUEUE_PAGES = 4  # pages a range may list ahead of the consumer
+ALONE_PAGES = 2  # pages listed one after another before the rest is cut into ranges
 DEFAULT_WORKERS = 8
 # Where the sids of Agora recordings start (hex either case), and '~' so the range above the
 # hex digits is bounded too; `sorted` puts them in code point order (= S3's UTF-8 byte order).
@@ -58,20 +58,23 @@ def boundaries(prefix: str, last_key: str) -> list[str]:
 
 
 def ranged_listing(list_from: KeyLister, prefix: str, workers: int = DEFAULT_WORKERS) -> Iterator[ObjectInfo]:
-    """Every object under `prefix` in key order: the first page alone, the rest as parallel ranges."""
+    """Every object under `prefix` in key order: the first pages alone, the rest as parallel ranges."""
+    last: str | None = None
+    seen = 0
     first = list_from(prefix, None)
     try:
-        head = list(islice(first, PAGE))
-        if len(head) < PAGE or workers <= 1:
-            yield from head
-            yield from first
-            return
+        for obj in first:
+            yield obj
+            last, seen = obj.key, seen + 1
+            if seen >= ALONE_PAGES * PAGE and workers > 1:
+                break
+        else:
+            return  # the listing ended within the pages listed alone: no range was worth a request
     finally:
         _close(first)
-    yield from head
-    last = head[-1].key
+    assert last is not None
     cuts = boundaries(prefix, last)
-    # Range i holds the keys in [lower_i, upper_i); the first one starts right after the first page.
+    # Range i holds the keys in [lower_i, upper_i); the first one starts right after the pages listed alone.
     lowers: list[str | None] = [None, *cuts]
     uppers: list[str | None] = [*cuts, None]
     starts = [last, *(before(cut) for cut in cuts)]

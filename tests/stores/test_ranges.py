@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from storage.stores import ranges
 from storage.stores.base import ObjectInfo, Unavailable
 from storage.stores.ranges import PAGE, before, boundaries, ranged_listing
 from tests.fixtures.s3 import S3Service
@@ -38,10 +39,12 @@ def sids(n: int, seed: int = 1) -> list[str]:
     return [f"{rng.getrandbits(128):032x}" for _ in range(n)]
 
 
-def test_a_short_listing_is_one_request():
+def test_a_listing_of_up_to_two_pages_is_not_cut():
     lister = SortedKeys([f"rec/{s}_c.ts" for s in sids(10)])
     assert [o.key for o in ranged_listing(lister, "rec/")] == lister.keys
     assert lister.starts == [None]
+    two_pages = SortedKeys([f"rec/{s}_c.ts" for s in sids(2 * PAGE - 1)])
+    assert [o.key for o in ranged_listing(two_pages, "rec/")] == two_pages.keys and two_pages.starts == [None]
 
 
 @pytest.mark.parametrize("workers", [1, 3, 8])
@@ -53,7 +56,7 @@ def test_a_big_flat_prefix_comes_whole_in_key_order_from_several_ranges(workers:
     listed = [o.key for o in ranged_listing(lister, "rec/", workers=workers)]
     assert listed == lister.keys
     if workers > 1:
-        assert len(lister.starts) > 10  # the rest was cut into ranges, each its own listing
+        assert len(lister.starts) > 3  # past two pages the rest was cut into ranges, each its own listing
 
 
 def test_boundaries_follow_the_folder_of_the_first_page():
@@ -92,8 +95,9 @@ def _write_many(service: S3Service, keys: list[str], **options: object):
 
 
 @pytest.mark.parametrize("fast_listing", [True, False], ids=["obstore", "boto3"])
-def test_s3_lists_a_flat_prefix_as_ranges_in_key_order(s3_service: S3Service, fast_listing: bool):
-    keys = [f"{sid}_room_{i}.ts" for sid in sids(12, seed=7) for i in range(100)]  # 1,200 keys: 2 pages
+def test_s3_lists_a_flat_prefix_as_ranges_in_key_order(s3_service: S3Service, fast_listing: bool, monkeypatch):
+    monkeypatch.setattr(ranges, "ALONE_PAGES", 0)  # cut into ranges right after the first key: few keys suffice
+    keys = [f"{sid}_room_{i}.ts" for sid in sids(30, seed=7) for i in range(10)]
     store = _write_many(s3_service, keys, fast_listing=fast_listing)
     assert [o.key for o in store.list()] == sorted(keys)
     assert all(o.size == 1 and o.etag for o in store.list(keys[0][:10]))
