@@ -29,6 +29,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -45,6 +46,7 @@ SLICES = 100
 ACCESS_KEY = "recshelf-bench-key"  # throwaway credentials of a throwaway local server
 SECRET_KEY = "recshelf-bench-secret"
 REGION = "us-east-1"
+TIMEOUT_S = 600.0  # a contender still listing after this is stopped and reported as such
 
 
 @dataclass
@@ -125,12 +127,18 @@ def timed(name: str, command: list[str], env: dict[str, str], count: str) -> Run
     with tempfile.TemporaryFile() as out, tempfile.NamedTemporaryFile("r") as rss:
         wrapped = [gnu_time, "-f", "%M", "-o", rss.name, *command] if gnu_time else command
         started = time.monotonic()
-        proc = subprocess.Popen(wrapped, env=env, stdout=out, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.Popen(wrapped, env=env, stdout=out, stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            _, stderr_bytes = proc.communicate(timeout=TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            print(f"  {name}: no answer within {TIMEOUT_S:.0f} s, stopped", file=sys.stderr)
+            return Run(name, TIMEOUT_S, 0.0, -1, False)
         seconds = time.monotonic() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-        peak_kb = float(rss.read().strip().splitlines()[-1]) if gnu_time else usage.ru_maxrss
+        stderr = stderr_bytes.decode(errors="replace")
+        lines = rss.read().strip().splitlines()
+        peak_kb = float(lines[-1]) if lines and lines[-1].isdigit() else 0.0
         out.seek(0)
         if count == "recshelf":
             try:
@@ -209,6 +217,7 @@ def report(server: str, runs: list[Run], objects: int, delay_ms: float) -> None:
 
 
 def main() -> None:
+    global ACCESS_KEY, SECRET_KEY, TIMEOUT_S
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=100_000)
     parser.add_argument("--delay-ms", type=float, default=40.0)
@@ -219,8 +228,9 @@ def main() -> None:
     parser.add_argument("--endpoint", help="bench an S3 endpoint that already holds the bucket (no server, no writes)")
     parser.add_argument("--access-key", help="with --endpoint: its access key (else the benchmark's own)")
     parser.add_argument("--secret-key", help="with --endpoint: its secret key")
+    parser.add_argument("--timeout", type=float, default=TIMEOUT_S, help="seconds a contender may take")
     args = parser.parse_args()
-    global ACCESS_KEY, SECRET_KEY
+    TIMEOUT_S = args.timeout
     ACCESS_KEY, SECRET_KEY = args.access_key or ACCESS_KEY, args.secret_key or SECRET_KEY
     if args.endpoint:
         runs = []
