@@ -57,6 +57,7 @@ COMMAND_MODULES = [
     "storage.cli.commands.service",  # recshelf serve, events, jobs, checks
     "storage.cli.commands.export",  # recshelf export
     "storage.cli.commands.share",  # recshelf share
+    "storage.cli.commands.report",  # recshelf report (merges --shard results)
     "storage.cli.commands.agora",  # recshelf record acquire|start|query|stop
     "storage.cli.commands.manage",  # recshelf rm, mv, tier, restore, repair, du, clean
     "storage.cli.commands.retention",  # recshelf retention plan|apply

@@ -25,7 +25,7 @@ from storage.manage.plan import Plan, PlannedObject, planned_recording
 from storage.recordings.catalog import Recording
 from storage.recordings.objects import class_counts, recording_objects
 from storage.stores.base import InvalidConfig, ObjectInfo, ObjectStore, StoreError
-from storage.stores.classes import RESTORE_IN_PROGRESS, StorageClasses, classed, classes_of
+from storage.stores.classes import RESTORE_IN_PROGRESS, StorageClasses, classed, classes_of, lists_classes
 
 CLASS_BATCH = 100  # objects per journal line: one request each, so a resumed run repeats at most this many
 DEFAULT_RESTORE_DAYS = 7
@@ -40,6 +40,7 @@ def _classes_or_refuse(store: ObjectStore, plan: Plan) -> StorageClasses | None:
     return classes
 
 
+@lists_classes
 def plan_tier(store: ObjectStore, sid: str, uid: str | None, storage_class: str, *, force: bool = False,
               prefix: str = "", recordings: Sequence[Recording] | None = None) -> Plan:
     """The tier plan of `sid` (and `uid`), or of exactly `recordings` (retention: each its own plan)."""
@@ -76,6 +77,7 @@ def plan_tier(store: ObjectStore, sid: str, uid: str | None, storage_class: str,
     return plan
 
 
+@lists_classes
 def plan_restore(store: ObjectStore, sid: str, uid: str | None = None, *, days: int = DEFAULT_RESTORE_DAYS,
                  prefix: str = "") -> Plan:
     """Every object of the recordings that sits in a class needing a restore before it can be read."""
@@ -99,6 +101,7 @@ def _add_unverified(plan: Plan, rec: Recording, wanted: Callable[[ObjectInfo], b
                      for obj in recording_objects(rec) if wanted(obj)]
 
 
+@lists_classes
 def apply_tier(store: ObjectStore, plan: Plan, data_dir: Path, on_batch: BatchCallback | None = None) -> Outcome:
     classed_store = classed(store)
     if plan.refused or classed_store is None:
@@ -117,6 +120,7 @@ def apply_tier(store: ObjectStore, plan: Plan, data_dir: Path, on_batch: BatchCa
     return _finish(journal, plan, len(plan.keys) - len(unchanged), unchanged, failed, errors, resumed)
 
 
+@lists_classes
 def apply_restore(store: ObjectStore, plan: Plan, data_dir: Path,
                   on_batch: BatchCallback | None = None) -> Outcome:
     classed_store = classed(store)

@@ -8,11 +8,13 @@ is read (`verify_many`) and hours are the playlists' own durations.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 
 from storage.recordings.catalog import Recording, RecordingPart, iter_find, slice_time
 from storage.recordings.objects import recording_class, recording_objects
 from storage.stores.base import ObjectStore
+from storage.stores.classes import listing_classes
 
 GROUPINGS = ("channel", "day", "month", "status", "class", "uid")
 
@@ -36,14 +38,19 @@ def usage(store: ObjectStore, by: str = "channel", prefix: str = "") -> list[Usa
     if by not in GROUPINGS:
         raise ValueError(f"unknown grouping {by!r} (use one of {', '.join(GROUPINGS)})")
     rows: dict[str, UsageRow] = {}
-    for rec, label, seconds in _labelled(store, iter_find(store, prefix), by):
+    with listing_classes(store) if by == "class" else nullcontext():
+        _add_up(rows, _labelled(store, iter_find(store, prefix), by))
+    return sorted(rows.values(), key=lambda row: row.group)
+
+
+def _add_up(rows: dict[str, UsageRow], labelled: Iterable[tuple[Recording, str, float]]) -> None:
+    for rec, label, seconds in labelled:
         row = rows.setdefault(label, UsageRow(label))
         objects = recording_objects(rec)
         row.recordings += 1
         row.hours += seconds / 3600
         row.bytes += sum(obj.size for obj in objects)
         row.slices += len(rec.slices)
-    return [rows[label] for label in sorted(rows)]
 
 
 def _labelled(store: ObjectStore, recordings: Iterable[Recording], by: str) -> Iterator[tuple[Recording, str, float]]:

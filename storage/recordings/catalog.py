@@ -28,9 +28,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import chain
 
-from storage.media.naming import AgoraName, RecordingKey, parse_name, parse_name_candidates, split_key
+from storage.media.naming import (
+    AgoraName,
+    RecordingKey,
+    parse_name_candidates,
+    parse_utc,
+    slice_time,
+    split_key,
+)
 from storage.stores.base import ObjectInfo, ObjectStore, StoreError
 
+_SLICE_TAIL = 21  # len("_<17 digits>.ts"): what follows a slice's stem (".webm" slices take the slow path)
 IGNORED_SAMPLE = 20  # ignored keys kept in `ListingStats.ignored_keys`, so a huge bucket costs no memory
 
 
@@ -68,7 +76,8 @@ class Recording:
     @property
     def start(self) -> datetime | None:
         """The earliest slice UTC time from slice names, or None when there are no slices."""
-        times = [slice_time(obj.key) for obj in self.slices]
+        # A part's slices share one stem and sort by their fixed-width time: its first slice is its earliest.
+        times = [slice_time(part.slices[0].key) for part in self.parts if part.slices]
         return min((t for t in times if t is not None), default=None)
 
 
@@ -131,16 +140,21 @@ def iter_find(
 ) -> Iterator[Recording]:
     """Like `find`, yielding recordings folder by folder so memory follows one folder, not the bucket.
 
-    Each folder's recordings come sorted; a folder comes once the listing has passed every key that
-    starts with it, so a folder comes after its subfolders. Raises `ListingOrderError` when the store
-    breaks its key-order promise, as a folder flushed early would otherwise be reported in pieces.
+    A folder comes once the listing has passed every key that starts with it, so a folder comes after
+    its subfolders, its recordings sorted; but the listed prefix's own folder, where Agora puts every
+    recording side by side (millions of objects), comes a sid at a time as the listing passes it, so
+    memory follows one recording (see `_Collector`), and the sids come in key order. Raises
+    `ListingOrderError` when the store breaks its key-order promise, as a folder flushed early would
+    otherwise be reported in pieces.
     A sid found by the narrow listings (see `find`) is small and grouped whole.
     """
     narrowed = _find_narrowed(store, prefix, sid, stats)
     if narrowed is not None:
         yield from (rec for rec in narrowed if _wanted(rec, sid, cname))
         return
-    collector = _Collector(stats)
+    collector = _Collector(stats, flat=_flat_folder(prefix))
+    if collector.flat == prefix:  # a name prefix ("rec/abc") lists no failover parts at all
+        collector.preload_failover(store.list(prefix + "bak"))
     previous: str | None = None
     for obj in store.list(prefix):
         if previous is not None and obj.key < previous:
@@ -151,8 +165,8 @@ def iter_find(
         # The folders still open are then all prefixes of this key: a chain, at most its depth long.
         for done in [folder for folder in collector.folders if not obj.key.startswith(folder)]:
             yield from (rec for rec in collector.flush(done) if _wanted(rec, sid, cname))
-        collector.add(obj)
-    for done in sorted(collector.folders, key=len, reverse=True):
+        yield from (rec for rec in collector.add(obj) if _wanted(rec, sid, cname))
+    for done in sorted(collector.folders.keys() | collector.failover.keys(), key=len, reverse=True):
         yield from (rec for rec in collector.flush(done) if _wanted(rec, sid, cname))
 
 
@@ -177,25 +191,100 @@ _STREAM_PREFERENCE = ("av", "video", "audio")  # where an individual MP4 (audio 
 
 
 class _Collector:
-    """Objects of a listing by folder, turned into recordings a folder at a time."""
+    """Objects of a listing by folder, turned into recordings a folder at a time.
 
-    def __init__(self, stats: ListingStats | None) -> None:
+    In the `flat` folder (the listed prefix's own folder, where Agora puts every recording side by
+    side) recordings are made a sid at a time instead: a sid's names all start with `<sid>_`, so in
+    key order they come in one run, and when the run ends the sid is complete. Only its failover
+    parts (`bak<n>_<sid>_…`) sort elsewhere; `preload_failover` reads them first (they are few).
+    Names are resolved per sid (a reading's key holds the sid), so the result is the folder's.
+    """
+
+    def __init__(self, stats: ListingStats | None, flat: str | None = None) -> None:
         self.stats = stats if stats is not None else ListingStats()
         self.folders: dict[str, list[tuple[ObjectInfo, list[AgoraName]]]] = {}
+        self.flat = flat
+        self.failover: dict[str, dict[str, list[tuple[ObjectInfo, list[AgoraName]]]]] = {}  # folder -> sid -> …
+        self._preloaded = False
+        self._run_sid: str | None = None
+        self._last_slice: tuple[str, str, AgoraName] | None = None  # stem, ".ts" / ".webm" tail, its reading
 
-    def add(self, obj: ObjectInfo) -> None:
+    def preload_failover(self, objects: Iterable[ObjectInfo]) -> None:
+        """Take the flat folder's `bak<n>_` objects from a listing of `flat + "bak"` (key order)."""
+        assert self.flat is not None
+        end = self.flat + "bak:"  # ':' follows the digits: past it no name is bak<n>_
+        for obj in objects:
+            if obj.key >= end:
+                break
+            folder, name = split_key(obj.key)
+            candidates = parse_name_candidates(name) if folder == self.flat else []
+            if candidates and candidates[0].failover is not None:
+                self.stats.objects += 1
+                sids = self.failover.setdefault(folder, {})
+                sids.setdefault(candidates[0].key.sid, []).append((obj, candidates))
+        self._preloaded = True
+
+    def add(self, obj: ObjectInfo) -> list[Recording]:
+        """File the object; returns the recordings it completed (a sid run of the flat folder)."""
         folder, name = split_key(obj.key)
         if not name:  # a folder marker some tools create; not an object the user thinks of
-            return
+            return []
+        candidates = self._parse(name)
+        if folder == self.flat and self._preloaded and candidates and candidates[0].failover is not None:
+            return []  # read (and counted) by preload_failover
         self.stats.objects += 1
-        candidates = parse_name_candidates(name)
         if not candidates:
             self.stats.add_ignored(obj.key)
-            return
+            return []
+        done: list[Recording] = []
+        if folder == self.flat:
+            sid = candidates[0].key.sid
+            if sid != self._run_sid and self._run_sid is not None:
+                done = self._flush_run()
+            self._run_sid = sid
         self.folders.setdefault(folder, []).append((obj, candidates))
+        return done
+
+    def _parse(self, name: str) -> list[AgoraName]:
+        # A recording's slices differ only in their time (`<stem>_<17 digits>.<ext>`), and a slice name
+        # has exactly one reading, fixed by the stem: reuse the previous slice's, check only the time.
+        # parse_name_candidates costs ~10 µs a name; a big listing is almost all slices.
+        stem, ext = name[:-_SLICE_TAIL], name[-_SLICE_TAIL + 18:]
+        last = self._last_slice
+        if last is not None and stem == last[0] and ext == last[1] and name[-_SLICE_TAIL] == "_":
+            utc = parse_utc(name[-_SLICE_TAIL + 1:-_SLICE_TAIL + 18])
+            if utc is not None:
+                reading = last[2]
+                return [AgoraName(name, "slice", reading.key, reading.ext, reading.failover, utc)]
+        candidates = parse_name_candidates(name)
+        if len(candidates) == 1 and candidates[0].kind == "slice" and candidates[0].ext == "ts":
+            self._last_slice = (stem, ext, candidates[0])
+        return candidates
 
     def flush(self, folder: str) -> list[Recording]:
-        return sorted(_folder_recordings(folder, self.folders.pop(folder)), key=_sort_key)
+        if folder != self.flat:
+            return sorted(_folder_recordings(folder, self.folders.pop(folder, [])), key=_sort_key)
+        done = self._flush_run()
+        # Failover parts whose sid has no original part left in the folder: recordings of their own.
+        left = [entry for entries in self.failover.pop(folder, {}).values() for entry in entries]
+        return done + sorted(_folder_recordings(folder, left), key=_sort_key)
+
+    def _flush_run(self) -> list[Recording]:
+        assert self.flat is not None
+        entries = self.folders.pop(self.flat, [])
+        if self._run_sid is not None:
+            entries += self.failover.get(self.flat, {}).pop(self._run_sid, [])
+        self._run_sid = None
+        return sorted(_folder_recordings(self.flat, entries), key=_sort_key)
+
+
+def _flat_folder(prefix: str) -> str | None:
+    """The folder whose recordings can be made a sid at a time when listing `prefix` (see _Collector)."""
+    if not prefix or prefix.endswith("/"):
+        return prefix
+    folder, name = split_key(prefix)
+    # A name prefix like "b" or "bak1" lists failover parts too, out of their sid's run: not flat then.
+    return None if name.startswith("bak") or "bak".startswith(name) else folder
 
 
 def _folder_recordings(folder: str, entries: list[tuple[ObjectInfo, list[AgoraName]]]) -> list[Recording]:
@@ -276,12 +365,6 @@ def _failover_order(failover: int | None) -> int:
 def _sort_key(rec: Recording) -> tuple[str, str, str, str, str]:
     key = rec.key
     return (rec.folder, key.sid, key.cname, key.uid or "", key.stream or "")
-
-
-def slice_time(key: str) -> datetime | None:
-    """The UTC time in a slice's name, or None when the key is not a timed Agora name."""
-    name = parse_name(split_key(key)[1])
-    return name.utc if name is not None else None
 
 
 def _wanted(rec: Recording, sid: str | None, cname: str | None) -> bool:

@@ -24,8 +24,9 @@ from __future__ import annotations
 import logging
 import math
 import statistics
+from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -214,8 +215,17 @@ def verify_many(store: ObjectStore, recordings: Iterable[Recording], *, deep: bo
     Each verification costs one playlist GET of latency, so overlapping them is most of the speed.
     Each report is isolated by `verify`: one hostile recording is reported `invalid`, the rest still run.
     """
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        yield from pool.map(lambda rec: verify(store, rec, deep=deep), recordings)
+    workers = max(1, workers)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        # A window of 2 x workers recordings in flight, not Executor.map's whole input: recordings may
+        # stream from a listing of millions of objects (catalog.iter_find), and must not pile up here.
+        pending: deque[Future[Report]] = deque()
+        for rec in recordings:
+            pending.append(pool.submit(verify, store, rec, deep=deep))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def _listing(recording: Recording) -> dict[str, ObjectInfo]:

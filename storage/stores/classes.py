@@ -13,11 +13,16 @@ have no classes (`classes_of` gives None): everything above asks this module, ne
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from functools import wraps
+from typing import ParamSpec, Protocol, TypeVar, runtime_checkable
 
 from storage.errors import InvalidConfig
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 RESTORE_STARTED = "started"  # the backend accepted a restore (or extended a finished one)
 RESTORE_IN_PROGRESS = "in_progress"  # a restore asked for earlier is still running
@@ -87,3 +92,20 @@ QINIU_CLASSES = StorageClasses(
     frozenset({"archive", "deep-archive"}),
     {"ia": "low-frequency", "line": "low-frequency", "glacier": "archive"},
 )
+
+
+@contextmanager
+def listing_classes(store: object) -> Iterator[None]:
+    """Within it, the store's listings report every object's class (S3 with obstore does not, unless asked)."""
+    precise = getattr(store, "precise_listing", None)
+    with precise() if precise is not None else nullcontext():
+        yield
+
+
+def lists_classes(func: Callable[P, R]) -> Callable[P, R]:
+    """`func(store, …)` run within `listing_classes(store)`: for what plans or checks by storage class."""
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with listing_classes(args[0]):
+            return func(*args, **kwargs)
+    return wrapper

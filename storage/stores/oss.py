@@ -51,6 +51,7 @@ from storage.stores.base import (
 )
 from storage.stores.bucket import BucketKeys
 from storage.stores.oss_classes import OssClasses
+from storage.stores.ranges import ranged_listing
 from storage.stores.registry import option_names
 from storage.stores.streams import streaming_reader
 
@@ -155,16 +156,21 @@ class OssStore(OssClasses, BucketKeys):
         return self._list(prefix)
 
     def _list(self, prefix: str) -> Iterator[ObjectInfo]:
+        # Parallel key ranges (storage/stores/ranges.py): start-after cuts them.
+        return ranged_listing(self._list_from, prefix)
+
+    def _list_from(self, prefix: str, start_after: str | None) -> Iterator[ObjectInfo]:
         # One page at a time, so a folder with millions of slices never sits in memory at once.
         # No delimiter: the listing is recursive. encoding-type=url (oss2's default) keeps keys with
         # control characters intact through the XML.
         full_prefix = self._root + prefix
+        after = self._root + start_after if start_after else ""
         cut = len(self._root)
         token = ""
         while True:
             page = self._call(
                 lambda t=token: self._bucket.list_objects_v2(
-                    prefix=full_prefix, continuation_token=t, max_keys=PAGE_SIZE
+                    prefix=full_prefix, continuation_token=t, start_after="" if t else after, max_keys=PAGE_SIZE
                 ),
                 None,
             )

@@ -77,6 +77,8 @@ from storage.stores.qiniu_errors import (
     status_is_transient,
 )
 from storage.stores.qiniu_hosts import SERVICE_OPTIONS, build_region, parse_domain
+from storage.stores.qiniu_marker import marker_after
+from storage.stores.ranges import ranged_listing
 from storage.stores.registry import option_names
 from storage.stores.streams import read_up_to, streaming_reader
 
@@ -167,11 +169,11 @@ class QiniuStore(QiniuClasses, BucketKeys):
     # -- reading ---------------------------------------------------------------------------------
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
-        return self._list(prefix)
+        return ranged_listing(self._list_from, prefix)  # parallel key ranges (storage/stores/ranges.py)
 
-    def _list(self, prefix: str) -> Iterator[ObjectInfo]:
+    def _list_from(self, prefix: str, start_after: str | None) -> Iterator[ObjectInfo]:
         cut = len(self._root)
-        marker: str | None = None
+        marker: str | None = marker_after(self._root + start_after) if start_after else None
         while True:
             ret, info = self._sdk(
                 functools.partial(self._list_page, self._root + prefix, marker), None, "list")

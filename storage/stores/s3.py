@@ -18,6 +18,7 @@ Why the client is configured as it is:
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, BinaryIO, NoReturn, Self
 
 import boto3
@@ -37,6 +38,7 @@ from botocore.exceptions import (
 )
 from urllib3.exceptions import HTTPError as Urllib3Error
 
+from storage.stores import s3_list
 from storage.stores.base import (
     AccessDenied,
     InvalidConfig,
@@ -48,14 +50,15 @@ from storage.stores.base import (
     reject_unknown_options,
 )
 from storage.stores.bucket import BucketKeys
+from storage.stores.ranges import ranged_listing
 from storage.stores.registry import option_names, redact
 from storage.stores.s3_classes import S3Classes
+from storage.stores.s3_list import PAGE_SIZE, FastLister
 from storage.stores.streams import streaming_reader
 
 OPTIONS = option_names("s3")
 DEFAULT_REGION = "us-east-1"
 MAX_PRESIGN_S = 7 * 24 * 3600  # SigV4 limit
-PAGE_SIZE = 1000
 
 _NOT_FOUND_CODES = {"NoSuchKey", "404", "NotFound"}
 _DENIED_CODES = {
@@ -95,6 +98,7 @@ class S3Store(S3Classes, BucketKeys):
         session_token: str | None = None,
         profile: str | None = None,
         config: BotoConfig | None = None,
+        fast_listing: bool = True,
     ) -> None:
         self._place(bucket, prefix)
         self._secrets = [s for s in (secret_key, session_token) if s]
@@ -108,6 +112,10 @@ class S3Store(S3Classes, BucketKeys):
                 region_name=region or None,
                 profile_name=profile or None,
             )
+            self._session = session
+            self._endpoint = endpoint or None
+            # Made on the first listing (most commands never list); fast_listing=False: boto3 only.
+            self._fast: FastLister | None = None if fast_listing else FastLister.off()
             self.client: Any = session.client(
                 "s3",
                 endpoint_url=endpoint or None,
@@ -133,17 +141,25 @@ class S3Store(S3Classes, BucketKeys):
         return self._list(prefix)
 
     def _list(self, prefix: str) -> Iterator[ObjectInfo]:
-        paginator = self.client.get_paginator("list_objects_v2")
-        pages = paginator.paginate(Bucket=self.bucket, Prefix=self._root + prefix,
-                                   PaginationConfig={"PageSize": PAGE_SIZE})
-        cut = len(self._root)
+        # Parallel key ranges (storage/stores/ranges.py), each listed by obstore or boto3 (s3_list.py).
         try:
-            for page in pages:
-                for item in page.get("Contents", ()):
-                    yield ObjectInfo(item["Key"][cut:], item["Size"], _etag(item.get("ETag")),
-                                     item.get("LastModified"), item.get("StorageClass") or "STANDARD")
+            yield from ranged_listing(self._list_from, prefix)
         except Exception as exc:
             self._raise(exc, None)
+
+    @contextmanager
+    def precise_listing(self) -> Iterator[None]:
+        """Listings by boto3 within it: object_store's listing drops each object's storage class."""
+        saved, self._fast = self._fast, FastLister.off()
+        try:
+            yield
+        finally:
+            self._fast = saved
+
+    def _list_from(self, prefix: str, start_after: str | None) -> Iterator[ObjectInfo]:
+        if self._fast is None:
+            self._fast = FastLister(self.client, self._session, self.bucket, self._endpoint)
+        return s3_list.listing(self.client, self._fast, self.bucket, self._root, prefix, start_after)
 
     def stat(self, key: str) -> ObjectInfo | None:
         try:

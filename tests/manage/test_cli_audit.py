@@ -135,16 +135,18 @@ def test_audit_since(site):
 
 
 def test_a_killed_rm_stays_started_and_the_rerun_records_the_outcome(tmp_path):
-    from tests.manage.test_cli_kill import SLICES, _kill_when_journaled, _recshelf
+    from tests.manage.kill import interrupted_run, recshelf, steps
 
-    (tmp_path / "src").mkdir()
-    store = LocalStore(tmp_path / "src")
-    target, others = colliding_set(SLICES)
-    write_all(store, target | others)
-    config = tmp_path / "recshelf.toml"
+    def build(folder: Path, slices: int) -> tuple[list[str], Path]:
+        store = LocalStore(folder / "src")
+        (folder / "src").mkdir(parents=True)
+        target, others = colliding_set(slices)
+        write_all(store, target | others)
+        return recshelf("rm", str(store.root), "--sid", S, "--uid", "1", data=folder / "data"), folder / "data"
+
+    folder, cmd, _ = interrupted_run(tmp_path, 1500, build, lambda data: steps("delete", data) >= 1)
+    config = folder / "recshelf.toml"  # its folder's data/ is the killed run's: the audit trail is there
     config.write_text("")
-    cmd = _recshelf("rm", str(store.root), "--sid", S, "--uid", "1", data=tmp_path / "data")
-    _kill_when_journaled(cmd, tmp_path / "data" / "journal", lines=2)
     assert [e["outcome"] for e in _audit(config)] == ["started"]
     assert _run(config, *cmd[3:]).returncode == 0
     rerun, killed = _audit(config)

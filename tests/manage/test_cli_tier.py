@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from storage.stores.base import ObjectStore
+from storage.stores.classes import listing_classes
 from tests.fixtures.s3 import S3_ACCESS_KEY, S3_REGION, S3_SECRET_KEY
 from tests.manage.helpers import TARGET, colliding_set, write_all
 from tests.manage.kill import child_env, interrupted_run, recshelf, steps
@@ -18,7 +19,8 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": S3_ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": S3_S
 
 def _classes(store: ObjectStore, keys: Any) -> dict[str, str | None]:
     wanted = set(keys)
-    return {obj.key: obj.storage_class for obj in store.list() if obj.key in wanted}
+    with listing_classes(store):
+        return {obj.key: obj.storage_class for obj in store.list() if obj.key in wanted}
 
 
 def test_tier_killed_mid_run_then_rerun_on_s3(s3_store_factory: Any, s3_server_url: str, tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from storage.recordings.catalog import find
 from storage.recordings.objects import class_counts, recording_class
 from storage.recordings.verify import verify
 from storage.stores.base import ObjectStore, StoreError
-from storage.stores.classes import classes_of
+from storage.stores.classes import classes_of, listing_classes
 from tests.fixtures.media import RecordingFactory
 from tests.fixtures.stores import StoreFactory
 
@@ -30,7 +30,9 @@ CLASSES = {"s3": ("STANDARD_IA", "GLACIER"), "s3-seaweedfs": ("STANDARD_IA", "GL
 
 def _classes(store: ObjectStore, sid: str) -> dict[str, int]:
     counts: dict[str, int] = {}
-    for rec in find(store, sid=sid):
+    with listing_classes(store):
+        found = find(store, sid=sid)
+    for rec in found:
         for name, count in class_counts(rec).items():
             counts[name] = counts.get(name, 0) + count
     return counts
@@ -65,7 +67,8 @@ def test_tier_then_restore(store_kind: str, store_factory: StoreFactory, recordi
     assert outcome.ok and outcome.deleted == len(keys), outcome
     assert _classes(store, SID) == {infrequent: len(keys)}
     assert _classes(store, OTHER.sid) == {standard: len(others)}
-    rec = next(r for r in find(store, sid=SID) if r.key.sid == SID)
+    with listing_classes(store):
+        rec = next(r for r in find(store, sid=SID) if r.key.sid == SID)
     assert recording_class(rec) == infrequent and verify(store, rec).status == "complete"  # still readable
     by_class = {row.group: row.recordings for row in usage(store, "class")}
     assert by_class == {infrequent: 1, standard: 1}

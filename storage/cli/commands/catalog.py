@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -12,11 +13,15 @@ from rich.console import Console
 from rich.table import Table
 
 from storage.cli.common import fail_on_store_errors, open_store_or_exit
-from storage.recordings.catalog import Recording, find
+from storage.cli.selection import InventoryOpt, ShardOpt, listing_source, parse_shard, select
+from storage.recordings.catalog import Recording
 from storage.recordings.objects import class_counts, recording_class
-from storage.stores.classes import StorageClasses, classes_of
+from storage.stores.classes import StorageClasses, classes_of, listing_classes
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from storage.recordings.shards import Shard
     from storage.recordings.verify import Report
 
 StoreArg = Annotated[str, typer.Argument(help="Store URL (file:///dir, s3://bucket/prefix, oss://…, qiniu://…) "
@@ -89,15 +94,23 @@ def ls_command(
     sid: SidOpt = None,
     cname: CnameOpt = None,
     as_json: JsonOpt = False,
+    inventory: InventoryOpt = None,
+    shard: ShardOpt = None,
+    no_classes: Annotated[bool, typer.Option(
+        "--no-classes", help="Leave storage classes out: S3 is then listed by obstore (the fast extra), "
+                             "whose listing does not report them.")] = False,
 ) -> None:
     """List the Agora recordings in a store (one listing; no playlist is read)."""
-    opened = open_store_or_exit(store)
-    with fail_on_store_errors():
-        classes = classes_of(opened)
-        rows = [_recording_row(rec, classes) for rec in find(opened, prefix=prefix, sid=sid, cname=cname)]
-    if as_json:
-        print(json.dumps({"store": opened.url, "recordings": rows}, indent=2))
-        return
+    chosen = parse_shard(shard)
+    opened = listing_source(open_store_or_exit(store), inventory)
+    with fail_on_store_errors(), nullcontext() if no_classes else listing_classes(opened):
+        classes = None if no_classes else classes_of(opened)
+        rows = (_recording_row(rec, classes) for rec in select(opened, prefix, sid, cname, chosen))
+        if as_json:
+            # Streamed: a row is printed as the listing passes its recording, never all held at once.
+            _print_json_stream({"store": opened.url, **_shard_field(chosen)}, "recordings", rows, {})
+            return
+        rows = list(rows)
     table = Table(title=f"{len(rows)} recording(s) in {opened.url}")
     columns = ["folder", "channel", "sid", "start (UTC)", "slices", "size", "playlist"]
     columns += ["class"] if classes is not None else []
@@ -119,25 +132,50 @@ def verify_command(
     deep: Annotated[bool, typer.Option("--deep", help="Also read every slice and check it is sound MPEG-TS.")] = False,
     as_json: JsonOpt = False,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Playlists read in parallel.")] = 8,
+    inventory: InventoryOpt = None,
+    shard: ShardOpt = None,
 ) -> None:
     """Check that recordings are complete: exit 0 when all are, 1 when any is not, 2 on usage/config errors."""
-    opened = open_store_or_exit(store)
+    chosen = parse_shard(shard)
+    opened = listing_source(open_store_or_exit(store), inventory)
+    summary: Counter[str] = Counter()
     with fail_on_store_errors():
-        recordings = find(opened, prefix=prefix, sid=sid, cname=cname)
         # Imported here: the playlist parser (m3u8, ssl) costs every other `recshelf` command ~0.04 s.
         from storage.recordings.verify import verify_many
 
-        reports = list(verify_many(opened, recordings, deep=deep, workers=workers))
-    summary = Counter(report.status for report in reports)
-    if as_json:
-        print(json.dumps({"store": opened.url, "recordings": [r.to_dict() for r in reports],
-                          "summary": dict(summary)}, indent=2))
-    else:
-        _print_reports(opened.url, reports, summary)
-    if not reports:
+        reports = verify_many(opened, select(opened, prefix, sid, cname, chosen), deep=deep, workers=workers)
+        counted = (_counted(report, summary) for report in reports)
+        if as_json:
+            _print_json_stream({"store": opened.url, **_shard_field(chosen)}, "recordings",
+                               (r.to_dict() for r in counted), {"summary": summary})
+        else:
+            _print_reports(opened.url, list(counted), summary)
+    if not summary.total():
         print(f"recshelf: no recordings found in {opened.url}" + (f" under {prefix!r}" if prefix else ""),
               file=sys.stderr)
-    raise typer.Exit(0 if all(r.status == "complete" for r in reports) else 1)
+    raise typer.Exit(0 if set(summary) <= {"complete"} else 1)
+
+
+def _counted(report: Report, summary: Counter[str]) -> Report:
+    summary[report.status] += 1
+    return report
+
+
+def _shard_field(shard: Shard | None) -> dict[str, Any]:
+    return {"shard": shard.to_dict()} if shard is not None else {}
+
+
+def _print_json_stream(head: dict[str, Any], name: str, items: Iterable[dict[str, Any]],
+                       tail: dict[str, Any]) -> None:
+    """`{**head, name: [items…], **tail}` written item by item; `tail` is read after the items ran out."""
+    out = sys.stdout
+    out.write(json.dumps(head, indent=2)[:-2] + (",\n" if head else "\n") + f'  "{name}": [')
+    for index, item in enumerate(items):
+        out.write(("," if index else "") + "\n    " + json.dumps(item))
+    out.write("\n  ]")
+    for key, value in tail.items():
+        out.write(f",\n  {json.dumps(key)}: {json.dumps(dict(value) if isinstance(value, Counter) else value)}")
+    out.write("\n}\n")
 
 
 def _print_reports(url: str, reports: list[Report], summary: Counter[str]) -> None:

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from storage.cli.common import EXIT_NOT_OK, error_exit, fail_on_store_errors, open_store_or_exit, settings_or_exit
+from storage.cli.selection import InventoryOpt, ShardOpt, listing_source, parse_shard, select
 from storage.export.options import DEFAULT_WORKERS, ENGINES, FORMATS, ExportOptions
 
 if TYPE_CHECKING:  # the export machinery (PyAV, catalog, verify) loads only when `export` runs
@@ -22,6 +23,7 @@ if TYPE_CHECKING:  # the export machinery (PyAV, catalog, verify) loads only whe
     from storage.export.dest import Destination
     from storage.export.jobs import ExportResult
     from storage.export.progress import Progress as ExportProgress
+    from storage.recordings.shards import Shard
 
 StoreArg = Annotated[str, typer.Argument(help="Source store URL (file:///dir, s3://bucket/prefix, oss://…, "
                                               "qiniu://…) or a profile name from recshelf.toml.")]
@@ -100,6 +102,8 @@ def export_command(
                                                          "pyav-inline (in this process) or ffmpeg (a binary from "
                                                          "RECSHELF_FFMPEG, imageio-ffmpeg or PATH).")] = "pyav",
     json_out: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+    inventory: InventoryOpt = None,
+    shard: ShardOpt = None,
 ) -> None:
     """Export recordings as MP4, TS, HLS or zip, or copy them to another store, and verify the result."""
     if fmt not in FORMATS:
@@ -114,14 +118,17 @@ def export_command(
         # The remux helper's start-up (Python + PyAV import) overlaps opening the store, listing and
         # planning, which mostly wait on the network, instead of the download it would slow down.
         prestart()
-    source = open_store_or_exit(store)
+    chosen = parse_shard(shard)
+    source = listing_source(open_store_or_exit(store), inventory)
     console = Console(stderr=True, soft_wrap=True)  # whole lines when piped, so they stay greppable
     with fail_on_store_errors():
         from storage.export.jobs import run_export
         from storage.export.plan import group_units
-        from storage.recordings.catalog import find
-
-        recordings = [r for r in find(source, prefix, sid, cname) if uid is None or r.key.uid == uid]
+        recordings = [r for r in select(source, prefix, sid, cname, chosen) if uid is None or r.key.uid == uid]
+        if not recordings and chosen is not None and all_:
+            console.print(f"no recording of {source.url} falls in shard {shard}", highlight=False)
+            _print_results(source.url, chosen, [], json_out)
+            return
         if not recordings:
             console.print(f"no recording matches in {source.url}", highlight=False)
             raise typer.Exit(EXIT_NOT_OK)
@@ -142,12 +149,17 @@ def export_command(
         except KeyboardInterrupt:
             console.print("interrupted; run the same command again to resume")
             raise typer.Exit(EXIT_NOT_OK) from None
-    if json_out:
-        json.dump({"results": [r.to_dict() for r in results]}, sys.stdout, indent=1)
-        print()
+    _print_results(source.url, chosen, results, json_out)
     _report(console, results)
     if not all(r.ok for r in results):
         raise typer.Exit(EXIT_NOT_OK)
+
+
+def _print_results(url: str, shard: Shard | None, results: list[ExportResult], json_out: bool) -> None:
+    if json_out:
+        head = {"store": url, **({"shard": shard.to_dict()} if shard is not None else {})}
+        json.dump({**head, "results": [r.to_dict() for r in results]}, sys.stdout, indent=1)
+        print()
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,121 @@
+"""Listing an S3 prefix from a key on: boto3's paginator, or obstore (Rust) when it is installed.
+
+Why two: botocore parses ListObjectsV2 XML in Python, ~90 µs a key, and a thread does not lift
+that (the GIL); obstore (PyPI `obstore`, the Rust `object_store` crate) parses in Rust, about six
+times faster on the same bucket (reference/storage-sdks.md, "Listing speed"). boto3 stays the S3
+adapter for everything else, and the listing falls back to it:
+
+* when obstore is not installed (it is the optional `fast` extra), or the prefix is not a folder:
+  object_store lists by path segments (`rec/abc` means `rec/abc/…`), so `prefix + sid` listings
+  go through boto3, which treats a prefix as a string;
+* when obstore fails, from the last key it yielded: boto3 then either goes on or raises the error
+  the adapter already knows how to translate (no such bucket, access denied, …), so an error reads
+  the same with or without obstore;
+* around empty objects: object_store drops the '/' of a folder marker (`rec/` comes back as `rec`),
+  so at a zero-byte object the next page is listed by boto3, then obstore goes on after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import islice
+from typing import Any
+
+from storage.stores.base import ObjectInfo
+
+PAGE_SIZE = 1000
+
+
+def boto3_listing(client: Any, bucket: str, root: str, prefix: str, start_after: str | None,
+                  ) -> Iterator[ObjectInfo]:
+    """Objects under root + prefix after root + start_after, keys relative to root (errors untranslated)."""
+    params: dict[str, Any] = {"Bucket": bucket, "Prefix": root + prefix,
+                              "PaginationConfig": {"PageSize": PAGE_SIZE}}
+    if start_after:
+        params["StartAfter"] = root + start_after
+    cut = len(root)
+    for page in client.get_paginator("list_objects_v2").paginate(**params):
+        for item in page.get("Contents", ()):
+            yield ObjectInfo(item["Key"][cut:], item["Size"], _etag(item.get("ETag")), item.get("LastModified"),
+                             item.get("StorageClass") or "STANDARD")
+
+
+class FastLister:
+    """obstore listings of one bucket, or nothing (`usable` False) when obstore cannot be used."""
+
+    def __init__(self, client: Any, session: Any, bucket: str, endpoint: str | None) -> None:
+        self.store: Any = None
+        try:
+            import obstore.store
+        except ImportError:
+            return
+        credentials = session.get_credentials()
+        if credentials is None:
+            return  # boto3 will say what is missing, in its words
+        frozen = credentials.get_frozen_credentials()
+        options: dict[str, Any] = {"region": client.meta.region_name, "virtual_hosted_style_request": False,
+                                   "access_key_id": frozen.access_key, "secret_access_key": frozen.secret_key}
+        if frozen.token:
+            options["token"] = frozen.token
+        if endpoint:
+            options["endpoint"] = endpoint
+        try:
+            self.store = obstore.store.S3Store(bucket, client_options={"allow_http": True, "timeout": "60s"},
+                                               **options)
+        except Exception:  # an option object_store refuses: boto3 lists instead
+            self.store = None
+
+    @classmethod
+    def off(cls) -> FastLister:
+        """A lister that never uses obstore."""
+        lister = cls.__new__(cls)
+        lister.store = None
+        return lister
+
+    @property
+    def usable(self) -> bool:
+        return self.store is not None
+
+    def listing(self, root: str, prefix: str, start_after: str | None) -> Iterator[ObjectInfo]:
+        """Objects under root + prefix (a folder) after start_after, as object_store reports them."""
+        import obstore
+
+        folder = (root + prefix).rstrip("/") or None
+        offset = root + start_after if start_after else None
+        cut = len(root)
+        for chunk in obstore.list(self.store, folder, offset=offset, chunk_size=PAGE_SIZE):
+            for meta in chunk:
+                path: str = meta["path"]
+                # object_store's listing has no storage class: None (unknown); S3Store.precise_listing() lists
+                # with boto3 where the class matters (tier, restore, du --by class).
+                yield ObjectInfo(path[cut:], meta["size"], _etag(meta.get("e_tag")), meta.get("last_modified"))
+
+
+def listing(client: Any, fast: FastLister | None, bucket: str, root: str, prefix: str,
+            start_after: str | None) -> Iterator[ObjectInfo]:
+    """The adapter's listing from a key on: obstore where it can (see module doc), boto3 for the rest."""
+    if fast is None or not fast.usable or (prefix and not prefix.endswith("/")):
+        yield from boto3_listing(client, bucket, root, prefix, start_after)
+        return
+    last = start_after
+    while True:
+        try:
+            for obj in fast.listing(root, prefix, last):
+                if obj.size == 0:
+                    break  # maybe a folder marker whose '/' object_store dropped: boto3 lists past it
+                yield obj
+                last = obj.key
+            else:
+                return
+        except Exception:  # boto3 resumes from `last` and raises the error, if any, in its own terms
+            yield from boto3_listing(client, bucket, root, prefix, last)
+            return
+        page = list(islice(boto3_listing(client, bucket, root, prefix, last), PAGE_SIZE))
+        yield from page
+        if len(page) < PAGE_SIZE:
+            return
+        last = page[-1].key
+
+
+def _etag(value: str | None) -> str | None:
+    return value.strip('"') if value else None
