@@ -44,7 +44,7 @@ import pytest
 
 from storage.errors import AccessDenied, NotFound, StoreError, Unavailable
 from storage.stores.base import ObjectStore
-from storage.stores.classes import classes_of
+from storage.stores.classes import classes_of, listing_classes
 from storage.testing.net import free_port
 
 StoreFactory = Callable[..., ObjectStore]
@@ -160,7 +160,8 @@ class StoreConformance:
 
     def test_listing_reports_the_storage_class_where_the_backend_has_classes(self, store: ObjectStore) -> None:
         store.write("cls/a.ts", b"x")
-        (listed,) = list(store.list("cls/"))
+        with listing_classes(store):  # an S3 listing by obstore has no classes unless asked for them
+            (listed,) = list(store.list("cls/"))
         classes = classes_of(store)
         if classes is None:  # a folder or memory store: no classes, and it says none
             assert listed.storage_class is None

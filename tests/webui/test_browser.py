@@ -209,7 +209,7 @@ def test_login_page_hides_everything(chromium, start_ui, tmp_path, seeder):
     ARTIFACTS.mkdir(exist_ok=True)
     context = chromium.new_context(viewport={"width": 1400, "height": 800})
     page = context.new_page()
-    grid = page.locator('[data-testid="stDataFrame"]')
+    grid = page.locator('[data-testid="stDataFrame"]').first  # the table (the Details expander holds another)
     gate = page.get_by_role("link", name="Log in")
     try:
         page.goto(url)
@@ -247,7 +247,7 @@ def test_login_page_hides_everything(chromium, start_ui, tmp_path, seeder):
         other.goto(f"{url.rstrip('/')}/events")
         other.get_by_role("link", name="Log out").wait_for(timeout=STARTUP_S * 1000)
         other.goto(url)
-        other.locator('[data-testid="stDataFrame"]').wait_for(timeout=STARTUP_S * 1000)
+        other.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=STARTUP_S * 1000)
         other.screenshot(path=str(ARTIFACTS / "login-new-tab.png"))
         other.close()
         page.get_by_role("link", name="Log out").click()

@@ -31,13 +31,12 @@ def _login_and_delete(chromium: Any, url: str, user: str, password: str, shot: s
         page.get_by_label("User name").fill(user)
         page.get_by_label("Password", exact=True).fill(password)
         page.get_by_role("button", name="Log in").click()
-        grid = page.locator('[data-testid="stDataFrame"]')
+        grid = page.locator('[data-testid="stDataFrame"]').first  # the table (Details holds another)
         grid.wait_for(timeout=STARTUP_S * 1000)
-        page.get_by_text("2 of 2 recordings").wait_for()
+        page.get_by_text("2 recordings ·").wait_for()
         page.wait_for_timeout(500)  # the grid paints its canvas after the element appears
         box = grid.bounding_box()
-        page.mouse.click(box["x"] + 15, box["y"] + 35 + 17)  # the first row's selection checkbox (canvas)
-        page.get_by_role("button", name="Open recording").click()
+        page.mouse.click(box["x"] + 200, box["y"] + 35 + 24)  # a click on the first row's cell opens it (canvas)
         page.get_by_role("button", name="Plan delete").wait_for(timeout=STARTUP_S * 1000)
         page.get_by_role("button", name="Plan delete").click()
         confirm = page.get_by_label("to confirm")
@@ -55,7 +54,7 @@ def _login_and_delete(chromium: Any, url: str, user: str, password: str, shot: s
         if audit_shot:
             page.get_by_role("link", name="Audit").click()
             page.get_by_text("Refused (role)").wait_for(timeout=STARTUP_S * 1000)
-            page.locator('[data-testid="stDataFrame"]').wait_for(timeout=STARTUP_S * 1000)
+            page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=STARTUP_S * 1000)
             page.wait_for_timeout(500)
             page.screenshot(path=str(ARTIFACTS / audit_shot))
         return said
