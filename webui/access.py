@@ -26,7 +26,7 @@ from storage.service.notes import Notes
 from storage.service.users import ADMIN, Actor, authenticate
 from storage.settings import UserEntry
 from storage.signing import SESSION_COOKIE, session_user
-from webui import services
+from webui import oidc, services
 from webui.server_links import log_out_control, server_login_link
 
 SESSION_USER = "_recshelf_user"  # the logged-in user's name; the role is read from recshelf.toml on each rerun
@@ -63,7 +63,9 @@ def session_actor() -> Actor | None:
 
 
 def current_actor() -> Actor | None:
-    """Who this session acts as; None when users are configured and nobody has logged in."""
+    """Who this session acts as; None when users (or single sign-on) are configured and nobody has logged in."""
+    if oidc.configured():
+        return oidc.actor()
     if users_configured():
         return session_actor()
     shared = services.current_settings().ui_password is not None

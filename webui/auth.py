@@ -5,7 +5,8 @@ server's /login page (storage/server/login.py), which sets a signed, expiring, H
 this host; browsers send it to every port of the host, so each page load here reads it from
 `st.context.cookies` and checks its signature: reloads and new tabs stay logged in until logout
 or expiry. Without a server, a form logs in this browser tab only.
-With `[users.NAME]` in recshelf.toml the gate asks for a user name and password instead (webui/access.py).
+With `[users.NAME]` in recshelf.toml the gate asks for a user name and password instead (webui/access.py);
+with [oidc] it signs in through the identity provider (webui/oidc.py), which takes precedence.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 import streamlit as st
 
 from storage.signing import SESSION_COOKIE, password_matches, session_valid
-from webui import access
+from webui import access, oidc
 from webui.server_links import log_out_control, server_login_link
 from webui.services import current_settings
 
@@ -39,6 +40,8 @@ def _cookie_login(password: str) -> bool:
 
 def require_login() -> bool:
     """True when the page may render; otherwise shows the way to log in (and only it)."""
+    if oidc.configured():
+        return oidc.require_login()
     if access.users_configured():
         return access.require_user_login()
     password = configured_password()
@@ -70,6 +73,8 @@ def logged_in() -> bool:
     A second lock for pages that change things (Record): app.py's gate covers every page as long as
     the page scripts stay out of a folder named pages/, which Streamlit would serve without app.py.
     """
+    if oidc.configured():
+        return oidc.actor() is not None
     if access.users_configured():
         return access.session_actor() is not None
     password = configured_password()

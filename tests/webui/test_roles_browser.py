@@ -6,6 +6,7 @@ and every object still there; the admin's identical clicks delete it. Screenshot
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -35,9 +36,15 @@ def log_in(page: Any, url: str, user: str, password: str) -> None:
 
 def _login_and_delete(chromium: Any, url: str, user: str, password: str, shot: str,  # noqa: F811
                       audit_shot: str | None = None) -> str:
+    return login_and_delete(chromium, lambda page: log_in(page, url, user, password), shot, audit_shot)
+
+
+def login_and_delete(chromium: Any, login: Callable[[Any], None], shot: str,  # noqa: F811
+                     audit_shot: str | None = None) -> str:
+    """Logs in (`login(page)`), plans the newest recording's delete, confirms it: what the page then says."""
     page = chromium.new_page(viewport={"width": 1400, "height": 2700})
     try:
-        log_in(page, url, user, password)
+        login(page)
         grid = page.locator('[data-testid="stDataFrame"]').first
         grid.wait_for(timeout=STARTUP_S * 1000)
         page.get_by_text("2 recordings ·").wait_for()
