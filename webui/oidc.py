@@ -42,7 +42,7 @@ def require_login() -> bool:
     found = actor()
     if found is not None:
         with st.sidebar:
-            st.caption(f"Logged in as **{services.md_text(found.name)}** ({found.role})")
+            st.caption(f"Logged in as {services.md_code(found.name)} ({found.role})")  # code: no mailto link
             if st.button("Log out"):
                 st.logout()
         return True

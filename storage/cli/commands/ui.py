@@ -127,7 +127,9 @@ def run_ui(*, store: str | None, port: int, host: str, server_port: int | None, 
     require_extra("ui", "streamlit", *([] if no_server else ["fastapi", "uvicorn"]))
     settings = settings_or_exit()
     config = settings.config
-    if not is_loopback(host) and not settings.ui_password:
+    if settings.oidc is not None:
+        require_extra("ui", "authlib")  # st.login's OpenID Connect client
+    if not is_loopback(host) and not (settings.ui_password or settings.users or settings.oidc):
         print(f"recshelf: warning: the UI listens on {host} without a password; set {UI_PASSWORD_ENV}",
               file=sys.stderr)
     env = settings.child_environment(**(extra_env or {}))
