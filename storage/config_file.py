@@ -64,6 +64,35 @@ class ServerConfig(BaseModel):
     database: SecretStr | None = None  # postgresql://… shared by replicas and workers; None = SQLite in data
 
 
+class OidcConfig(BaseModel):
+    """[oidc]: single sign-on through Streamlit's st.login (webui/oidc.py), and who gets which role.
+
+    An OIDC user's role: their e-mail's entry in [oidc.emails], else the highest role any of their groups
+    (the `groups_claim` of the ID token) has in [oidc.groups], else `default_role`; with no default an
+    unmapped user is refused.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    server_metadata_url: str  # the provider's /.well-known/openid-configuration
+    client_id: str
+    client_secret: SecretStr
+    redirect_uri: str  # this UI's http(s)://host:port/oauth2callback, registered at the provider
+    cookie_secret: SecretStr | None = None  # signs Streamlit's login cookie; None = derived from the media secret
+    default_role: str | None = None
+    groups_claim: str = "groups"
+    emails: dict[str, str] = {}
+    groups: dict[str, str] = {}
+
+    def role_for(self, claims: Mapping[str, Any]) -> str | None:
+        email = str(claims.get("email") or "").lower()
+        if email and email in self.emails:
+            return self.emails[email]
+        found = claims.get(self.groups_claim) or []
+        names = [found] if isinstance(found, str) else [g for g in found if isinstance(g, str)]
+        roles = [self.groups[g] for g in names if g in self.groups]
+        return max(roles, key=ROLES.index) if roles else self.default_role
+
+
 @dataclass(frozen=True)
 class Config:
     """What recshelf.toml says (no environment)."""
@@ -74,6 +103,7 @@ class Config:
     # [rules]: what the server does after Agora callbacks; validated by storage.service.jobs.Rules.from_table.
     rules: Mapping[str, Any] = field(default_factory=dict)
     users: Mapping[str, UserEntry] = field(default_factory=dict)
+    oidc: OidcConfig | None = None
 
     def secrets(self) -> list[str]:
         values = [v for p in self.profiles.values() for k, v in p.options.items() if is_sensitive(k) and v]
@@ -81,6 +111,8 @@ class Config:
         values += url_secrets(secret_value(self.server.database))
         webhook = self.rules.get("webhook")  # webhook URLs often carry a token
         values += [webhook] if isinstance(webhook, str) and webhook else []
+        if self.oidc is not None:
+            values += [v for v in (secret_value(self.oidc.client_secret), secret_value(self.oidc.cookie_secret)) if v]
         return values + [u.password_hash for u in self.users.values()]  # a leaked hash invites offline guessing
 
     def redact(self, text: str) -> str:
@@ -90,14 +122,43 @@ class Config:
 
 def parse_config(data: Mapping[str, Any], path: Path | None = None) -> Config:
     where = str(path) if path else "configuration"
-    _reject_unknown(data, {"profiles", "server", "rules", "users"}, where)
+    _reject_unknown(data, {"profiles", "server", "rules", "users", "oidc"}, where)
     profiles_data = _table(data.get("profiles", {}), f"{where}: [profiles]")
     profiles = {name: _parse_profile(name, value, where) for name, value in profiles_data.items()}
     server = _parse_server(_table(data.get("server", {}), f"{where}: [server]"), where)
     rules = dict(_table(data.get("rules", {}), f"{where}: [rules]"))
     users = {name: _parse_user(name, value, where) for name, value in _table(data.get("users", {}),
                                                                               f"{where}: [users]").items()}
-    return Config(path=path, profiles=profiles, server=server, rules=rules, users=users)
+    oidc = _parse_oidc(data["oidc"], where) if "oidc" in data else None
+    return Config(path=path, profiles=profiles, server=server, rules=rules, users=users, oidc=oidc)
+
+
+def _parse_oidc(value: Any, where: str) -> OidcConfig:
+    section = f"{where}: [oidc]"
+    table = dict(_table(value, section))
+    _reject_unknown(table, {*OidcConfig.model_fields, "issuer"}, section)
+    issuer = table.pop("issuer", None)
+    if isinstance(issuer, str) and issuer and "server_metadata_url" not in table:  # OIDC discovery's one place
+        table["server_metadata_url"] = issuer.rstrip("/") + "/.well-known/openid-configuration"
+    for name in ("server_metadata_url", "client_id", "client_secret", "redirect_uri"):
+        if not isinstance(table.get(name), str) or not table[name]:
+            raise InvalidConfig(f"{section}: '{name}' is required (a string)")
+    if urlsplit(table["server_metadata_url"]).scheme not in ("http", "https"):
+        raise InvalidConfig(f"{section}: 'server_metadata_url' must be an http(s) URL")
+    if urlsplit(table["redirect_uri"]).scheme not in ("http", "https") or \
+            not table["redirect_uri"].endswith("/oauth2callback"):
+        raise InvalidConfig(f"{section}: 'redirect_uri' must be this UI's http(s)://host:port/oauth2callback")
+    for name in ("emails", "groups"):
+        mapping = _table(table.get(name, {}), f"{section}.{name}")
+        if any(role not in ROLES for role in mapping.values()):
+            raise InvalidConfig(f"{section}.{name}: every role must be one of {', '.join(ROLES)}")
+        table[name] = {(k.lower() if name == "emails" else k): v for k, v in mapping.items()}
+    if table.get("default_role") is not None and table["default_role"] not in ROLES:
+        raise InvalidConfig(f"{section}: 'default_role' must be one of {', '.join(ROLES)}")
+    try:
+        return OidcConfig(**table)
+    except ValueError as exc:  # pydantic's types: a secret or name that is no string
+        raise InvalidConfig(f"{section}: {exc.errors()[0]['loc'][0]} has the wrong type") from None
 
 
 def _parse_user(name: str, value: Any, where: str) -> UserEntry:

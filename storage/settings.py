@@ -42,6 +42,7 @@ from storage.config_file import (
     DEFAULT_SERVER_PORT,
     ROLES,
     Config,
+    OidcConfig,
     Profile,
     ServerConfig,
     UserEntry,
@@ -191,6 +192,11 @@ class Settings:
     @property
     def users(self) -> Mapping[str, UserEntry]:
         return self.config.users
+
+    @property
+    def oidc(self) -> OidcConfig | None:
+        """[oidc]: single sign-on through Streamlit's st.login, when configured."""
+        return self.config.oidc
 
     def cli_user(self) -> str:
         """Who a CLI run acts as: $RECSHELF_USER (a [users] name), else the operating system's login name."""

@@ -17,7 +17,7 @@ import hmac
 import re
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -146,3 +146,38 @@ def session_valid(secret: str, password: str, token: str | None, now: float | No
 def password_matches(typed: str, password: str) -> bool:
     """Constant-time: digests are compared, so the time says nothing about the password's length."""
     return hmac.compare_digest(hashlib.sha256(typed.encode()).digest(), hashlib.sha256(password.encode()).digest())
+
+
+# With `[users.NAME]` the cookie names the user: ``u1.<exp>.<nonce>.<name as hex>.<sig>``, signed under a key
+# derived from the media secret AND that user's password hash, so a changed password (or a removed user)
+# ends that user's logins and nobody else's. Hex keeps any user name free of the token's dots.
+_MAX_USER_TOKEN = 400
+
+
+def make_user_session(secret: str, user: str, credential: str, ttl_s: int = SESSION_TTL_S,
+                      now: float | None = None) -> str:
+    exp = int((time.time() if now is None else now) + ttl_s)
+    body = f"u1.{exp}.{secrets.token_urlsafe(12)}.{user.encode().hex()}"
+    return f"{body}.{hmac.new(_session_key(secret, credential), body.encode(), hashlib.sha256).hexdigest()}"
+
+
+def session_user(secret: str, token: str | None, credential_of: Callable[[str], str | None],
+                 now: float | None = None) -> str | None:
+    """The user an unexpired user-session token names, when it is signed with that user's current credential."""
+    if not isinstance(token, str) or not token or len(token) > _MAX_USER_TOKEN:
+        return None
+    body, _, sig = token.rpartition(".")
+    parts = body.split(".")
+    if len(parts) != 4 or parts[0] != "u1" or not parts[1].isdigit():
+        return None
+    try:
+        user = bytes.fromhex(parts[3]).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    credential = credential_of(user)
+    if not credential:
+        return None
+    expected = hmac.new(_session_key(secret, credential), body.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, sig) or int(parts[1]) < (time.time() if now is None else now):
+        return None
+    return user

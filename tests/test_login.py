@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -10,8 +11,16 @@ from fastapi.testclient import TestClient
 
 from storage.server.app import create_app
 from storage.server.login import login_router
+from storage.service.users import hash_password
 from storage.settings import Settings
-from storage.signing import SESSION_COOKIE, make_session, password_matches, session_valid
+from storage.signing import (
+    SESSION_COOKIE,
+    make_session,
+    make_user_session,
+    password_matches,
+    session_user,
+    session_valid,
+)
 
 SECRET = "login-test-media-secret"
 PASSWORD = "login-test-password"
@@ -31,15 +40,19 @@ def test_session_tokens_expire_and_bind_secret_and_password() -> None:
     assert password_matches(PASSWORD, PASSWORD) and not password_matches("x", PASSWORD)
 
 
-@pytest.fixture
-def client(monkeypatch: pytest.MonkeyPatch, tmp_path) -> TestClient:
-    monkeypatch.setenv("RECSHELF_UI_PASSWORD", PASSWORD)
+def _login_client(monkeypatch: pytest.MonkeyPatch, config: Path, config_text: str) -> TestClient:
     monkeypatch.setenv("RECSHELF_MEDIA_SECRET", SECRET)
-    monkeypatch.setenv("RECSHELF_CONFIG", str(tmp_path / "none.toml"))
-    (tmp_path / "none.toml").write_text("")
+    monkeypatch.setenv("RECSHELF_CONFIG", str(config))
+    config.write_text(config_text)
     app = FastAPI()
     app.include_router(login_router(Settings.load))
     return TestClient(app, base_url="http://127.0.0.1:8700")
+
+
+@pytest.fixture
+def client(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> TestClient:
+    monkeypatch.setenv("RECSHELF_UI_PASSWORD", PASSWORD)
+    return _login_client(monkeypatch, tmp_path / "none.toml", "")
 
 
 def test_login_sets_an_httponly_cookie_and_returns_to_the_ui(client: TestClient) -> None:
@@ -77,3 +90,42 @@ def test_the_api_browser_is_off(monkeypatch: pytest.MonkeyPatch, tmp_path) -> No
     for path in ("/docs", "/redoc", "/openapi.json"):
         assert client.get(path).status_code == 404, path
     assert client.get("/healthz").status_code == 200
+
+
+def test_user_session_tokens_name_the_user_and_bind_their_password_hash() -> None:
+    hashes = {"vera": "hash-1", "ada.b": "hash-2"}
+    token = make_user_session(SECRET, "ada.b", "hash-2", ttl_s=60, now=1000)
+    assert session_user(SECRET, token, hashes.get, now=1059) == "ada.b"
+    assert session_user(SECRET, token, hashes.get, now=1061) is None
+    assert session_user(SECRET, token, {"ada.b": "changed"}.get, now=1000) is None  # new password: logged out
+    assert session_user(SECRET, token, {}.get, now=1000) is None  # removed user
+    assert session_user("other secret", token, hashes.get, now=1000) is None
+    forged = token.replace(b"ada.b".hex(), b"vera".hex())
+    assert session_user(SECRET, forged, hashes.get, now=1000) is None
+    for junk in (None, "", "u1", "u1.x.y.z.w", "u1.1.n.zz.sig", "a" * 500):
+        assert session_user(SECRET, junk, hashes.get, now=1000) is None
+    assert not session_valid(SECRET, "hash-2", token, now=1000)  # never taken for a shared-password session
+
+
+@pytest.fixture
+def users_client(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> TestClient:
+    monkeypatch.delenv("RECSHELF_UI_PASSWORD", raising=False)
+    return _login_client(monkeypatch, tmp_path / "recshelf.toml",
+                         f'[users.vera]\nrole = "viewer"\npassword_hash = "{hash_password("vera-pw")}"\n')
+
+
+def test_users_mode_login_asks_for_a_name_and_the_cookie_names_the_user(users_client: TestClient) -> None:
+    form = users_client.get("/login", params={"next": "/"})
+    assert form.status_code == 200 and 'name="user"' in form.text and 'type="password"' in form.text
+    got = users_client.post("/login", data={"user": "vera", "password": "vera-pw", "next": "/x"},
+                            follow_redirects=False)
+    assert got.status_code == 303 and got.headers["location"] == "/x"
+    cookie = got.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "vera-pw" not in cookie
+    token = cookie.split(";")[0].split("=", 1)[1]
+    settings = Settings.load()
+    assert session_user(SECRET, token, lambda name: settings.users[name].password_hash) == "vera"
+    for user, password in (("vera", "wrong"), ("nobody", "vera-pw"), ("", "")):
+        bad = users_client.post("/login", data={"user": user, "password": password}, follow_redirects=False)
+        assert bad.status_code == 401 and "Wrong user name or password." in bad.text
+        assert "set-cookie" not in bad.headers

@@ -2,7 +2,10 @@
 
 Three modes, simplest first: no password (127.0.0.1 only: everyone is the local admin); the single shared
 password RECSHELF_UI_PASSWORD (whoever knows it is admin); `[users.NAME]` in recshelf.toml (a name and
-password per person, each with a role). Every action handler goes through `attempt`, which checks the
+password per person, each with a role). In users mode with the recshelf server beside the UI the login
+happens on the server's /login, whose signed HttpOnly cookie names the user (storage/signing.py
+`make_user_session`), so reloads and new tabs stay logged in as that user; without a server a form logs
+in this browser tab only. Every action handler goes through `attempt`, which checks the
 role where the action runs and records a refusal in the audit trail. Buttons stay enabled for roles that
 may not use them (pages say which role is needed): a disabled widget's click never reaches the script, so
 the attempt could not be audited.
@@ -22,7 +25,9 @@ from storage.service.db import Database
 from storage.service.notes import Notes
 from storage.service.users import ADMIN, Actor, authenticate
 from storage.settings import UserEntry
-from webui import services
+from storage.signing import SESSION_COOKIE, session_user
+from webui import oidc, services
+from webui.server_links import log_out_control, server_login_link
 
 SESSION_USER = "_recshelf_user"  # the logged-in user's name; the role is read from recshelf.toml on each rerun
 FAILED_LOGIN_DELAY_S = 1.0
@@ -37,14 +42,30 @@ def users_configured() -> bool:
     return bool(users())
 
 
+def _cookie_user() -> str | None:
+    """The user the server's session cookie names, if it is signed with that user's current password hash."""
+    secret = services.current_settings().media_secret
+    if not secret:
+        return None
+    known = users()
+
+    def credential_of(name: str) -> str | None:
+        user = known.get(name)
+        return user.password_hash if user is not None else None
+
+    return session_user(secret, st.context.cookies.get(SESSION_COOKIE), credential_of)
+
+
 def session_actor() -> Actor | None:
     """The logged-in user, with the role recshelf.toml gives now (a removed user is logged out)."""
-    user = users().get(st.session_state.get(SESSION_USER, ""))
+    user = users().get(st.session_state.get(SESSION_USER) or _cookie_user() or "")
     return Actor(user.name, user.role, "ui") if user is not None else None
 
 
 def current_actor() -> Actor | None:
-    """Who this session acts as; None when users are configured and nobody has logged in."""
+    """Who this session acts as; None when users (or single sign-on) are configured and nobody has logged in."""
+    if oidc.configured():
+        return oidc.actor()
     if users_configured():
         return session_actor()
     shared = services.current_settings().ui_password is not None
@@ -63,11 +84,11 @@ def require_user_login() -> bool:
     if actor is not None:
         with st.sidebar:
             st.caption(f"Logged in as **{services.md_text(actor.name)}** ({actor.role})")
-            if st.button("Log out"):
-                st.session_state.pop(SESSION_USER, None)
-                st.rerun()
+            log_out_control(SESSION_USER not in st.session_state, SESSION_USER)
         return True
     st.title("recshelf")
+    if server_login_link("Log in with your recshelf user name and password."):
+        return False
     with st.form("user_login"):
         name = st.text_input("User name")
         password = st.text_input("Password", type="password")

@@ -5,20 +5,20 @@ server's /login page (storage/server/login.py), which sets a signed, expiring, H
 this host; browsers send it to every port of the host, so each page load here reads it from
 `st.context.cookies` and checks its signature: reloads and new tabs stay logged in until logout
 or expiry. Without a server, a form logs in this browser tab only.
-With `[users.NAME]` in recshelf.toml the gate asks for a user name and password instead (webui/access.py).
+With `[users.NAME]` in recshelf.toml the gate asks for a user name and password instead (webui/access.py);
+with [oidc] it signs in through the identity provider (webui/oidc.py), which takes precedence.
 """
 
 from __future__ import annotations
 
 import hashlib
-import html
 import time
-from urllib.parse import quote, urlsplit
 
 import streamlit as st
 
 from storage.signing import SESSION_COOKIE, password_matches, session_valid
-from webui import access
+from webui import access, oidc
+from webui.server_links import log_out_control, server_login_link
 from webui.services import current_settings
 
 FAILED_LOGIN_DELAY_S = 1.0  # slows guessing without a lockout that a typo could trigger
@@ -33,20 +33,6 @@ def _digest(text: str) -> bytes:
     return hashlib.sha256(text.encode()).digest()
 
 
-def _server_page(path: str) -> str | None:
-    """The server's `path` on the host this browser used for the UI (so the cookie is the UI's too)."""
-    settings = current_settings()
-    server = settings.public_url or settings.server_url
-    if not server:
-        return None
-    parts = urlsplit(server)
-    host = (st.context.headers.get("Host") or "").rsplit(":", 1)[0]
-    if not settings.public_url and host and parts.port:
-        server = f"{parts.scheme}://{host}:{parts.port}"
-    back = st.context.url or "/"
-    return f"{server.rstrip('/')}{path}?next={quote(back, safe='')}"
-
-
 def _cookie_login(password: str) -> bool:
     secret = current_settings().media_secret
     return bool(secret) and session_valid(secret, password, st.context.cookies.get(SESSION_COOKIE))
@@ -54,6 +40,8 @@ def _cookie_login(password: str) -> bool:
 
 def require_login() -> bool:
     """True when the page may render; otherwise shows the way to log in (and only it)."""
+    if oidc.configured():
+        return oidc.require_login()
     if access.users_configured():
         return access.require_user_login()
     password = configured_password()
@@ -61,22 +49,10 @@ def require_login() -> bool:
         return True
     if logged_in():
         with st.sidebar:
-            logout = _server_page("/logout") if _cookie_login(password) else None
-            if logout:
-                st.markdown(f'<a href="{html.escape(logout, quote=True)}" target="_self">Log out</a>',
-                            unsafe_allow_html=True)
-            elif st.button("Log out"):
-                st.session_state.pop(_TAB_LOGIN, None)
-                st.rerun()
+            log_out_control(_cookie_login(password), _TAB_LOGIN)
         return True
     st.title("recshelf")
-    login = _server_page("/login")
-    if login and current_settings().media_secret:
-        st.write("This recshelf is protected by a password.")
-        # A same-tab link: the login page sends this tab back here, logged in (st.link_button opens a new tab).
-        st.markdown(f'<a href="{html.escape(login, quote=True)}" target="_self" class="recshelf-login">Log in</a>',
-                    unsafe_allow_html=True)
-        st.caption("The login lasts in this browser, for every tab, until you log out or it expires.")
+    if server_login_link("This recshelf is protected by a password."):
         return False
     with st.form("login"):
         typed = st.text_input("Password", type="password")
@@ -97,6 +73,8 @@ def logged_in() -> bool:
     A second lock for pages that change things (Record): app.py's gate covers every page as long as
     the page scripts stay out of a folder named pages/, which Streamlit would serve without app.py.
     """
+    if oidc.configured():
+        return oidc.actor() is not None
     if access.users_configured():
         return access.session_actor() is not None
     password = configured_password()

@@ -242,7 +242,7 @@ def test_login_page_hides_everything(chromium, start_ui, tmp_path, seeder):
         assert time.time() + 3600 < cookie["expires"] < time.time() + 13 * 3600
         assert page.evaluate("document.cookie").find("recshelf_session") == -1  # scripts cannot read it
         page.reload()
-        grid.wait_for(timeout=STARTUP_S * 1000)
+        grid.first.wait_for(timeout=STARTUP_S * 1000)
         other = context.new_page()
         other.goto(f"{url.rstrip('/')}/events")
         other.get_by_role("link", name="Log out").wait_for(timeout=STARTUP_S * 1000)

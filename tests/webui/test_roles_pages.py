@@ -11,9 +11,11 @@ from storage.media.naming import RecordingKey
 from storage.service.audit import AuditTrail
 from storage.service.db import Database
 from storage.service.notes import Notes
-from storage.service.users import Actor, hash_password
+from storage.service.users import Actor, authenticate, hash_password
+from storage.settings import Settings
 from storage.stores.local import LocalStore
 from tests.webui.conftest import SID, Seeder
+from webui.access import SESSION_USER
 
 APP = str(Path(__file__).resolve().parents[2] / "webui" / "app.py")
 OTHER_SID = "ffff456789abcdef0123456789abcdef"
@@ -53,12 +55,14 @@ def _db(tmp_path: Path) -> Database:
 
 
 def _login(name: str, password: str | None = None) -> AppTest:
+    """With a server beside the UI the gate shows only a link to its /login (tests/test_login.py checks the
+    password there; AppTest cannot carry its cookie), so the session is logged in as the server would."""
     at = AppTest.from_file(APP, default_timeout=60).run()
-    assert [t.label for t in at.text_input] == ["User name", "Password"]  # nothing else before login
-    at.text_input[0].input(name)
-    at.text_input[1].input(password if password is not None else PASSWORDS[name])
-    at.button[0].click().run()
-    return at
+    assert not at.text_input and not at.dataframe and [m.value for m in at.markdown if "/login?next=" in m.value]
+    found = authenticate(Settings.load().users, name, password if password is not None else PASSWORDS[name])
+    assert found is not None
+    at.session_state[SESSION_USER] = found.name
+    return at.run()
 
 
 def _open(at: AppTest, rec_id: str = REC_ID) -> AppTest:
@@ -71,11 +75,19 @@ def _button(at: AppTest, label: str):  # noqa: ANN202
     return next(b for b in at.button if b.label == label)
 
 
-def test_wrong_password_shows_only_the_login_form(site):
-    at = _login("ed", "not-it")
+def test_without_a_server_the_tab_form_logs_in_and_refuses_a_wrong_password(site, monkeypatch):
+    monkeypatch.delenv("RECSHELF_SERVER_URL")
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert [t.label for t in at.text_input] == ["User name", "Password"]  # nothing else before login
+    at.text_input[0].input("ed")
+    at.text_input[1].input("not-it")
+    at.button[0].click().run()
     assert not at.exception
     assert "Wrong user name or password." in [e.value for e in at.error]
     assert not at.dataframe
+    at.text_input[1].input(PASSWORDS["ed"])
+    at.button[0].click().run()
+    assert "Logged in as **ed** (editor)" in [c.value for c in at.caption]
 
 
 def test_editor_edits_the_note_and_it_is_audited(site, tmp_path):

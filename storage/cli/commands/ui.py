@@ -20,6 +20,7 @@ from typing import Annotated
 import typer
 
 from storage.cli.common import error_exit, require_extra, settings_or_exit
+from storage.cli.streamlit_secrets import streamlit_secrets_file
 from storage.settings import (
     MEDIA_SECRET_ENV,
     MEDIA_URL_ENV,
@@ -126,7 +127,9 @@ def run_ui(*, store: str | None, port: int, host: str, server_port: int | None, 
     require_extra("ui", "streamlit", *([] if no_server else ["fastapi", "uvicorn"]))
     settings = settings_or_exit()
     config = settings.config
-    if not is_loopback(host) and not settings.ui_password:
+    if settings.oidc is not None:
+        require_extra("ui", "authlib")  # st.login's OpenID Connect client
+    if not is_loopback(host) and not (settings.ui_password or settings.users or settings.oidc):
         print(f"recshelf: warning: the UI listens on {host} without a password; set {UI_PASSWORD_ENV}",
               file=sys.stderr)
     env = settings.child_environment(**(extra_env or {}))
@@ -154,17 +157,20 @@ def run_ui(*, store: str | None, port: int, host: str, server_port: int | None, 
         if server_url:
             # Browsers fetch local-folder slices from the server: its public URL when one is configured.
             env.setdefault(MEDIA_URL_ENV, (settings.public_url or server_url).rstrip("/"))
-        ui = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(app_script()), "--server.address", host,
-             "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-             "--client.toolbarMode", "minimal"],
-            env=env)
-        wait_healthy(f"http://{url_host(host)}:{port}/_stcore/health", ui, "web UI")
-        print(f"recshelf UI: http://{url_host(host)}:{port}" + (f"  (server {server_url})" if server_url else ""),
-              flush=True)
-        # Ctrl-C or SIGTERM ends both children, not just this process.
-        signal.signal(signal.SIGTERM, interrupt)
-        ui.wait()
+        with streamlit_secrets_file(settings.oidc, env[MEDIA_SECRET_ENV]) as secrets_file:
+            # Only our secrets file: a stray ~/.streamlit/secrets.toml must not configure the login.
+            secrets_args = ["--secrets.files", str(secrets_file)] if secrets_file else []
+            ui = subprocess.Popen(
+                [sys.executable, "-m", "streamlit", "run", str(app_script()), "--server.address", host,
+                 "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+                 "--client.toolbarMode", "minimal", *secrets_args],
+                env=env)
+            wait_healthy(f"http://{url_host(host)}:{port}/_stcore/health", ui, "web UI")
+            print(f"recshelf UI: http://{url_host(host)}:{port}" + (f"  (server {server_url})" if server_url else ""),
+                  flush=True)
+            # Ctrl-C or SIGTERM ends both children, not just this process.
+            signal.signal(signal.SIGTERM, interrupt)
+            ui.wait()
     except KeyboardInterrupt:
         pass
     finally:
