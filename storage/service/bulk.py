@@ -22,10 +22,12 @@ from storage.service.repo_bulk import (
     BulkItem,
     bulk_job,
     create_bulk,
+    failed_batches,
     finish_item,
     item_counts,
     pending_items,
     start_item,
+    unfinished_items,
 )
 from storage.stores.base import ObjectStore, StoreError
 
@@ -58,6 +60,12 @@ def progress(repo: Repo, bulk_id: int, now: float) -> dict[str, Any] | None:
         return None
     counts = item_counts(repo, bulk_id)
     states = counts["states"]
+    # Items of a batch whose job failed (out of retries, its workers died too often) will not run: count them
+    # as failed, so the job ends instead of waiting for them forever.
+    lost = unfinished_items(repo, bulk_id, failed_batches(repo, bulk_id))
+    if lost:
+        states = {**states, "failed": states["failed"] + lost}
+        states["queued"], states["running"] = _without(states["queued"], states["running"], lost)
     finished = states["done"] + states["failed"]
     state = "done" if finished == job["total"] else ("running" if finished or states["running"] else "queued")
     first, last = counts["first_started"], counts["last_finished"]
@@ -66,8 +74,15 @@ def progress(repo: Repo, bulk_id: int, now: float) -> dict[str, Any] | None:
     rate = finished / elapsed if elapsed > 0 and finished else None
     remaining = job["total"] - finished
     eta = remaining / rate if rate else (0.0 if remaining == 0 else None)
-    return {**job, "state": state, **states, "statuses": counts["statuses"], "elapsed_s": round(elapsed, 3),
-            "rate_per_s": round(rate, 3) if rate else None, "eta_s": round(eta, 1) if eta is not None else None}
+    return {**job, "state": state, **states, "lost": lost, "statuses": counts["statuses"],
+            "elapsed_s": round(elapsed, 3), "rate_per_s": round(rate, 3) if rate else None,
+            "eta_s": round(eta, 1) if eta is not None else None}
+
+
+def _without(queued: int, running: int, lost: int) -> tuple[int, int]:
+    """(queued, running) less `lost` items, taken from the running ones first (they stopped with the batch)."""
+    from_running = min(running, lost)
+    return queued - (lost - from_running), running - from_running
 
 
 def _found(store: ObjectStore, item: BulkItem, kind: str, fmt: str) -> list[Recording]:
@@ -118,6 +133,6 @@ def run_bulk_batch(ctx: JobContext, job: Job) -> Outcome:
             else:
                 ok, status, result = _export(ctx, store, recordings, params)
             finish_item(ctx.repo, bulk_id, item.item, ok, status, result, ctx.clock())
-    except StoreError as exc:  # the runner's retry backoff; finished items stay finished
+    except StoreError as exc:  # the runner's retry backoff (or the end); finished items stay finished
         return Outcome("retry", error=str(exc))
     return Outcome("done", result={"bulk": bulk_id, "batch": batch})

@@ -103,6 +103,23 @@ def item_counts(repo: Repo, bulk_id: int) -> dict[str, Any]:
     return {"states": states, "statuses": statuses, "first_started": times["first"], "last_finished": times["last"]}
 
 
+def failed_batches(repo: Repo, bulk_id: int) -> list[int]:
+    """The batches whose job failed (out of retries, or its workers died too often)."""
+    rows = repo.db.conn().execute("SELECT options FROM jobs WHERE kind = ? AND state = 'failed' AND rkey LIKE ?",
+                                  (BATCH_KIND, f"bulk:{bulk_id}:%")).fetchall()
+    return sorted(int(json.loads(row["options"])["batch"]) for row in rows)
+
+
+def unfinished_items(repo: Repo, bulk_id: int, batches: Sequence[int]) -> int:
+    """How many items of `batches` never finished."""
+    if not batches:
+        return 0
+    marks = ", ".join("?" for _ in batches)
+    row = repo.db.conn().execute(f"SELECT COUNT(*) AS n FROM bulk_items WHERE bulk_id = ? AND batch IN ({marks}) "
+                                 "AND state IN ('queued', 'running')", (bulk_id, *batches)).fetchone()
+    return int(row["n"])
+
+
 def bulk_items(repo: Repo, bulk_id: int) -> list[dict[str, Any]]:
     rows = repo.db.conn().execute("SELECT * FROM bulk_items WHERE bulk_id = ? ORDER BY id", (bulk_id,)).fetchall()
     return [{"item": r["item"], "batch": r["batch"], "state": r["state"], "status": r["status"], "runs": r["runs"],

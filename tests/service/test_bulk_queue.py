@@ -11,7 +11,7 @@ from storage.recordings.catalog import find
 from storage.service.bulk import enqueue_bulk, progress, verify_items
 from storage.service.jobs import JobRunner
 from storage.service.repo import Repo
-from storage.service.repo_bulk import bulk_items, finish_item
+from storage.service.repo_bulk import BulkItem, bulk_items, finish_item
 from storage.service.rules import Rules
 from storage.stores.local import LocalStore
 from tests.service.conftest import FakeClock
@@ -47,3 +47,16 @@ def test_a_batch_skips_finished_items_and_progress_gives_rate_and_eta(repo: Repo
     assert by_item[items[0].item]["result"] == {"earlier": True} and by_item[items[0].item]["runs"] == 0
     assert by_item[items[2].item]["result"]["status"] == "complete" and by_item[items[2].item]["runs"] == 1
     assert {j["state"] for j in repo.jobs()} == {"done"}
+
+
+def test_a_batch_out_of_retries_ends_the_bulk_job_with_its_items_failed(repo: Repo, tmp_path: Path):
+    items = [BulkItem(f"rec/{n:032x}_{CNAME}", "rec/", f"{n:032x}") for n in range(1, 4)]
+    bulk_id = enqueue_bulk(repo, "verify", {"store": str(tmp_path / "unmounted")}, items, 2)
+    runner = JobRunner(repo, Rules(prefix="rec/", max_attempts=1))
+    while runner.run_once() is not None:
+        pass
+    assert {j["state"] for j in repo.jobs()} == {"failed"}  # the store's folder is not there
+    ended = progress(repo, bulk_id, repo.clock())
+    assert ended is not None
+    assert (ended["state"], ended["done"], ended["failed"], ended["lost"], ended["running"], ended["queued"]) == \
+        ("done", 0, 3, 3, 0, 0)
