@@ -41,9 +41,9 @@ def create_bulk(tx: Writes, kind: str, params: dict[str, Any], items: Sequence[B
     cur = conn.execute("INSERT INTO bulk_jobs (kind, params, total, batches, created_at) VALUES (?, ?, ?, ?, ?)",
                        (kind, json.dumps(params), len(items), batches, now))
     bulk_id = int(cur.lastrowid or 0)
-    for n, item in enumerate(items):
-        conn.execute("INSERT INTO bulk_items (bulk_id, batch, item, folder, sid, state) VALUES (?, ?, ?, ?, ?, ?)",
-                     (bulk_id, n // batch_size, item.item, item.folder, item.sid, "queued"))
+    conn.executemany("INSERT INTO bulk_items (bulk_id, batch, item, folder, sid, state) VALUES (?, ?, ?, ?, ?, ?)",
+                     [(bulk_id, n // batch_size, item.item, item.folder, item.sid, "queued")
+                      for n, item in enumerate(items)])
     for batch in range(batches):
         rkey = batch_rkey(bulk_id, batch)
         tx.insert_job(BATCH_KIND, rkey, "", kind, "once", now, now, options={"bulk": bulk_id, "batch": batch})

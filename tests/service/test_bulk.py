@@ -4,6 +4,8 @@ and by `recshelf serve`'s embedded queue on SQLite; `recshelf jobs --json` / `--
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from storage.service.database import open_database
 from storage.service.repo import Repo
 from storage.stores.local import LocalStore
 from tests.fixtures.wait import eventually
+from tests.service.conftest import ROOT
 from tests.service.test_jobs import CNAME, START
 from tests.service.test_serve import cli, rules_toml
 
@@ -50,7 +53,12 @@ def test_sqlite_serve_runs_a_queued_verify_of_every_recording(server, tmp_path: 
     head = json.loads(queued.stdout)
     assert (head["total"], head["batches"]) == (12, 3)
     data = ("--data", str(srv.data))
+    watch = subprocess.Popen([sys.executable, "-m", "storage.cli", "jobs", "--watch", *data], env=srv.env, cwd=ROOT,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert eventually(lambda: _progress(head["bulk"], srv.env, *data)["state"] == "done", timeout_s=120)
+    shown, errors = watch.communicate(timeout=60)  # the live view ends by itself once the job is done
+    assert watch.returncode == 0, errors
+    assert f"bulk job {head['bulk']}" in shown and "complete 12" in shown
     done = _progress(head["bulk"], srv.env, *data)
     assert (done["done"], done["failed"], done["running"], done["queued"]) == (12, 0, 0, 0)
     assert done["statuses"] == {"complete": 12} and done["eta_s"] == 0.0
