@@ -46,7 +46,7 @@ def queue_bulk(kind: str, items: Sequence[BulkItem], params: dict[str, Any], bat
     if not items:
         raise error_exit("no recording matches: nothing to queue")
     with fail_on_store_errors():
-        repo, where = _open_queue(data)
+        repo, where, runner = _open_queue(data)
         try:
             bulk_id = enqueue_bulk(repo, kind, params, items, batch)
         finally:
@@ -56,11 +56,12 @@ def queue_bulk(kind: str, items: Sequence[BulkItem], params: dict[str, Any], bat
         json.dump({"bulk": bulk_id, "kind": kind, "total": len(items), "batches": batches}, sys.stdout)
         print()
     else:
-        print(f"bulk job {bulk_id}: {len(items)} recording(s) in {batches} batch(es) queued in {where}; "
+        print(f"bulk job {bulk_id}: {len(items)} recording(s) in {batches} batch(es) queued in {where} for {runner}; "
               f"follow it with `recshelf jobs --watch {bulk_id}`", file=sys.stderr)
 
 
-def _open_queue(data: Path | None) -> tuple[Any, str]:
+def _open_queue(data: Path | None) -> tuple[Any, str, str]:
+    """The repo to queue in, where it is, and who will run the batches."""
     from storage.service.database import open_database
     from storage.service.repo import Repo
     from storage.service.rules import Rules
@@ -69,13 +70,13 @@ def _open_queue(data: Path | None) -> tuple[Any, str]:
     url = settings.database_url()
     database = open_database(settings.data_dir(data), url=url)
     if not url:
-        return Repo(database), database.where
+        return Repo(database), database.where, "`recshelf serve` on this data folder"
     from storage.service.engine import open_engine
 
     config = settings.config
     rules = Rules.from_table(config.rules, f"{config.path or 'configuration'}: [rules]")
     _, repo = open_engine(url, database, rules)
-    return repo, database.where
+    return repo, database.where, "the `recshelf worker`s"
 
 
 def items_for(kind: str, recordings: Sequence[Recording], fmt: str = "") -> list[BulkItem]:
