@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -71,3 +71,22 @@ def fail_on_store_errors() -> Iterator[None]:
         raise error_exit(str(exc)) from None
     except StoreError as exc:
         raise error_exit(str(exc)) from None
+
+
+def print_rows(rows: list[dict[str, Any]], as_json: bool, title: str, columns: Sequence[str],
+               cells: Callable[[dict[str, Any]], Sequence[str]]) -> None:
+    """`rows` as indented JSON, or as a rich table of `columns` (one `cells(row)` per row) under `title`."""
+    if as_json:
+        import json
+
+        print(json.dumps(rows, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*cells(row))
+    Console().print(table)

@@ -210,6 +210,40 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )
         """,
     ),
+    (
+        # Bulk jobs (`export|verify --all --queue`): the parameters, then one item per recording (or export
+        # unit), in batches; each batch runs as one row of `jobs` (kind 'bulk'). storage.service.repo_bulk.
+        """
+        CREATE TABLE bulk_jobs (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,                  -- verify | export
+            params TEXT NOT NULL,                -- JSON: store, prefix, sid, cname, format, dest, …
+            total INTEGER NOT NULL,
+            batches INTEGER NOT NULL,
+            created_at REAL NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE bulk_items (
+            id INTEGER PRIMARY KEY,
+            bulk_id INTEGER NOT NULL,
+            batch INTEGER NOT NULL,
+            item TEXT NOT NULL,                  -- Recording.id (verify) or folder + unit name (export)
+            folder TEXT NOT NULL,
+            sid TEXT NOT NULL,
+            state TEXT NOT NULL,                 -- queued | running | done | failed
+            status TEXT,                         -- the report's status, or the export's (exported, skipped, …)
+            result TEXT,                         -- JSON: the report or export result
+            runs INTEGER NOT NULL DEFAULT 0,
+            started_at REAL,
+            finished_at REAL,
+            UNIQUE (bulk_id, item)
+        )
+        """,
+        """
+        CREATE INDEX bulk_items_batch ON bulk_items (bulk_id, batch)
+        """,
+    ),
 )
 
 

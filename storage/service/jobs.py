@@ -21,7 +21,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from storage.service.handlers import HANDLERS, JobContext, Outcome, StoreOpener
+from storage.service.bulk import run_bulk_batch
+from storage.service.handlers import HANDLERS as KIND_HANDLERS
+from storage.service.handlers import Handler, JobContext, Outcome, StoreOpener
 from storage.service.notify import Notifier
 from storage.service.repo import Job, JobFinish, RecordingState, Repo, Writes, job_dict
 from storage.service.rules import EVENT_BACKUPED, EVENT_SESSION_EXIT, JOB_EVENTS, Rules
@@ -29,6 +31,7 @@ from storage.stores.base import ObjectStore
 
 log = logging.getLogger(__name__)
 
+HANDLERS: dict[str, Handler] = {**KIND_HANDLERS, "bulk": run_bulk_batch}  # bulk: a batch of a bulk job
 MAX_LEASE_LOSSES = 5  # a job whose process died this many times is failed, not re-run forever
 
 

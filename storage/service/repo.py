@@ -121,6 +121,10 @@ class Writes:
         self._conn = conn
         self._dispatch = dispatch
 
+    @property
+    def conn(self) -> Any:  # for the repo_<feature> modules' statements in this same transaction
+        return self._conn
+
     def _queued(self, job_id: int) -> None:
         """A job is queued (new, merged, retried or watching): tell the engine, in this same transaction."""
         if self._dispatch is not None:

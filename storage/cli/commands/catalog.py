@@ -12,7 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from storage.cli.common import fail_on_store_errors, open_store_or_exit
+from storage.cli.bulk import BatchOpt, DataOpt, QueueOpt, items_for, portable_location, queue_bulk
+from storage.cli.common import error_exit, fail_on_store_errors, open_store_or_exit
 from storage.cli.selection import InventoryOpt, ShardOpt, listing_source, parse_shard, select
 from storage.recordings.catalog import Recording
 from storage.recordings.objects import class_counts, recording_class
@@ -134,10 +135,23 @@ def verify_command(
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Playlists read in parallel.")] = 8,
     inventory: InventoryOpt = None,
     shard: ShardOpt = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every matching recording (the default; needed by "
+                                                     "--queue).")] = False,
+    queue: QueueOpt = False,
+    batch: BatchOpt = 100,
+    data: DataOpt = None,
 ) -> None:
     """Check that recordings are complete: exit 0 when all are, 1 when any is not, 2 on usage/config errors."""
     chosen = parse_shard(shard)
     opened = listing_source(open_store_or_exit(store), inventory)
+    if queue:
+        if not all_:
+            raise error_exit("--queue needs --all (a bulk job for the workers)")
+        with fail_on_store_errors():
+            recordings = list(select(opened, prefix, sid, cname, chosen))
+        params = {"store": portable_location(store), "deep": deep, "prefix": prefix, "cname": cname, "shard": shard}
+        queue_bulk("verify", items_for("verify", recordings), params, batch, data, as_json)
+        return
     summary: Counter[str] = Counter()
     with fail_on_store_errors():
         # Imported here: the playlist parser (m3u8, ssl) costs every other `recshelf` command ~0.04 s.

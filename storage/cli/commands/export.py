@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from storage.cli.bulk import BatchOpt, DataOpt, QueueOpt, items_for, portable_location, queue_bulk
 from storage.cli.common import EXIT_NOT_OK, error_exit, fail_on_store_errors, open_store_or_exit, settings_or_exit
 from storage.cli.selection import InventoryOpt, ShardOpt, listing_source, parse_shard, select
 from storage.export.options import DEFAULT_WORKERS, ENGINES, FORMATS, ExportOptions
@@ -104,6 +105,9 @@ def export_command(
     json_out: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
     inventory: InventoryOpt = None,
     shard: ShardOpt = None,
+    queue: QueueOpt = False,
+    batch: BatchOpt = 100,
+    data: DataOpt = None,
 ) -> None:
     """Export recordings as MP4, TS, HLS or zip, or copy them to another store, and verify the result."""
     if fmt not in FORMATS:
@@ -112,7 +116,9 @@ def export_command(
         raise error_exit(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
     if sid is None and not all_:
         raise error_exit("give --sid SID for one recording, or --all for every recording under --prefix")
-    if fmt == "mp4" and engine == "pyav":
+    if queue and not all_:
+        raise error_exit("--queue needs --all (a bulk job for the workers)")
+    if fmt == "mp4" and engine == "pyav" and not queue:
         from storage.export.remux_worker import prestart
 
         # The remux helper's start-up (Python + PyAV import) overlaps opening the store, listing and
@@ -140,6 +146,12 @@ def export_command(
         dest = _destination(to)
         if fmt == "copy" and dest.url == source.url:
             raise error_exit("--to is the source store itself; copy needs another store or folder")
+        if queue:
+            params = {"store": portable_location(store), "dest": portable_location(to), "format": fmt,
+                      "allow_incomplete": allow_incomplete, "engine": engine, "prefix": prefix, "cname": cname,
+                      "shard": shard}
+            queue_bulk("export", items_for("export", recordings, fmt), params, batch, data, json_out)
+            return
         bars = _Bars(console)
         options = ExportOptions(fmt, workers=workers, allow_incomplete=allow_incomplete, engine=engine,
                                 ffmpeg=settings_or_exit().env.ffmpeg)

@@ -8,16 +8,13 @@ queues the jobs and `recshelf worker` processes run them.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from storage.cli.common import error_exit, fail_on_store_errors, require_extra, settings_or_exit
+from storage.cli.common import error_exit, fail_on_store_errors, print_rows, require_extra, settings_or_exit
 from storage.settings import DEFAULT_SERVER_PORT
 
 NCS_SECRET_ENV = "AGORA_NCS_SECRET"
@@ -126,52 +123,51 @@ def events_command(sid: SidOpt = None, as_json: JsonOpt = False, data: DataOpt =
     """The Agora callbacks received, oldest first."""
     repo = _open_db(data)
     rows = repo.events(sid=sid, limit=limit)
-    if as_json:
-        print(json.dumps(rows, indent=2))
-        return
-    table = Table(title=f"{len(rows)} event(s) in {repo.db.where}")
-    for column in ("received (UTC)", "type", "sid", "channel", "noticeId"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(row["received"], f"{row['eventType']} {_event_name(row['eventType'])}", row["sid"] or "",
-                      row["cname"] or "", row["noticeId"])
-    Console().print(table)
+    print_rows(rows, as_json, f"{len(rows)} event(s) in {repo.db.where}",
+               ("received (UTC)", "type", "sid", "channel", "noticeId"),
+               lambda row: (row["received"], f"{row['eventType']} {_event_name(row['eventType'])}", row["sid"] or "",
+                            row["cname"] or "", row["noticeId"]))
 
 
-def jobs_command(sid: SidOpt = None, as_json: JsonOpt = False, data: DataOpt = None,
+def jobs_command(bulk_id: Annotated[int | None, typer.Argument(help="A bulk job's id (with --watch or --json; "
+                                                                     "default: the latest).")] = None,
+                 sid: SidOpt = None, as_json: JsonOpt = False, data: DataOpt = None,
                  state: Annotated[list[str] | None, typer.Option("--state", help="Only jobs in this state "
-                                                                               "(repeatable).")] = None) -> None:
-    """Verify and export jobs with their state, next run and last result."""
+                                                                               "(repeatable).")] = None,
+                 watch: Annotated[bool, typer.Option("--watch", help="Follow a bulk job: done, failed, running, "
+                                                                     "rate and ETA, every second.")] = False,
+                 bulk: Annotated[bool, typer.Option("--bulk", help="List the bulk jobs.")] = False) -> None:
+    """Verify and export jobs with their state, next run and last result; bulk jobs with --bulk / --watch."""
     repo = _open_db(data)
-    rows = repo.jobs(sid=sid, states=state or ())
-    if as_json:
-        print(json.dumps(rows, indent=2))
+    if bulk or watch or bulk_id is not None:
+        from storage.cli.bulk_watch import list_bulk, show_bulk
+
+        if bulk and bulk_id is None and not watch:
+            list_bulk(repo, as_json)
+        else:
+            show_bulk(repo, bulk_id, watch=watch and not as_json, as_json=as_json)
         return
-    table = Table(title=f"{len(rows)} job(s) in {repo.db.where}")
-    for column in ("id", "kind", "sid", "channel", "reason", "state", "next run (UTC)", "tries", "status", "error"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        result = row["result"] if isinstance(row["result"], dict) else {}
-        table.add_row(str(row["id"]), row["kind"] + (" (watch)" if row["mode"] == "watch" else ""), row["sid"],
-                      row["cname"], row["reason"], row["state"], row["runAt"] or "", str(row["attempts"]),
-                      str(result.get("status", "")), row["error"] or "")
-    Console().print(table)
+    rows = repo.jobs(sid=sid, states=state or ())
+    print_rows(rows, as_json, f"{len(rows)} job(s) in {repo.db.where}",
+               ("id", "kind", "sid", "channel", "reason", "state", "next run (UTC)", "tries", "status", "error"),
+               _job_cells)
+
+
+def _job_cells(row: dict[str, Any]) -> tuple[str, ...]:
+    result = row["result"] if isinstance(row["result"], dict) else {}
+    return (str(row["id"]), row["kind"] + (" (watch)" if row["mode"] == "watch" else ""), row["sid"], row["cname"],
+            row["reason"], row["state"], row["runAt"] or "", str(row["attempts"]), str(result.get("status", "")),
+            row["error"] or "")
 
 
 def checks_command(sid: SidOpt = None, as_json: JsonOpt = False, data: DataOpt = None) -> None:
     """Every verification result the jobs recorded, oldest first."""
     repo = _open_db(data)
     rows = repo.checks(sid=sid)
-    if as_json:
-        print(json.dumps(rows, indent=2))
-        return
-    table = Table(title=f"{len(rows)} check(s) in {repo.db.where}")
-    for column in ("checked (UTC)", "sid", "channel", "recording", "status", "segments", "missing", "bytes"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(row["checked"], row["sid"], row["cname"], row["recording"] or "", row["status"],
-                      str(row["segments"]), str(row["missing"]), str(row["bytes"]))
-    Console().print(table)
+    print_rows(rows, as_json, f"{len(rows)} check(s) in {repo.db.where}",
+               ("checked (UTC)", "sid", "channel", "recording", "status", "segments", "missing", "bytes"),
+               lambda row: (row["checked"], row["sid"], row["cname"], row["recording"] or "", row["status"],
+                            str(row["segments"]), str(row["missing"]), str(row["bytes"])))
 
 
 def register(app: typer.Typer) -> None:
