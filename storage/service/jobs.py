@@ -24,11 +24,13 @@ from typing import Any
 from storage.service.handlers import HANDLERS, JobContext, Outcome, StoreOpener
 from storage.service.notify import Notifier
 from storage.service.repo import Job, JobFinish, RecordingState, Repo, Writes, job_dict
+from storage.service.retention_job import run_retention
 from storage.service.rules import EVENT_BACKUPED, EVENT_SESSION_EXIT, JOB_EVENTS, Rules
 from storage.stores.base import ObjectStore
 
 log = logging.getLogger(__name__)
 
+KINDS = {**HANDLERS, "retention": run_retention}
 MAX_LEASE_LOSSES = 5  # a job whose process died this many times is failed, not re-run forever
 
 
@@ -158,7 +160,7 @@ class JobRunner:
                 log.exception("lease heartbeat failed")
 
     def _run(self, job: Job) -> None:
-        handler = HANDLERS.get(job.kind)
+        handler = KINDS.get(job.kind)
         try:
             if handler is None:
                 outcome = Outcome("failed", error=f"unknown job kind {job.kind!r}")
