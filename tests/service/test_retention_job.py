@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,22 +13,30 @@ from storage.service.audit import AuditTrail
 from storage.service.database import open_database
 from storage.service.jobs import JobRunner
 from storage.service.repo import Repo
+from storage.service.repo_audit import AuditEntry
 from storage.service.retention_job import schedule_retention
 from storage.service.rules import DEFAULT_RETENTION_EVERY_S, Rules
 from storage.stores.base import InvalidConfig
 from storage.stores.local import LocalStore
+from tests.fixtures.wait import eventually
+from tests.service.test_serve import rules_toml
 
 OLD = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 GONE_SID = "0123456789abcdef0123456789abcdef"
 KEPT_SID = "fedcba9876543210fedcba9876543210"
 
 
-def poll(condition: Callable[[], bool], timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
+RETENTION_TOML = """
+[[rules.retention]]
+name = "drop classes"
+channel = "class-*"
+older_than = "30d"
+action = "delete"
+"""
+
+
+def _finished_runs(trail: AuditTrail) -> list[AuditEntry]:
+    return sorted((e for e in trail.entries(action="retention") if e.outcome != "started"), key=lambda e: e.id or 0)
 
 
 @pytest.fixture
@@ -58,14 +64,13 @@ def test_serve_runs_the_retention_rules_periodically_and_audits_each_run(tmp_pat
     trail = AuditTrail(repo.db)
     runner.start()
     try:
-        poll(lambda: len([e for e in trail.entries(action="retention") if e.outcome != "started"]) >= 2)
+        assert eventually(lambda: len(_finished_runs(trail)) >= 2, timeout_s=60)
     finally:
         runner.stop()
     keys = [o.key for o in bucket.list()]
     assert keys and not any(GONE_SID in key for key in keys)
     assert all(KEPT_SID in key for key in keys)  # the rule's channel glob spares staff-b
-    first, *later = sorted((e for e in trail.entries(action="retention") if e.outcome != "started"),
-                           key=lambda e: e.id or 0)
+    first, *later = _finished_runs(trail)
     assert (first.actor, first.role, first.via, first.outcome) == ("server", "admin", "server", "done")
     assert first.objects > 0 and first.bytes > 0 and first.store == bucket.url
     assert first.detail["recordings"] == 1 and first.detail["steps"][0]["rule"] == "drop classes"
@@ -112,3 +117,37 @@ def test_retention_every_is_validated() -> None:
         Rules.from_table({"store": "x", "retention_every": "1d"})
     with pytest.raises(InvalidConfig, match="needs 'store'"):
         Rules.from_table({"retention": rule, "retention_every": "1d"})
+
+
+def _assert_served_runs(trail: AuditTrail, bucket: LocalStore) -> None:
+    assert eventually(lambda: len(_finished_runs(trail)) >= 2, timeout_s=90)
+    first = _finished_runs(trail)[0]
+    assert (first.actor, first.via, first.outcome) == ("server", "server", "done") and first.objects > 0
+    keys = [o.key for o in bucket.list()]
+    assert keys and all(KEPT_SID in key for key in keys)
+
+
+def test_recshelf_serve_runs_retention_every_period(server, tmp_path: Path, bucket: LocalStore) -> None:
+    """The real `recshelf serve` (SQLite): the schedule is queued at start and runs on its own."""
+    srv = server("--no-callbacks", config=rules_toml(bucket.root, retention_every=0.5) + RETENTION_TOML).start()
+    db = open_database(srv.data)
+    try:
+        _assert_served_runs(AuditTrail(db), bucket)
+    finally:
+        srv.stop()
+        db.close()
+
+
+def test_recshelf_worker_runs_retention_in_postgresql_mode(postgres_url: str, server, workers, tmp_path: Path,
+                                                          bucket: LocalStore) -> None:
+    """PostgreSQL: `serve` queues the schedule (a procrastinate timer), a `recshelf worker` runs the same handler."""
+    pytest.importorskip("procrastinate", reason="procrastinate is not installed: pip install 'recshelf[postgres]'")
+    config = rules_toml(bucket.root, retention_every=1, workers=1, sweep_every_s=1) + RETENTION_TOML
+    srv = server("--no-callbacks", "--workers", "0", config=config, RECSHELF_DATABASE=postgres_url).start()
+    workers(1, srv)
+    db = open_database(url=postgres_url)
+    try:
+        _assert_served_runs(AuditTrail(db), bucket)
+    finally:
+        srv.stop()
+        db.close()
