@@ -16,6 +16,7 @@ from storage.manage.retention import RetentionPlan, RetentionRule, apply_retenti
 from storage.stores.base import ObjectStore
 from webui.manage_view import human_bytes, outcome_text, who
 
+VERBS = {"delete": "removed", "move": "moved", "tier": "changed to another class"}
 StoreOpener = Callable[[str], ObjectStore]
 Audited = Callable[[Plan, Callable[[Plan], Outcome]], Callable[[Plan], Outcome]]
 
@@ -55,7 +56,7 @@ def summary_rows(rules: Sequence[RetentionRule], plan: RetentionPlan) -> list[di
     for rule in rules:
         steps = [step for r, step in plan.steps if r is rule]
         runnable = [step for step in steps if not step.refused]
-        rows.append({"rule": rule.name, "action": rule.action, "recordings": sum(len(s.recordings) for s in steps),
+        rows.append({"rule": rule.name, "action": rule.action, "recordings": len(steps),
                      "objects": sum(len(s.objects) for s in runnable),
                      "size": human_bytes(sum(s.total_bytes for s in runnable)),
                      "refused": sum(1 for s in steps if s.refused)})
@@ -63,9 +64,24 @@ def summary_rows(rules: Sequence[RetentionRule], plan: RetentionPlan) -> list[di
 
 
 def recording_rows(plan: RetentionPlan) -> list[dict[str, Any]]:
-    return [{"rule": rule.name, "action": rule.action, "channel": rec.cname, "sid": rec.sid, "uid / stream": who(rec),
-             "status": rec.status, "objects": len(step.objects), "size": human_bytes(step.total_bytes),
-             "refused": "; ".join(step.refusals)} for rule, step in plan.steps for rec in step.recordings]
+    """One row per matching recording; a plan refused before it was filled names its recording from the request."""
+    rows = []
+    for rule, step in plan.steps:
+        base = {"rule": rule.name, "action": rule.action, "objects": len(step.objects),
+                "size": human_bytes(step.total_bytes), "refused": "; ".join(step.refusals)}
+        for rec in step.recordings:
+            rows.append({**base, "recording": rec.id, "channel": rec.cname, "status": rec.status,
+                         "uid / stream": who(rec)})
+        if not step.recordings:
+            named = step.request.get("recordings") or [step.request.get("sid", "")]
+            rows.append({**base, "recording": ", ".join(map(str, named)), "channel": "", "status": "",
+                         "uid / stream": ""})
+    return rows
+
+
+def refusals(plan: RetentionPlan) -> list[str]:
+    """Why steps will not run, each reason once, with the rule it came from."""
+    return sorted({f"{rule.name}: {text}" for rule, step in plan.steps for text in step.refusals})
 
 
 def runnable(plan: RetentionPlan) -> list[Plan]:
@@ -75,8 +91,12 @@ def runnable(plan: RetentionPlan) -> list[Plan]:
 def outcome_rows(plan: RetentionPlan, outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
     """What each applied step did, in the order applied (the runnable steps of `plan`)."""
     steps = [(rule, step) for rule, step in plan.steps if not step.refused and step.objects]
-    return [{"ok": outcome.ok, "text": f"{rule.name}: {step.operation} {', '.join(r.cname for r in step.recordings)}"
-             f": {outcome_text(outcome, 'changed')}"} for (rule, step), outcome in zip(steps, outcomes, strict=True)]
+    rows = []
+    for (rule, step), outcome in zip(steps, outcomes, strict=True):
+        names = ", ".join(r.cname for r in step.recordings)
+        verb = VERBS.get(step.operation, "changed")
+        rows.append({"ok": outcome.ok, "text": f"{rule.name}: {step.operation} {names}: {outcome_text(outcome, verb)}"})
+    return rows
 
 
 def apply_audited(store: ObjectStore, plan: RetentionPlan, data_dir: Path, open_store: StoreOpener,

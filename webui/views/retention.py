@@ -78,6 +78,8 @@ if plan.steps:
         st.dataframe(retention_view.recording_rows(plan), hide_index=True, width="stretch")
 for text in sorted({w for p in plan.plans for w in p.warnings}):
     st.warning(services.md_text(text))
+for text in retention_view.refusals(plan):
+    st.error(f"Not applied: {services.safe_md(text)}")
 if not todo:
     st.success("Nothing to change now: no recording matches a rule, or every match is refused (see above).")
     st.stop()
