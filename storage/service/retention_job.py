@@ -45,6 +45,9 @@ def run_retention(ctx: JobContext, job: Job) -> Outcome:
     rules = ctx.rules
     if not rules.runs_retention:
         return Outcome("skipped", result={"note": "no retention rules, or retention_every is off"})
+    first = pending_retention_job(ctx.repo.db.conn())
+    if first is not None and first != job.id:  # two processes scheduled at once: the older schedule stays
+        return Outcome("skipped", result={"note": f"retention job {first} is the schedule"})
     trail = AuditTrail(ctx.repo.db, ctx.clock)
     entry = trail.record(SERVER, "retention", "started", store=rules.store or "", target="[[rules.retention]]",
                          detail={"job": job.id, "rules": [rule.name for rule in rules.retention]})

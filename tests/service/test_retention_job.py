@@ -104,6 +104,22 @@ def test_a_run_killed_mid_way_resumes_from_its_journal(tmp_path: Path, bucket: L
     repo.close()
 
 
+def test_a_second_schedule_made_at_the_same_time_ends_itself(tmp_path: Path, bucket: LocalStore) -> None:
+    rules = _rules(bucket, every="1h")
+    repo = Repo(open_database(tmp_path / "data"))
+    runner = JobRunner(repo, rules)
+    now = runner.clock() - 7200  # both due now
+    with repo.write() as tx:  # as two workers starting together would, each past the "none pending" check
+        first = tx.insert_job("retention", "retention", "", "every", "periodic", now, now)
+        second = tx.insert_job("retention", "retention", "", "every", "periodic", now + 1, now)
+    runner.run_once()
+    runner.run_once()
+    states = {job["id"]: job["state"] for job in repo.jobs()}
+    assert states == {first: "queued", second: "skipped"}
+    assert len(AuditTrail(repo.db).entries(action="retention")) == 1
+    repo.close()
+
+
 def test_retention_every_is_validated() -> None:
     rule = [{"action": "delete", "older_than": "30d"}]
     assert Rules.from_table({"store": "x", "retention": rule}).retention_every_s == DEFAULT_RETENTION_EVERY_S
