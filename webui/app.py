@@ -33,6 +33,7 @@ PAGES = [
     st.Page(PAGE_DIR / "shares.py", title="Shared links", icon=":material/link:", url_path="shares"),
     st.Page(PAGE_DIR / "usage.py", title="Usage", icon=":material/bar_chart:", url_path="usage"),
     st.Page(PAGE_DIR / "cleanup.py", title="Clean-up", icon=":material/cleaning_services:", url_path="cleanup"),
+    st.Page(PAGE_DIR / "retention.py", title="Retention", icon=":material/auto_delete:", url_path="retention"),
     st.Page(PAGE_DIR / "events.py", title="Events", icon=":material/notifications:", url_path="events"),
     st.Page(PAGE_DIR / "record.py", title="Record", icon=":material/radio_button_checked:", url_path="record"),
     st.Page(PAGE_DIR / "audit.py", title="Audit", icon=":material/history:", url_path="audit"),

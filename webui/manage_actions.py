@@ -1,4 +1,4 @@
-"""Actions on the recordings selected in the Recordings table: Delete, Archive, Export selected.
+"""Actions on the recordings selected in the Recordings table: Delete, Archive, Tier, Restore, Export selected.
 
 The Recordings page calls `action_bar` with the selected recordings; each button opens a dialog
 (`st.dialog`) that shows the plan before anything changes. The open dialog is kept in the session
@@ -43,17 +43,19 @@ def action_bar(store_ref: str, prefix: str, selected: Sequence[Recording]) -> No
     if selected:
         size = sum(obj.size for rec in selected for obj in (*rec.slices, *rec.extras))
         st.markdown(f"**{len(selected)} selected** · {manage_view.human_bytes(size)} of slices")
-        c1, c2, c3, _ = st.columns([1, 1, 1, 3])
-        for column, kind, label, icon in ((c1, "delete", "Delete…", ":material/delete:"),
-                                          (c2, "archive", "Archive…", ":material/archive:"),
-                                          (c3, "export", "Export…", ":material/ios_share:")):
+        buttons = (("delete", "Delete…", ":material/delete:"), ("archive", "Archive…", ":material/archive:"),
+                   ("tier", "Tier…", ":material/ac_unit:"), ("restore", "Restore…", ":material/unarchive:"),
+                   ("export", "Export…", ":material/ios_share:"))
+        columns = st.columns([1] * len(buttons) + [1])
+        for column, (kind, label, icon) in zip(columns, buttons, strict=False):
             if column.button(label, key=f"manage_{kind}", icon=icon, width="stretch"):
                 _open(kind, store_ref, prefix, selected)
     request = st.session_state.get(DIALOG)
     if request and request["store_ref"] == store_ref:
-        from webui import transfer_dialogs
+        from webui import tier_dialogs, transfer_dialogs
 
         dialogs = {"delete": delete_dialog, "archive": transfer_dialogs.archive_dialog,
+                   "tier": tier_dialogs.tier_dialog, "restore": tier_dialogs.restore_dialog,
                    "export": transfer_dialogs.export_dialog}
         dialogs[request["kind"]](request)
 

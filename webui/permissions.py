@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from storage.manage.apply import Outcome
     from storage.manage.plan import Plan
 
-ACTIONS = ("delete", "move", "export", "clean")  # move: archive to another store
+ACTIONS = ("delete", "move", "export", "clean", "tier", "restore", "retention")  # move: archive to another store
 
 
 def can(action: str, *, store: str = "", target: str = "") -> bool:

@@ -73,3 +73,17 @@ class Journal:
             f.flush()
             os.fsync(f.fileno())
         self.lines.append(line)
+
+
+def unfinished_plans(data_dir: Path) -> list[Plan]:
+    """The plans of every interrupted run under `data_dir` (finished ones are read and skipped)."""
+    folder = Path(data_dir) / JOURNAL_DIR
+    if not folder.is_dir():
+        return []
+    plans = []
+    for path in sorted(folder.glob("*.jsonl")):
+        if path.stem.count(".") == 0:  # `<id>.<finish ms>.jsonl` are finished runs kept for the record
+            plan = Journal(data_dir, path.stem).unfinished_plan
+            if plan is not None:
+                plans.append(plan)
+    return plans

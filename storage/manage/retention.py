@@ -174,6 +174,18 @@ def apply_retention(store: ObjectStore, plan: RetentionPlan, data_dir: Path, ope
     return outcomes
 
 
+def resume_interrupted(store: ObjectStore, data_dir: Path) -> list[tuple[Plan, Outcome]]:
+    """Finish the retention deletes of this store that a killed run left half done.
+
+    Re-planning alone would miss them: a recording with part of its objects gone no longer verifies
+    `complete`, so its rule stops matching, and its leftovers would stay forever.
+    """
+    from storage.manage.journal import unfinished_plans
+
+    return [(plan, apply_deletes(store, plan, data_dir)) for plan in unfinished_plans(data_dir)
+            if plan.operation == "delete" and plan.store == store.url and plan.request.get("retention")]
+
+
 def _common_prefix(prefixes: list[str]) -> str:
     """The folder every rule's prefix starts with: one listing covers them all."""
     common = prefixes[0]

@@ -17,6 +17,7 @@ from storage.service.intake import EventIntake
 from storage.service.jobs import JobRunner
 from storage.service.repo import Repo
 from storage.service.repo_shares import ShareRepo
+from storage.service.retention_job import schedule_retention
 from storage.service.rules import Rules
 from storage.settings import Settings
 
@@ -42,6 +43,7 @@ def run_server(settings: Settings, rules: Rules, *, host: str, port: int, data: 
         intake.start()
     if rules.workers and not url:
         runner.start()
+    schedule_retention(repo, rules, runner.clock())  # PostgreSQL: `recshelf worker` runs it like any job
     print(f"recshelf: serving on http://{host}:{port} (data: {repo.db.where})", flush=True)
     if url:
         print("recshelf: jobs are queued in PostgreSQL; `recshelf worker` runs them", flush=True)

@@ -42,6 +42,11 @@ class AuditTrail:
         return self.repo.add(AuditEntry(self.clock(), actor.name, actor.role, actor.via, action, outcome, store,
                                         target, objects, bytes, dict(detail or {})))
 
+    def finish(self, entry_id: int, *, outcome: str, objects: int = 0, bytes: int = 0,
+               detail: dict[str, Any] | None = None) -> None:
+        """Complete an entry recorded as `started` before a long change ran."""
+        self.repo.finish(entry_id, outcome=outcome, objects=objects, bytes=bytes, detail=dict(detail or {}))
+
     def authorize(self, actor: Actor, action: str, *, store: str = "", target: str = "",
                   detail: dict[str, Any] | None = None) -> None:
         """Raise Forbidden unless the actor may `action`; a refusal is recorded as `denied` first."""

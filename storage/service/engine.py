@@ -41,6 +41,7 @@ from storage.service.handlers import StoreOpener
 from storage.service.jobs import MAX_LEASE_LOSSES, JobRunner
 from storage.service.repo import Repo
 from storage.service.repo_queue import claim_job, lease_held, overdue_runs
+from storage.service.retention_job import schedule_retention
 from storage.service.rules import Rules
 
 log = logging.getLogger(__name__)
@@ -172,6 +173,7 @@ def run_worker(url: str, repo_db: Any, rules: Rules, store_opener: StoreOpener, 
     """`recshelf worker`: run jobs from the shared database until SIGINT / SIGTERM."""
     engine, repo = open_engine(url, repo_db, rules)
     runner = JobRunner(repo, rules, store_opener=store_opener)
+    schedule_retention(repo, rules, runner.clock())  # also when no `recshelf serve` runs on this database
     print(f"recshelf worker {runner.owner}: {concurrency} at a time from {repo.db.where}", flush=True)
     try:
         engine.run_worker(runner, concurrency=concurrency)

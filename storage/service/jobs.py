@@ -26,12 +26,14 @@ from storage.service.handlers import HANDLERS as KIND_HANDLERS
 from storage.service.handlers import Handler, JobContext, Outcome, StoreOpener
 from storage.service.notify import Notifier
 from storage.service.repo import Job, JobFinish, RecordingState, Repo, Writes, job_dict
+from storage.service.retention_job import run_retention
 from storage.service.rules import EVENT_BACKUPED, EVENT_SESSION_EXIT, JOB_EVENTS, Rules
 from storage.stores.base import ObjectStore
 
 log = logging.getLogger(__name__)
 
-HANDLERS: dict[str, Handler] = {**KIND_HANDLERS, "bulk": run_bulk_batch}  # bulk: a batch of a bulk job
+# bulk: a batch of a bulk job; retention: the periodic run of [[rules.retention]]
+HANDLERS: dict[str, Handler] = {**KIND_HANDLERS, "bulk": run_bulk_batch, "retention": run_retention}
 MAX_LEASE_LOSSES = 5  # a job whose process died this many times is failed, not re-run forever
 
 
