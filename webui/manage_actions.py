@@ -24,6 +24,7 @@ from storage.stores.base import ObjectStore, StoreError
 from webui import downloads, manage_view, permissions, services, state
 
 if TYPE_CHECKING:
+    from storage.manage.apply import Outcome
     from storage.manage.plan import Plan
 
 DIALOG = "_manage_dialog"  # {"kind", "store_ref", "prefix", "ids"} of the dialog that is open
@@ -171,14 +172,24 @@ def _delete_body(request: dict[str, Any]) -> None:
 
 
 def _apply_delete(request: dict[str, Any], store: ObjectStore, plan: Plan, typed: str) -> None:
-    from storage.manage.apply import apply_deletes
-
     if not manage_view.confirmed(typed, [plan]):
         st.error(f"Type {len(plan.recordings)} (the number of recordings) to confirm. Nothing was deleted.")
         return
     if not permissions.can("delete", store=store.url, target=plan.id):
         st.error(permissions.refusal("delete"))
         return
+    outcome = run_deletes(store, plan)
+    if outcome is None:
+        return
+    record_result(request, [{"recording": ", ".join(rec.cname for rec in plan.recordings), "ok": outcome.ok,
+                             "text": manage_view.outcome_text(outcome)}])
+
+
+def run_deletes(store: ObjectStore, plan: Plan) -> Outcome | None:
+    """Apply a delete plan (a selection's or the clean-up's) with a progress bar, audited; None after an error
+    shown on the page (the journal keeps what was done, so running it again resumes)."""
+    from storage.manage.apply import apply_deletes
+
     bar = st.progress(0.0, text="Deleting…")
     try:
         outcome = permissions.audited(plan, lambda p: apply_deletes(
@@ -187,10 +198,9 @@ def _apply_delete(request: dict[str, Any], store: ObjectStore, plan: Plan, typed
         ))(plan)
     except (ManageError, StoreError) as exc:
         st.error(services.safe_md(str(exc)))
-        return
+        return None
     bar.empty()
-    record_result(request, [{"recording": ", ".join(rec.cname for rec in plan.recordings), "ok": outcome.ok,
-                             "text": manage_view.outcome_text(outcome)}])
+    return outcome
 
 
 def record_result(request: dict[str, Any], rows: list[dict[str, Any]]) -> None:

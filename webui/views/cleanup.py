@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from storage.errors import ManageError
 from storage.manage.clean import BACKUP_WINDOW
 from storage.manage.plan import Plan
 from storage.stores.base import StoreError
-from webui import downloads, manage_view, permissions, services, state
+from webui import downloads, manage_actions, manage_view, permissions, services, state
 
 PLAN = "_clean_plan"  # {"for": (store, prefix, seconds), "plan": Plan as a dict}
 OUTCOME = "_clean_outcome"
@@ -81,19 +80,11 @@ for warning in plan.warnings:
 
 if st.button(f"Clean up: delete {len(plan.objects):,} object(s), {manage_view.human_bytes(plan.total_bytes)}",
              type="primary", key="clean_apply"):
-    from storage.manage.apply import apply_deletes
-
     if not permissions.can("clean", store=store.url, target=plan.id):
         st.error(permissions.refusal("clean-up"))
         st.stop()
-    bar = st.progress(0.0, text="Deleting…")
-    try:
-        done = permissions.audited(plan, lambda p: apply_deletes(
-            store, p, downloads.data_dir(),
-            on_batch=lambda n, total: bar.progress(n / max(total, 1), text=f"Deleted {n} of {total}"),
-        ))(plan)
-    except (ManageError, StoreError) as exc:
-        st.error(services.safe_md(str(exc)))
+    done = manage_actions.run_deletes(store, plan)
+    if done is None:
         st.stop()
     st.session_state[OUTCOME] = {"ok": done.ok, "text": manage_view.outcome_text(done)}
     st.session_state.pop(PLAN, None)
