@@ -67,7 +67,7 @@ def test_share_from_the_ui_copies_plays_logged_out_and_revokes(chromium, start_u
         page.wait_for_timeout(500)  # the grid paints its canvas after the element appears
         page.screenshot(path=str(ARTIFACTS / "shared-links.png"))
         page.get_by_role("button", name="Revoke this link").click()
-        page.get_by_text("1 revoked").wait_for(timeout=STARTUP_S * 1000)
+        page.get_by_text("1 revoked", exact=True).wait_for(timeout=STARTUP_S * 1000)
         page.wait_for_timeout(500)
         page.screenshot(path=str(ARTIFACTS / "shared-links-revoked.png"))
     finally:
