@@ -37,8 +37,16 @@ def lease_held(repo: Repo, job_id: int, now: float) -> bool:
 
 def overdue_runs(repo: Repo, due_before: float, limit: int = 1000) -> list[dict[str, Any]]:
     """Queued jobs that should have run before `due_before`, or running ones whose lease ran out (a sweep
-    hands them to the engine again)."""
+    hands them to the engine again) — unless a run of theirs, already due, still waits in procrastinate's queue.
+
+    A backlog is not lost work: without that exception every sweep re-deferred up to `limit` waiting jobs
+    (each a round trip, most refused by the queueing lock), which under 10,000 queued jobs starved the
+    workers and the intake alike (issue 14's scale run).
+    """
     rows = repo.db.conn().execute(
-        "SELECT id, rkey, run_at FROM jobs WHERE (state = 'queued' AND run_at < ?) "
-        "OR (state = 'running' AND lease_until < ?) ORDER BY run_at LIMIT ?", (due_before, due_before, limit))
+        "SELECT id, rkey, run_at FROM jobs WHERE ((state = 'queued' AND run_at < ?) "
+        "OR (state = 'running' AND lease_until < ?)) AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs p "
+        "WHERE p.status = 'todo' AND p.task_name = 'recshelf.run' AND p.args->>'job_id' = CAST(jobs.id AS TEXT) "
+        "AND (p.scheduled_at IS NULL OR p.scheduled_at <= now())) "
+        "ORDER BY run_at LIMIT ?", (due_before, due_before, limit))
     return [dict(row) for row in rows]
