@@ -9,14 +9,20 @@ reconnect, and the count of lost acknowledged events must still be 0.
 `--sqlite` first measures the storage choices in-process (no HTTP): a commit per event versus one per batch,
 with synchronous=FULL and NORMAL, which is why the intake batches (group commit) and can afford FULL.
 
+`--replicas N` (N > 1) compares, in one run: one replica on SQLite, one on PostgreSQL, and N on the same
+PostgreSQL behind no balancer — sender i posts to replica i mod N (round-robin). The PostgreSQL is
+`--database`, else a throwaway one started from Debian's binaries (as the tests do), a fresh database each.
+
     .venv/bin/python benchmarks/callbacks_bench.py [--senders 32] [--seconds 10] [--rate R] [--sync FULL]
                                                    [--kill] [--sqlite] [--database postgresql://…]
+                                                   [--replicas 2]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -27,6 +33,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -156,31 +163,38 @@ class Server:
             self.proc.wait(15)
 
 
-async def run(server: Server, senders: int, seconds: float, kill: bool,
+async def run(servers: list[Server], senders: int, seconds: float, kill: bool,
               rate: float | None = None) -> tuple[Stats, float, float | None]:
+    """Senders round-robin over the replicas; with `kill`, the first one is SIGKILLed half-way and restarted."""
     stats = Stats()
     started = time.monotonic()
     until = started + seconds
     interval = senders / rate if rate else 0.0
-    tasks = [asyncio.create_task(sender(i, server.port, until, stats, interval)) for i in range(senders)]
+    # A restarted replica keeps its port, so a sender's target never changes.
+    tasks = [asyncio.create_task(sender(i, servers[i % len(servers)].port, until, stats, interval))
+             for i in range(senders)]
     down_s: float | None = None
     if kill:
         await asyncio.sleep(seconds / 2)
         killed = time.monotonic()
-        server.kill()
-        await asyncio.to_thread(server.start)
+        servers[0].kill()
+        await asyncio.to_thread(servers[0].start)
         down_s = time.monotonic() - killed
     await asyncio.gather(*tasks)
     return stats, time.monotonic() - started, down_s
 
 
-def cpu_seconds(server: Server) -> float | None:
-    """User + system CPU the server process used so far (Linux), a measure that load on the machine cannot skew."""
-    try:
-        fields = Path(f"/proc/{server.proc.pid}/stat").read_text().rpartition(")")[2].split()  # type: ignore[union-attr]
-    except (OSError, AttributeError):
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def cpu_seconds(servers: list[Server]) -> float | None:
+    """User + system CPU the server processes used so far (Linux), a measure that load on the machine cannot skew."""
+    total = 0.0
+    for server in servers:
+        try:
+            stat = Path(f"/proc/{server.proc.pid}/stat").read_text()  # type: ignore[union-attr]
+        except (OSError, AttributeError):
+            return None
+        fields = stat.rpartition(")")[2].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -190,22 +204,25 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
-def http_bench(args: argparse.Namespace) -> dict[str, object]:
+def http_bench(args: argparse.Namespace, database: str | None, replicas: int = 1) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="recshelf-bench-") as tmp:
-        server = Server(Path(tmp) / "data", args.sync, args.workers, args.database)
-        server.start()
+        servers = [Server(Path(tmp) / f"replica-{n}" / "data", args.sync, args.workers, database)
+                   for n in range(replicas)]
+        for server in servers:
+            server.start()
         try:
-            stats, elapsed, down_s = asyncio.run(run(server, args.senders, args.seconds, args.kill, args.rate))
-            cpu_s = None if args.kill else cpu_seconds(server)
+            stats, elapsed, down_s = asyncio.run(run(servers, args.senders, args.seconds, args.kill, args.rate))
+            cpu_s = None if args.kill else cpu_seconds(servers)
         finally:
-            server.kill() if args.kill else server.stop()
-        db = Repo(open_database(server.data, url=args.database))
+            for server in servers:
+                server.kill() if args.kill else server.stop()
+        db = Repo(open_database(servers[0].data, url=database))
         stored = db.notice_ids()
         lost = len(set(stats.acked) - stored)
         jobs = dict(Counter(job["state"] for job in db.jobs()))
         db.close()
     return {"senders": args.senders, "offered_per_s": args.rate, "seconds": round(elapsed, 2),
-            "database": "postgresql" if args.database else "sqlite",
+            "database": "postgresql" if database else "sqlite", "replicas": replicas,
             "synchronous": args.sync, "workers": args.workers, "killed": args.kill,
             "load_avg_1m": round(os.getloadavg()[0], 2), "jobs": jobs,
             "restart_s": round(down_s, 2) if down_s is not None else None, "acked": len(stats.acked),
@@ -237,6 +254,27 @@ def sqlite_bench(events: int = 2000) -> list[dict[str, object]]:
     return rows
 
 
+@contextlib.contextmanager
+def postgres(url: str | None) -> Iterator[Callable[[], str]]:
+    """A function giving a fresh database URL: on `url`'s server, else on a throwaway PostgreSQL started here."""
+    if url:
+        yield lambda: url
+        return
+    from tests.fixtures.postgres import pg_bindir, running_postgres
+
+    bindir = pg_bindir()
+    if bindir is None:
+        raise SystemExit("--replicas needs PostgreSQL: pass --database postgresql://… or apt-get install postgresql")
+    with running_postgres(bindir) as server:
+        yield lambda: server.url(server.create_database())
+
+
+def summary(result: dict[str, object]) -> str:
+    return (f"{result['database']:>10} x{result['replicas']}: {result['events_per_s']:>8} events/s, "
+            f"p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, {result['acked']} acknowledged, "
+            f"{result['acked_lost']} of them lost")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--senders", type=int, default=32)
@@ -246,18 +284,25 @@ def main() -> None:
     parser.add_argument("--sync", choices=("FULL", "NORMAL"), default="FULL")
     parser.add_argument("--workers", type=int, default=0, help="job workers in the server (0: intake only)")
     parser.add_argument("--database", default=None, help="a postgresql:// URL (default: SQLite in a temp folder)")
-    parser.add_argument("--kill", action="store_true", help="SIGKILL the server half-way and restart it")
+    parser.add_argument("--replicas", type=int, default=1,
+                        help="N > 1: SQLite x1, PostgreSQL x1 and PostgreSQL xN (round-robin) in one run")
+    parser.add_argument("--kill", action="store_true", help="SIGKILL the (first) server half-way and restart it")
     parser.add_argument("--sqlite", action="store_true", help="also measure SQLite commit strategies in-process")
     args = parser.parse_args()
     if args.sqlite:
         for row in sqlite_bench():
             print(json.dumps({"sqlite": row}))
-    result = http_bench(args)
-    print(json.dumps(result))
-    ok = result["acked_lost"] == 0
-    print(f"{result['events_per_s']} events/s, p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, "
-          f"{result['acked']} acknowledged, {result['acked_lost']} of them lost", file=sys.stderr)
-    sys.exit(0 if ok else 1)
+    if args.replicas > 1:
+        results = [http_bench(args, None)]
+        with postgres(args.database) as fresh:
+            results += [http_bench(args, fresh()), http_bench(args, fresh(), args.replicas)]
+    else:
+        results = [http_bench(args, args.database)]
+    for result in results:
+        print(json.dumps(result))
+    for result in results:
+        print(summary(result), file=sys.stderr)
+    sys.exit(0 if all(result["acked_lost"] == 0 for result in results) else 1)
 
 
 if __name__ == "__main__":
