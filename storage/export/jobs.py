@@ -147,11 +147,14 @@ def _isolated(store: ObjectStore, unit: Unit, dest: Destination, options: Export
 
 
 def copy_recordings(store: ObjectStore, recordings: Sequence[Recording], target: ObjectStore,
-                    allow_incomplete: bool = False, *, workers: int = DEFAULT_WORKERS) -> list[str]:
+                    allow_incomplete: bool = False, *, workers: int = DEFAULT_WORKERS,
+                    progress: ProgressCallback | None = None) -> list[str]:
     """Copy recordings to `target` under the same keys, each verified there; the failures, [] when all are whole.
 
     The copy primitive other features compose (a move copies, proves the copy, then deletes): they get
-    it passed in by a face, so no feature package imports another.
+    it passed in by a face, so no feature package imports another. `progress` gets the copy's snapshots
+    (the web UI's Archive… bar).
     """
     options = ExportOptions("copy", workers=workers, allow_incomplete=allow_incomplete)
-    return [r.error or r.name for r in run_export(store, recordings, Destination(target), options) if not r.ok]
+    return [r.error or r.name for r in run_export(store, recordings, Destination(target), options, progress)
+            if not r.ok]
