@@ -168,3 +168,9 @@ def test_with_sso_the_password_login_is_gone_but_shares_and_media_are_not(monkey
     assert media.status_code == 200 and media.content == b"x"
     unknown = client.get("/share/" + "A" * 43)  # share pages answer as before: an unknown link in words
     assert unknown.status_code in (404, 410) and "link" in unknown.text.lower()
+
+    # A redirect URI still holding "{port}" names no UI: the link goes back where the UI sent the browser from.
+    config = (tmp_path / "recshelf.toml").read_text().replace("127.0.0.1:8501", "127.0.0.1:{port}")
+    (tmp_path / "recshelf.toml").write_text(config)
+    form = client.get("/login", params={"next": "http://127.0.0.1:8502/browse"})
+    assert form.status_code == 404 and 'href="http://127.0.0.1:8502/browse"' in form.text

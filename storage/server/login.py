@@ -68,19 +68,20 @@ def login_router(settings: Callable[[], Settings]) -> APIRouter:
                                          hours=SESSION_TTL_S // 3600), status_code=status,
                             headers={"Cache-Control": "no-store"})
 
-    def sso_page() -> HTMLResponse:
+    def sso_page(request: Request, next_url: str) -> HTMLResponse:
         oidc = settings().oidc
         assert oidc is not None
-        # The registered redirect URI is the UI's own http(s)://host:port/oauth2callback: its origin is the UI.
+        # The registered redirect URI is the UI's own http(s)://host:port/oauth2callback: its origin is the UI,
+        # unless it is a template (a "{port}" left in it); then where the UI sent the browser from.
         parts = urlsplit(oidc.redirect_uri)
-        ui = f"{parts.scheme}://{parts.netloc}/"
+        ui = f"{parts.scheme}://{parts.netloc}/" if "{" not in parts.netloc else safe_next(request, next_url)
         return HTMLResponse(_SSO_PAGE.format(ui=html.escape(ui, quote=True)), status_code=404,
                             headers={"Cache-Control": "no-store"})
 
     @router.get("/login", include_in_schema=False)
     def login_form(request: Request, next: str = "") -> Response:  # noqa: A002 - the usual name
         if settings().oidc is not None:
-            return sso_page()
+            return sso_page(request, next)
         if not settings().ui_password and not settings().users:
             return RedirectResponse(safe_next(request, next), status_code=303)
         return page(safe_next(request, next))
@@ -89,7 +90,7 @@ def login_router(settings: Callable[[], Settings]) -> APIRouter:
     async def login(request: Request) -> Response:
         current = settings()
         if current.oidc is not None:  # read nothing of the form: no password is checked, no cookie set
-            return sso_page()
+            return sso_page(request, "")
         password, secret = current.ui_password, current.media_secret
         body = (await request.body())[:MAX_FORM_BYTES]
         form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", errors="replace")).items()}
