@@ -21,13 +21,10 @@ from storage.service.jobs import JobRunner
 from storage.service.repo import Repo
 from storage.service.retention_job import schedule_retention
 from storage.service.rules import Rules
-from storage.stores.base import ObjectStore
-from storage.stores.classes import listing_classes
 from storage.stores.local import LocalStore
-from tests.fixtures.s3 import S3_REGION
 from tests.manage.helpers import SID, fake_keys, listed, write_all
 from tests.manage.kill import child_env, interrupted_run, journal_lines, recshelf, steps
-from tests.manage.test_cli_tier import CREDENTIALS
+from tests.manage.test_cli_tier import CREDENTIALS, _classes, killed_mid_tier
 
 OLD = RecordingKey(SID[:30], "old_room", "1", "audio")  # what the rule archives or tiers
 KEPT = RecordingKey(SID, "staff", "1", "audio")  # a sid that starts with OLD's, another channel: never touched
@@ -112,38 +109,19 @@ def test_archive_killed_then_finished_never_loses_the_source(tmp_path: Path, cut
         key: len(data) for key, data in target.items()}
 
 
-def _classes(store: ObjectStore, keys: Any) -> dict[str, str | None]:
-    wanted = set(keys)
-    with listing_classes(store):
-        return {obj.key: obj.storage_class for obj in store.list() if obj.key in wanted}
-
-
 def test_tier_killed_mid_run_then_the_periodic_run_finishes_it(s3_store_factory: Any, s3_server_url: str,
                                                                 tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    stores: dict[Path, tuple[ObjectStore, str]] = {}
-
-    def build(folder: Path, slices: int) -> tuple[list[str], Path]:
-        folder.mkdir(parents=True)
-        store = s3_store_factory()
-        target, others = _objects(slices)
-        write_all(store, target | others)
-        url = f"{store.url}?endpoint={s3_server_url}&region={S3_REGION}"
-        stores[folder] = (store, url)
+    def command(folder: Path, url: str) -> list[str]:
         config = _config(folder, url, TIER_RULE)
-        return ["env", f"RECSHELF_CONFIG={config}", *recshelf("retention", "apply", data=folder / "data")], \
-            folder / "data"
+        return ["env", f"RECSHELF_CONFIG={config}", *recshelf("retention", "apply", data=folder / "data")]
 
-    folder, _, slices = interrupted_run(tmp_path, 120, build, lambda data: steps("tier", data) >= 1,
-                                        env=CREDENTIALS)
-    store, url = stores[folder]
-    target, others = _objects(slices)
-    cut = _classes(store, target)
-    assert 0 < sum(cls == "GLACIER_IR" for cls in cut.values()) < len(target)  # cut mid-way
+    run = killed_mid_tier(tmp_path, s3_store_factory, s3_server_url, _objects, command)
+    store, target, others = run.store, run.target, run.others
 
     for name, value in CREDENTIALS.items():  # the job opens the store as `recshelf serve` would: from the env
         monkeypatch.setenv(name, value)
-    detail = _periodic_run(folder / "data", url, TIER_RULE)
+    detail = _periodic_run(run.folder / "data", run.url, TIER_RULE)
     (step,) = detail["steps"]
     assert (step["action"], step["status"], step["resumed"]) == ("tier", "done", True), detail
     assert set(_classes(store, target).values()) == {"GLACIER_IR"} and len(_classes(store, target)) == len(target)

@@ -55,6 +55,14 @@ def _row_of(store: LocalStore, sid: str) -> int:
     return [rec.key.sid for rec in find(store)].index(sid)
 
 
+def _select_the_two(page: Any, url: str, three: LocalStore) -> None:
+    """Open the UI and tick the rows of the two complete recordings (OTHER_SID and THIRD_SID)."""
+    page.goto(url)
+    page.get_by_text("3 recordings ·").wait_for(timeout=STARTUP_S * 1000)
+    _tick_rows(page, sorted([_row_of(three, OTHER_SID), _row_of(three, THIRD_SID)]))
+    page.get_by_text("2 selected").wait_for(timeout=STARTUP_S * 1000)
+
+
 def test_delete_dialog_in_chromium(chromium, start_ui, three):  # noqa: F811 - fixtures
     ARTIFACTS.mkdir(exist_ok=True)
     url = start_ui(str(three.root))
@@ -62,10 +70,7 @@ def test_delete_dialog_in_chromium(chromium, start_ui, three):  # noqa: F811 - f
     kept = _keys(three) - doomed
     page = chromium.new_page(viewport={"width": 1400, "height": 1000})
     try:
-        page.goto(url)
-        page.get_by_text("3 recordings ·").wait_for(timeout=STARTUP_S * 1000)
-        _tick_rows(page, sorted([_row_of(three, OTHER_SID), _row_of(three, THIRD_SID)]))
-        page.get_by_text("2 selected").wait_for(timeout=STARTUP_S * 1000)
+        _select_the_two(page, url, three)
         page.screenshot(path=str(ARTIFACTS / "manage-selected.png"))
         page.get_by_role("button", name="Delete…").click()
         dialog = page.get_by_role("dialog")
@@ -105,10 +110,7 @@ def test_archive_dialog_ends_with_the_whole_job_in_chromium(chromium, start_ui, 
     moved = {key for key in _keys(three) if "/ffff" in key}
     page = chromium.new_page(viewport={"width": 1400, "height": 1000})
     try:
-        page.goto(url)
-        page.get_by_text("3 recordings ·").wait_for(timeout=STARTUP_S * 1000)
-        _tick_rows(page, sorted([_row_of(three, OTHER_SID), _row_of(three, THIRD_SID)]))
-        page.get_by_text("2 selected").wait_for(timeout=STARTUP_S * 1000)
+        _select_the_two(page, url, three)
         page.get_by_role("button", name="Archive…").click()
         dialog = page.get_by_role("dialog")
         target = dialog.get_by_label("Destination URL")
