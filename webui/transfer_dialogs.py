@@ -9,6 +9,7 @@ recording; webui/job_progress.py) and end with one summary line above the per-re
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ from storage.stores.base import ObjectStore, StoreError
 from webui import downloads, manage_actions, manage_view, permissions, services, state
 
 if TYPE_CHECKING:
+    from storage.manage.apply import Outcome
     from storage.manage.plan import Plan
     from webui.job_progress import MoveProgress
 
@@ -90,31 +92,38 @@ def _apply_archive(request: dict[str, Any], store: ObjectStore, dest: ObjectStor
         st.error(permissions.refusal("archive"))
         return
     progress = MoveProgress(len(plans), sum(plan.total_bytes for plan in plans))
+    move = mover(store, dest, downloads.data_dir(), progress)
+    # Audited as delete and tier are; wrapped here, as the worker thread has no Streamlit session (no actor).
+    runs = [(plan, permissions.audited(plan, move)) for plan in plans]
     bar = st.progress(0.0, text="Archiving…")
-    data = downloads.data_dir()  # read here: the worker thread has no Streamlit session
-    rows = run_polled(lambda: _archive_all(store, dest, plans, data, progress), bar, progress.snapshot)
+    rows = run_polled(lambda: archive_all(runs, dest.url, progress), bar, progress.snapshot)
     bar.empty()
     state.refresh(dest_ref, "")
     manage_actions.record_result(request, [summary_row(rows, "Archived"), *rows])
 
 
-def _archive_all(store: ObjectStore, dest: ObjectStore, plans: list[Plan], data: Path,
-                 progress: MoveProgress) -> list[dict[str, Any]]:
-    """Each plan in turn (copy, verify, delete the source), `progress` kept up to date; a row per recording."""
+def mover(store: ObjectStore, dest: ObjectStore, data: Path, progress: MoveProgress) -> Callable[[Plan], Outcome]:
+    """Apply one move plan (copy, verify, delete the source), reporting into `progress`."""
     from storage.export.jobs import copy_recordings
     from storage.manage.move import apply_move
 
     def copier(source: ObjectStore, recordings: Any, target: ObjectStore, allow: bool) -> list[str]:
         return copy_recordings(source, recordings, target, allow, progress=progress.copied)
 
+    return lambda plan: apply_move(store, dest, plan, data, copier, on_batch=progress.deleting)
+
+
+def archive_all(runs: list[tuple[Plan, Callable[[Plan], Outcome]]], dest_url: str,
+                progress: MoveProgress) -> list[dict[str, Any]]:
+    """Each plan in turn through its `run`, `progress` kept up to date; a result row per recording."""
     rows = []
-    for plan in plans:
+    for plan, run in runs:
         name = ", ".join(rec.cname for rec in plan.recordings)
         progress.start(name, plan.total_bytes)
         try:
-            outcome = apply_move(store, dest, plan, data, copier, on_batch=progress.deleting)
+            outcome = run(plan)
             rows.append({"recording": name, "ok": outcome.ok,
-                         "text": manage_view.outcome_text(outcome, f"moved to {dest.url}")})
+                         "text": manage_view.outcome_text(outcome, f"moved to {dest_url}")})
         except (ManageError, StoreError) as exc:
             rows.append({"recording": name, "ok": False, "text": str(exc)})
         progress.finish()

@@ -13,7 +13,7 @@ from storage.stores.local import LocalStore
 from tests.webui.conftest import Seeder
 from webui.job_progress import MoveProgress, run_polled, summary_row
 from webui.manage_view import human_bytes
-from webui.transfer_dialogs import _archive_all
+from webui.transfer_dialogs import archive_all, mover
 
 SIDS = ("aaaa456789abcdef0123456789abcdef", "bbbb456789abcdef0123456789abcdef")
 
@@ -49,7 +49,9 @@ def test_one_bar_follows_the_whole_archive(tmp_path: Path, seeder: Seeder) -> No
             drawn.append((value, text))
 
     bar: Any = Bar()
-    rows = run_polled(lambda: _archive_all(store, archive, plans, tmp_path / "data", progress), bar, progress.snapshot)
+    move = mover(store, archive, tmp_path / "data", progress)
+    rows = run_polled(lambda: archive_all([(plan, move) for plan in plans], archive.url, progress), bar,
+                      progress.snapshot)
     assert [row["ok"] for row in rows] == [True, True] and not list(store.list())
     fractions = [fraction for fraction, _ in progress.seen]
     assert fractions == sorted(fractions) and fractions[0] <= 0.5 and fractions[-1] == 1.0

@@ -13,6 +13,8 @@ from streamlit.testing.v1 import AppTest
 
 from storage.manage.usage import usage
 from storage.media.naming import RecordingKey, playlist_name, slice_name
+from storage.service.audit import AuditTrail
+from storage.service.db import Database
 from storage.stores.local import LocalStore
 from tests.webui.conftest import SID, START, Seeder
 from webui.manage_actions import GENERATION
@@ -173,6 +175,8 @@ def test_archive_of_several_ends_with_one_summary_of_the_whole_job(seeded, tmp_p
     assert said[0] == "Whole job: Archived 2 of 2 recording(s)"  # first, above the per-recording lines
     assert len([t for t in said if "moved to" in t]) == 2
     assert not _recording_keys(seeded, OTHER_SID) and not _recording_keys(seeded, THIRD_SID)
+    moves = AuditTrail(Database(tmp_path / "data")).entries(action="move")  # one row per recording, as delete's
+    assert sorted((e.outcome, e.objects) for e in moves if e.outcome != "started") == [("done", 7), ("done", 7)]
 
 
 def test_export_selected_copies_the_whole_selection_to_a_store(seeded, tmp_path):
