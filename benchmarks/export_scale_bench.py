@@ -126,13 +126,15 @@ def one_count(workers: int, pg: Any, source: str, env: dict[str, str], work: Pat
         if queued.returncode != 0:
             raise RuntimeError(f"queueing failed ({queued.returncode}): {queued.stderr[-2000:]}")
         bulk = json.loads(queued.stdout)
+        queue_s = time.perf_counter() - started
         state = _wait_done(url, int(bulk["bulk"]))
         seconds = time.perf_counter() - started
         cpu = _cpu(procs) - cpu_before
     finally:
         _stop(procs)
     mp4s = sorted(dest.glob("*.mp4"))
-    return {"workers": workers, "seconds": round(seconds, 2), "db_elapsed_s": state["elapsed_s"],
+    return {"workers": workers, "seconds": round(seconds, 2), "queue_s": round(queue_s, 2),
+            "db_elapsed_s": state["elapsed_s"],
             "done": state["done"], "failed": state["failed"], "mp4s": len(mp4s), "total": total,
             "workers_cpu_s": round(cpu, 2), "statuses": state["statuses"]}
 
@@ -183,11 +185,12 @@ def report(kind: str, rows: list[dict[str, Any]], recordings: int, slices: int, 
            load_before: float) -> None:
     print(f"\n{kind} S3 + {delay_ms:.0f} ms/request: {recordings} recordings × {slices} slices of {SLICE_S} s, "
           f"MP4, {os.cpu_count()} CPUs, 1-min load {load_before:.1f} before")
-    print(f"  {'workers':>7} {'seconds':>8} {'rec/min':>8} {'MB/s':>6} {'speed-up':>8} {'db elapsed':>10} "
-          f"{'CPU s':>6} {'done':>5} {'failed':>6} {'load':>5}")
+    print(f"  {'workers':>7} {'seconds':>8} {'queueing':>8} {'rec/min':>8} {'MB/s':>6} {'speed-up':>8} "
+          f"{'db elapsed':>10} {'CPU s':>6} {'done':>5} {'failed':>6} {'load':>5}")
     base = rows[0]["seconds"] if rows else 0.0
     for row in rows:
-        print(f"  {row['workers']:>7} {row['seconds']:>8.1f} {row['recordings_per_min']:>8.1f} {row['mb_s']:>6.2f} "
+        print(f"  {row['workers']:>7} {row['seconds']:>8.1f} {row['queue_s']:>7.1f}s "
+              f"{row['recordings_per_min']:>8.1f} {row['mb_s']:>6.2f} "
               f"{base / row['seconds']:>7.2f}× {row['db_elapsed_s']:>9.1f}s {row['workers_cpu_s']:>6.1f} "
               f"{row['done']:>5} {row['failed']:>6} {row['load']:>5.1f}")
         if row["failed"] or row["mp4s"] != row["done"]:
