@@ -47,9 +47,9 @@ TIMEOUT_S = 1800.0  # a bulk job not done by then is reported unfinished
 @contextmanager
 def postgres() -> Iterator[Any]:
     """A throwaway PostgreSQL on 127.0.0.1, the tests' way (tests/fixtures/postgres.py)."""
-    from tests.fixtures.postgres import _bindir, running_postgres
+    from tests.fixtures.postgres import pg_bindir, running_postgres
 
-    bindir = _bindir()
+    bindir = pg_bindir()
     if bindir is None or not (bindir / "initdb").exists():
         raise SystemExit("PostgreSQL binaries (initdb, pg_ctl) not found: apt-get install postgresql")
     with running_postgres(bindir) as server:
