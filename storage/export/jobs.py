@@ -24,6 +24,7 @@ from storage.export.errors import ExportError
 from storage.export.options import DEFAULT_WORKERS, FORMATS, ExportOptions
 from storage.export.plan import Gap, Unit, internal_error_text, plan_units
 from storage.export.progress import ProgressCallback, ProgressTracker
+from storage.export.remux_worker import prestart
 from storage.export.writers import export_mp4, export_ts
 from storage.recordings.catalog import Recording
 from storage.stores.base import ObjectStore, StoreError
@@ -127,6 +128,10 @@ def run_export(store: ObjectStore, recordings: Iterable[Recording], dest: Destin
     """Export every recording (grouped into units by format); one result per unit, failures included."""
     if options.format not in FORMATS:
         raise ValueError(f"unknown export format {options.format!r} (known: {', '.join(FORMATS)})")
+    if options.format == "mp4" and options.engine == "pyav":
+        # The remux helper starts (Python + PyAV import) while the units are planned, which mostly waits
+        # on the store; a worker's export does not go through the CLI's earlier prestart.
+        prestart()
     units = plan_units(store, recordings, options.format)
     tracker = ProgressTracker(progress, len(units))
     return [_isolated(store, unit, dest, options, tracker) for unit in units]
