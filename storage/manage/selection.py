@@ -41,7 +41,8 @@ def select_many(store: ObjectStore, sids: Collection[str], *, prefix: str = "", 
     wanted = set(sids)
     if wanted:
         found: Iterable[Recording] = group(obj for obj in store.list(prefix) if _sid_of(obj) in wanted)
-    else:  # a channel: streamed folder by folder (a channel name is not the start of its object names)
+    else:  # a channel: streamed folder by folder (a channel name does not start its object names); a flat
+        # prefix costs one more narrow listing there, of its bak<n>_ failover parts
         found = iter_find(store, prefix, cname=channel)
     return [rec for rec in found if (not wanted or rec.key.sid in wanted)
             and (channel is None or rec.key.cname == channel) and (uid is None or rec.key.uid == uid)]
