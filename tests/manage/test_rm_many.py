@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,15 +32,16 @@ from storage.stores.s3 import S3Store
 from tests.fixtures.s3 import S3_ACCESS_KEY, S3_REGION, S3_SECRET_KEY
 from tests.fixtures.stores import StoreFactory
 from tests.manage.helpers import fake_keys, listed, write_all
+from tests.manage.kill import interrupted_run, recshelf, steps
 
 TARGETS = [RecordingKey("ab12", "room"), RecordingKey("ab12", "room2"), RecordingKey("cd34ef", "room", "7", "audio")]
 NEIGHBOURS = [RecordingKey("ab123", "room"), RecordingKey("cd34", "room"), RecordingKey("ef56", "room2")]
 
 
-def _objects(keys: list[RecordingKey]) -> dict[str, bytes]:
+def _objects(keys: list[RecordingKey], slices: int = 3) -> dict[str, bytes]:
     found: dict[str, bytes] = {}
     for index, key in enumerate(keys):
-        found |= fake_keys("agora/", key, 3, failover_parts=index % 2, redelivered=index == 0)
+        found |= fake_keys("agora/", key, slices, failover_parts=index % 2, redelivered=index == 0)
     return found
 
 
@@ -197,3 +199,22 @@ def test_an_interrupted_plan_of_many_resumes_as_journaled(local_store_factory: S
     assert outcome.ok and outcome.resumed and listed(store) == _kept()
     single = plan_delete(store, "ef56", prefix="agora/")
     assert "confirm_prefix" not in single.to_dict()  # one sid: the plan and its journal as before
+
+
+def test_rm_of_many_killed_mid_delete_then_rerun(tmp_path: Path) -> None:
+    def build(folder: Path, slices: int) -> tuple[list[str], Path]:
+        (folder / "src").mkdir(parents=True)
+        write_all(LocalStore(folder / "src"), _objects(TARGETS, slices) | _objects(NEIGHBOURS))
+        return recshelf("rm", str(folder / "src"), "--prefix", "agora/", "--sid", "ab12", "--sid", "cd34ef",
+                        data=folder / "data"), folder / "data"
+
+    folder, cmd, slices = interrupted_run(tmp_path, 600, build, lambda data: steps("delete", data) >= 1)
+    store = LocalStore(folder / "src")
+    now = listed(store)
+    assert {key: now.get(key) for key in _kept()} == _kept()
+    assert set(now) - set(_kept()) < set(_objects(TARGETS, slices))  # cut mid-way: some of the targets gone
+    done = subprocess.run([*cmd, "--json"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    outcome = json.loads(done.stdout)["outcome"]
+    assert outcome["status"] == "done" and outcome["resumed"]
+    assert listed(store) == _kept()
