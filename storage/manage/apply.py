@@ -78,15 +78,16 @@ def delete_planned(store: ObjectStore, plan: Plan, journal: Journal,
             failed += refused
         if on_batch is not None:
             on_batch(min(start + len(batch), len(keys)), len(keys))
-    return failed, still_listed(store, keys)
+    return failed, still_listed(store, keys, plan.confirm_prefix)
 
 
-def still_listed(store: ObjectStore, keys: list[str]) -> list[str]:
-    """Which of `keys` a fresh listing still shows, listing only the narrow prefixes the keys start with."""
+def still_listed(store: ObjectStore, keys: list[str], prefix: str | None = None) -> list[str]:
+    """Which of `keys` a fresh listing still shows: one listing of `prefix` when given (a plan of many
+    recordings, made from one listing of it), else only the narrow prefixes the keys start with."""
     wanted = set(keys)
     remaining: set[str] = set()
-    for prefix in sorted(listing_prefixes(keys)):
-        remaining |= {obj.key for obj in store.list(prefix) if obj.key in wanted}
+    for listed in [prefix] if prefix is not None else sorted(listing_prefixes(keys)):
+        remaining |= {obj.key for obj in store.list(listed) if obj.key in wanted}
     return sorted(remaining)
 
 
