@@ -63,8 +63,10 @@ def plan_repair(store: ObjectStore, sid: str, uid: str | None = None, *, prefix:
         for todo in found.rebuild:
             key = rec.folder + redelivered_playlist_name(rec.key, *_new_name(rec, todo.part, now), todo.part.failover)
             text, skipped = playlist_text(store, rec, todo.part, key)
-            if not text:
-                plan.warnings.append(f"{rec.id}: {todo.why}, but no slice decodes: nothing to write")
+            if not text or {obj.key for obj in todo.part.slices} - set(skipped) <= todo.named:
+                # What the playlist leaves out does not decode either: a new playlist would add nothing
+                # (and a rerun would plan it again and again).
+                plan.warnings.append(f"{rec.id}: {todo.why}, but they are empty or do not decode: nothing to write")
                 continue
             plan.objects.append(PlannedObject(key, len(text), rec.id, REPAIRED))
             plan.warnings.append(f"{rec.id}: {todo.why}: rebuilt as {key}")
@@ -177,6 +179,8 @@ def _verified(store: ObjectStore, journal: Journal, plan: Plan, failed: list[str
     done = len(plan.objects) - len(failed)
     outcome = Outcome(plan.id, "done" if not failed and not broken else "partial", done,
                       sum(o.size for o in plan.objects if o.key not in failed), failed=failed, remaining=failed,
-                      resumed=resumed, error="; ".join(errors + broken) or None, journal=str(journal.path))
+                      resumed=resumed, error="; ".join(errors + broken) or None, journal=str(journal.path),
+                      repaired=sorted({o.recording for o in plan.objects if o.recording and o.key not in failed
+                                       and statuses.get(o.recording) == "complete"}))
     journal.add({"outcome": outcome.status, "written": done, "verified": statuses, "at": time.time()})
     return outcome

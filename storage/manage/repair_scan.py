@@ -39,6 +39,7 @@ SHOWN_MISSING = 10  # missing slices named in a refusal; the rest are counted
 class PartToRebuild:
     part: RecordingPart
     why: str  # for the plan: what was wrong with this part
+    named: set[str] = field(default_factory=set)  # slice keys its current playlist names
 
 
 @dataclass
@@ -79,7 +80,8 @@ def assess(store: ObjectStore, rec: Recording, status: str, now: datetime | None
                              f"{QUIET_S} s (still recording?); repair it once it has stopped")
             return found
         found.rebuild.append(PartToRebuild(part, f"{len(left_out)} of {len(part.slices)} slice(s) not named by "
-                                                 f"{part.playlist.key} (first {left_out[0].key})"))
+                                                 f"{part.playlist.key} (first {left_out[0].key})",
+                                           named[part.playlist.key]))
     if found.missing and (found.rebuild or status != "complete"):
         shown = ", ".join(found.missing[:SHOWN_MISSING])
         more = f" and {len(found.missing) - SHOWN_MISSING} more" if len(found.missing) > SHOWN_MISSING else ""

@@ -6,6 +6,7 @@ leaves them: naming only some slices, several partial re-deliveries, a partial f
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -13,12 +14,12 @@ import pytest
 from storage.demo.synth import PlaylistItem, agora_playlist
 from storage.manage.repair import REPAIRED, apply_repair, plan_repair
 from storage.media import hls
-from storage.media.naming import RecordingKey, playlist_name, redelivered_playlist_name
+from storage.media.naming import RecordingKey, playlist_name, redelivered_playlist_name, slice_name
 from storage.recordings.catalog import Recording, find
 from storage.recordings.playback import playback_playlist
 from storage.recordings.verify import verify
 from storage.stores.base import ObjectStore
-from tests.fixtures.media import RecordingFactory
+from tests.fixtures.media import SAMPLE_START, RecordingFactory
 from tests.fixtures.stores import StoreFactory
 
 SID = "0123456789abcdef0123456789abcdef"
@@ -46,7 +47,8 @@ def _repair_and_check(store: ObjectStore, tmp_path: Path, slices: int, parts: in
     assert not plan.refused, plan.refusals
     assert plan.objects and all(obj.reason == REPAIRED and obj.key not in before for obj in plan.objects)
     outcome = apply_repair(store, plan, tmp_path)
-    assert outcome.ok, outcome
+    assert outcome.ok and outcome.repaired == [_recording(store).id], outcome
+    assert outcome.to_dict()["repaired"] == outcome.repaired  # what `repair --json` prints
     assert {key: store.read(key) for key in before} == before  # Agora's objects untouched
 
     rec = _recording(store)
@@ -154,3 +156,16 @@ def test_a_smaller_rebuilt_playlist_is_padded_so_the_catalog_takes_it_and_a_reru
     rec = _recording(store)
     assert rec.parts[0].playlist is not None and rec.parts[0].playlist.key == plan.objects[0].key
     assert verify(store, rec).status == "complete"
+
+
+@pytest.mark.parametrize("store_kind", ["memory"])
+def test_a_left_out_slice_that_does_not_decode_is_not_rebuilt_again_and_again(
+        store_factory: StoreFactory, recording_factory: RecordingFactory) -> None:
+    store = store_factory()
+    recording_factory(store, slices=3)
+    junk = "rec/" + slice_name(KEY, SAMPLE_START + timedelta(seconds=30))
+    store.write(junk, b"\x47" + b"\x00" * 187)  # one TS packet's worth, no media in it
+
+    plan = plan_repair(store, SID)
+    assert not plan.refused and not plan.objects
+    assert any("do not decode" in warning for warning in plan.warnings), plan.warnings
