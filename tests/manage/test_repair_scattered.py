@@ -6,13 +6,14 @@ leaves them: naming only some slices, several partial re-deliveries, a partial f
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from storage.demo.synth import PlaylistItem, agora_playlist
 from storage.manage.repair import REPAIRED, apply_repair, plan_repair
+from storage.manage.repair_scan import QUIET_S, assess
 from storage.media import hls
 from storage.media.naming import RecordingKey, playlist_name, redelivered_playlist_name, slice_name
 from storage.recordings.catalog import Recording, find
@@ -169,3 +170,17 @@ def test_a_left_out_slice_that_does_not_decode_is_not_rebuilt_again_and_again(
     plan = plan_repair(store, SID)
     assert not plan.refused and not plan.objects
     assert any("do not decode" in warning for warning in plan.warnings), plan.warnings
+
+
+@pytest.mark.parametrize("store_kind", ["memory"])
+def test_an_open_partial_playlist_is_rebuilt_once_the_recording_is_quiet(
+        store_factory: StoreFactory, recording_factory: RecordingFactory) -> None:
+    store = store_factory()
+    recording_factory(store, slices=4)
+    store.write("rec/" + playlist_name(KEY), _playlist(_slices(store)[:2], endlist=False))
+    rec = _recording(store)
+
+    assert assess(store, rec, "unfinished").refusal  # just written: it may still be recording
+    later = datetime.now(UTC) + timedelta(seconds=QUIET_S + 60)
+    found = assess(store, rec, "unfinished", now=later)
+    assert found.refusal is None and [todo.part.failover for todo in found.rebuild] == [None]
