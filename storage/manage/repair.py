@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from storage.manage.apply import BatchCallback, Outcome, open_journal
@@ -42,15 +42,18 @@ _TICK = re.compile(r"_(\d+)_(\d+)\.m3u8$")
 _JUMP_S = 1.0  # a slice starting this much later than the previous one ended starts a discontinuity
 
 
-def plan_repair(store: ObjectStore, sid: str, uid: str | None = None, *, prefix: str = "") -> Plan:
+def plan_repair(store: ObjectStore, sid: str, uid: str | None = None, *, prefix: str = "",
+                now: datetime | None = None) -> Plan:
+    """What repair would write; `now` (default: the clock) dates the new names and the quiet rule."""
     plan = Plan("repair", store.url, {"sid": sid, "uid": uid, "prefix": prefix})
     recordings = select(store, sid, uid, prefix)
     if not recordings:
         plan.refusals.append(f"no recording matches {plan.request} in {store.url}")
-    now = int(time.time())
+    now = now or datetime.now(UTC)
+    tick = int(now.timestamp())
     for rec, report in zip(recordings, verify_many(store, recordings), strict=True):
         plan.recordings.append(planned_recording(rec, report.status))
-        found = assess(store, rec, report.status)
+        found = assess(store, rec, report.status, now)
         if found.refusal:
             plan.refusals.append(found.refusal)
             continue
@@ -61,7 +64,7 @@ def plan_repair(store: ObjectStore, sid: str, uid: str | None = None, *, prefix:
                                      f"not in the store, first {found.missing[0]}")
             continue
         for todo in found.rebuild:
-            key = rec.folder + redelivered_playlist_name(rec.key, *_new_name(rec, todo.part, now), todo.part.failover)
+            key = rec.folder + redelivered_playlist_name(rec.key, *_new_name(rec, todo.part, tick), todo.part.failover)
             text, skipped = playlist_text(store, rec, todo.part, key)
             if not text or {obj.key for obj in todo.part.slices} - set(skipped) <= todo.named:
                 # What the playlist leaves out does not decode either: a new playlist would add nothing

@@ -6,7 +6,7 @@ players get (the catalog's choice among Agora's variants) does not name:
 * no playlist at all (`missing_playlist`: it never arrived);
 * slices scattered by Agora's backup: they arrived later than the playlist, or several partial
   `_<tick>_<index>.m3u8` re-deliveries each name a subset, so whichever is used leaves some out
-  (verify calls this `complete` with orphans, or `incomplete` when it picks a fuller variant).
+  (verify calls such a recording `complete` and lists the slices left out as `orphans`).
 
 Refused, for the whole recording, so a rebuilt playlist never hides a loss:
 
@@ -14,10 +14,12 @@ Refused, for the whole recording, so a rebuilt playlist never hides a loss:
   still in Agora's backup), and a playlist naming only what is there would pass for whole. The refusal
   names the slices, so the user knows exactly what is missing. (Only when the recording otherwise
   verifies complete and needs nothing rebuilt is a loss in an unused variant only a plan warning.)
-* `invalid`: a playlist that cannot be parsed or names objects outside its folder is a human's call;
-* a part whose playlist has no `#EXT-X-ENDLIST` while the recording is still being written (an object
-  changed within `QUIET_S`): it may still be recording, and a rebuilt end tag would claim it is over.
-  Once the recording is quiet, such a part is rebuilt like any other.
+* `invalid`, unless the only fault is a variant that is no playlist at all (`not_m3u8`: an error page
+  or an empty object stored in its place, naming nothing, so like a playlist that never arrived): a
+  playlist naming objects outside its folder, or absurd, is a human's call;
+* a part whose playlist has no `#EXT-X-ENDLIST` (or is no playlist) while the recording is still being
+  written (an object changed within `QUIET_S`): it may still be recording, and a rebuilt end tag would
+  claim it is over. Once the recording is quiet, such a part is rebuilt like any other.
 
 Only the listing and the playlists are read here (one GET per variant); slices are probed later.
 """
@@ -52,18 +54,22 @@ class Assessment:
 def assess(store: ObjectStore, rec: Recording, status: str, now: datetime | None = None) -> Assessment:
     """What repair may do to `rec`, whose verify status is `status`."""
     found = Assessment()
-    if status == "invalid":
-        found.refusal = f"{rec.id} is invalid: a playlist that cannot be trusted is not rebuilt (see `verify`)"
-        return found
     present = {obj.key for obj in rec.slices if obj.size}
     named: dict[str, set[str]] = {}  # playlist key -> the slice keys it names
-    open_playlists: set[str] = set()
+    open_playlists: set[str] = set()  # no end tag, or not a playlist at all
+    untrusted: list[str] = []
     for part in rec.parts:
         for variant in part.playlists:
-            names, ended = _named(store, rec.folder, variant)
+            names, ended, fatal = _named(store, rec.folder, variant)
             named[variant.key] = names
             if not ended:
                 open_playlists.add(variant.key)
+            if fatal - {"not_m3u8"}:
+                untrusted.append(f"{variant.key} ({', '.join(sorted(fatal))})")
+    if status == "invalid" and (untrusted or not open_playlists):
+        found.refusal = (f"{rec.id} is invalid: a playlist that cannot be trusted is not rebuilt "
+                         f"({'; '.join(untrusted) or 'see verify'})")
+        return found
     found.missing = sorted({key for names in named.values() for key in names} - present)
     quiet = _quiet(rec, now or datetime.now(UTC))
     for part in rec.parts:
@@ -76,8 +82,8 @@ def assess(store: ObjectStore, rec: Recording, status: str, now: datetime | None
         if not left_out:
             continue
         if part.playlist.key in open_playlists and not quiet:
-            found.refusal = (f"{rec.id}: {part.playlist.key} has no end tag and the recording changed within "
-                             f"{QUIET_S} s (still recording?); repair it once it has stopped")
+            found.refusal = (f"{rec.id}: {part.playlist.key} has no end tag (or is no playlist at all) and the "
+                             f"recording changed within {QUIET_S} s (still recording?); repair it once it has stopped")
             return found
         found.rebuild.append(PartToRebuild(part, f"{len(left_out)} of {len(part.slices)} slice(s) not named by "
                                                  f"{part.playlist.key} (first {left_out[0].key})",
@@ -91,13 +97,15 @@ def assess(store: ObjectStore, rec: Recording, status: str, now: datetime | None
     return found
 
 
-def _named(store: ObjectStore, folder: str, playlist: ObjectInfo) -> tuple[set[str], bool]:
-    """(the slice keys one playlist variant names, whether it ends with #EXT-X-ENDLIST)."""
+def _named(store: ObjectStore, folder: str, playlist: ObjectInfo) -> tuple[set[str], bool, set[str]]:
+    """(the slice keys one playlist variant names, whether it ends with #EXT-X-ENDLIST, its fatal issue codes)."""
     if playlist.size > hls.MAX_PLAYLIST_BYTES:
-        return set(), False
+        return set(), False, {"playlist_too_large"}
     parsed = hls.parse(store.read(playlist.key))
+    issues = [*parsed.issues, *(hls.check(parsed) if parsed.parsed else [])]
     # Unsafe names are never turned into keys (verify reports them); they name nothing in this folder.
-    return {folder + entry.uri for entry in parsed.entries if entry.safe}, parsed.is_endlist
+    names = {folder + entry.uri for entry in parsed.entries if entry.safe}
+    return names, parsed.is_endlist, {issue.code for issue in issues} & hls.FATAL_CODES
 
 
 def _quiet(rec: Recording, now: datetime) -> bool:

@@ -184,3 +184,23 @@ def test_an_open_partial_playlist_is_rebuilt_once_the_recording_is_quiet(
     later = datetime.now(UTC) + timedelta(seconds=QUIET_S + 60)
     found = assess(store, rec, "unfinished", now=later)
     assert found.refusal is None and [todo.part.failover for todo in found.rebuild] == [None]
+
+
+@pytest.mark.parametrize("store_kind", ["local"])
+def test_an_error_page_stored_as_the_playlist_is_rebuilt_once_quiet_a_hostile_one_never(
+        store_factory: StoreFactory, recording_factory: RecordingFactory, tmp_path: Path) -> None:
+    later = datetime.now(UTC) + timedelta(seconds=QUIET_S + 60)
+    store = store_factory()
+    recording_factory(store, slices=3, faults={"malformed_playlist"})
+    assert verify(store, _recording(store)).status == "invalid"
+    assert plan_repair(store, SID).refused  # just written: Agora may still overwrite it
+
+    plan = plan_repair(store, SID, now=later)
+    assert not plan.refused and len(plan.objects) == 1
+    assert apply_repair(store, plan, tmp_path).repaired == [_recording(store).id]
+    assert verify(store, _recording(store), deep=True).status == "complete"
+
+    hostile = store_factory()
+    recording_factory(hostile, slices=3, faults={"hostile_uri"})
+    plan = plan_repair(hostile, SID, now=later)
+    assert plan.refused and "unsafe_uri" in plan.refusals[0] and not plan.objects
