@@ -33,6 +33,7 @@ class Outcome:
     resumed: bool = False
     error: str | None = None
     journal: str = ""
+    repaired: list[str] = field(default_factory=list)  # repair: recordings written and now verifying complete
 
     @property
     def ok(self) -> bool:
@@ -41,7 +42,7 @@ class Outcome:
     def to_dict(self) -> dict[str, Any]:
         return {"plan_id": self.plan_id, "status": self.status, "deleted": self.deleted, "bytes": self.bytes,
                 "failed": self.failed, "remaining": self.remaining, "resumed": self.resumed,
-                "error": self.error, "journal": self.journal}
+                "error": self.error, "journal": self.journal} | ({"repaired": self.repaired} if self.repaired else {})
 
 
 def pending_plan(data_dir: Path, plan: Plan) -> Plan | None:

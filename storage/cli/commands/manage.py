@@ -225,7 +225,7 @@ def restore_command(store: StoreArg, sid: SidOpt, uid: UidOpt = None, prefix: Pr
 
 def repair_command(store: StoreArg, sid: SidOpt, uid: UidOpt = None, prefix: PrefixOpt = "", yes: YesOpt = False,
                    dry_run: DryOpt = False, as_json: JsonOpt = False, data: DataOpt = None) -> None:
-    """Rebuild the playlist of a recording whose playlist never arrived, as a new object beside Agora's."""
+    """Rebuild a playlist that never arrived, or leaves out slices Agora delivered later, as a new object."""
     from storage.manage.repair import apply_repair, plan_repair
 
     opened = open_store_or_exit(store)
