@@ -36,6 +36,7 @@ from storage.media.naming import (
     slice_time,
     split_key,
 )
+from storage.recordings.gc_pause import gc_paused
 from storage.stores.base import ObjectInfo, ObjectStore, StoreError
 
 _SLICE_TAIL = 21  # len("_<17 digits>.ts"): what follows a slice's stem (".webm" slices take the slow path)
@@ -102,9 +103,10 @@ class ListingOrderError(StoreError):
 def group(objects: Iterable[ObjectInfo], stats: ListingStats | None = None) -> list[Recording]:
     """Recordings found among these objects, sorted by (folder, sid, cname, uid, stream)."""
     collector = _Collector(stats)
-    for obj in objects:
-        collector.add(obj)
-    recordings = [rec for folder in list(collector.folders) for rec in collector.flush(folder)]
+    with gc_paused():  # `objects` is often a lazy listing: its ObjectInfos are allocated in here too
+        for obj in objects:
+            collector.add(obj)
+        recordings = [rec for folder in list(collector.folders) for rec in collector.flush(folder)]
     return sorted(recordings, key=_sort_key)
 
 
