@@ -45,7 +45,7 @@ def render_page(store_ref: str, prefix: str, store: ObjectStore, filters: servic
         return statuses, kept, table.page_of(kept, page_size, int(st.session_state.get("t_page", 1)))
 
     statuses, kept, visible = visible_page()
-    members = _members(frames, visible, by_id)
+    members = page_members(frames, visible, by_id)
     ids = {rec.id for rec in members}
     verifications.submit(store_ref, store, members, cached=statuses)
     if verifications.pending_among(store_ref, ids):
@@ -81,7 +81,8 @@ def render_page(store_ref: str, prefix: str, store: ObjectStore, filters: servic
         st.rerun(scope="app")  # start or stop this part's own reruns
 
 
-def _members(frames: table.Frames, visible: pd.DataFrame, by_id: dict[str, Recording]) -> list[Recording]:
+def page_members(frames: table.Frames, visible: pd.DataFrame, by_id: dict[str, Recording]) -> list[Recording]:
+    """The recordings behind some rows (several per row in individual mode)."""
     chosen = frames.members[frames.members["row"].isin(visible.index)]
     return [by_id[rec_id] for rec_id in chosen["rec"] if rec_id in by_id]
 

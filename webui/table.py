@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import pandas as pd
 
@@ -32,6 +32,9 @@ SORTS = {
     "longest first": (["duration_s"], [False]),
     "channel A–Z": (["channel", "start"], [True, False]),
 }
+DEFAULT_ORDER = next(iter(SORTS))  # what the page shows before anyone picks
+PAGE_SIZES = (25, 50, 100, 250)
+DEFAULT_PAGE_SIZE = 50
 
 
 @dataclass(frozen=True)
@@ -192,6 +195,15 @@ def with_statuses(frames: Frames, cached: Mapping[str, CachedStatus], pending: s
     verified = by_row["duration"].reindex(rows.index).round(1)
     rows["duration_s"] = verified.fillna(rows["duration_s"])
     return rows
+
+
+def date_span(rows: pd.DataFrame) -> tuple[date, date] | None:
+    """The first and last start date (UTC) of the rows, for the date picker: two column reductions.
+
+    From the table's own start column, so the preselected range is exactly what the date filter compares.
+    """
+    starts = rows["start"].dropna()
+    return (starts.min().date(), starts.max().date()) if len(starts) else None
 
 
 def apply_filters(rows: pd.DataFrame, f: Filters) -> pd.DataFrame:
