@@ -290,9 +290,13 @@ def _flat_folder(prefix: str) -> str | None:
 
 
 def _folder_recordings(folder: str, entries: list[tuple[ObjectInfo, list[AgoraName]]]) -> list[Recording]:
-    slice_keys = {c[0].key for _, c in entries if c[0].kind == "slice"}
-    sure_keys = {c[0].key for _, c in entries if len(c) == 1}
-    resolved = [(obj, _resolve(candidates, slice_keys, sure_keys)) for obj, candidates in entries]
+    # A name with one reading needs no resolving; the sets of known keys are built only for the others.
+    if all(len(c) == 1 for _, c in entries):
+        resolved = [(obj, candidates[0]) for obj, candidates in entries]
+    else:
+        slice_keys = {c[0].key for _, c in entries if c[0].kind == "slice"}
+        sure_keys = {c[0].key for _, c in entries if len(c) == 1}
+        resolved = [(obj, c[0] if len(c) == 1 else _resolve(c, slice_keys, sure_keys)) for obj, c in entries]
 
     by_key: dict[RecordingKey, dict[int | None, list[_Entry]]] = {}
     extras: dict[RecordingKey, list[ObjectInfo]] = {}
