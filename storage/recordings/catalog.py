@@ -28,14 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import chain
 
-from storage.media.naming import (
-    AgoraName,
-    RecordingKey,
-    parse_name_candidates,
-    parse_utc,
-    slice_time,
-    split_key,
-)
+from storage.media.naming import AgoraName, RecordingKey, parse_name_candidates, parse_utc, slice_time, split_key
 from storage.recordings.gc_pause import gc_paused
 from storage.stores.base import ObjectInfo, ObjectStore, StoreError
 
@@ -290,13 +283,11 @@ def _flat_folder(prefix: str) -> str | None:
 
 
 def _folder_recordings(folder: str, entries: list[tuple[ObjectInfo, list[AgoraName]]]) -> list[Recording]:
-    # A name with one reading needs no resolving; the sets of known keys are built only for the others.
-    if all(len(c) == 1 for _, c in entries):
-        resolved = [(obj, candidates[0]) for obj, candidates in entries]
-    else:
-        slice_keys = {c[0].key for _, c in entries if c[0].kind == "slice"}
-        sure_keys = {c[0].key for _, c in entries if len(c) == 1}
-        resolved = [(obj, c[0] if len(c) == 1 else _resolve(c, slice_keys, sure_keys)) for obj, c in entries]
+    # A name with one reading needs no resolving: the sets of known keys are built only for the others.
+    ambiguous = any(len(c) > 1 for _, c in entries)
+    slice_keys = {c[0].key for _, c in entries if c[0].kind == "slice"} if ambiguous else set()
+    sure_keys = {c[0].key for _, c in entries if len(c) == 1} if ambiguous else set()
+    resolved = [(obj, c[0] if len(c) == 1 else _resolve(c, slice_keys, sure_keys)) for obj, c in entries]
 
     by_key: dict[RecordingKey, dict[int | None, list[_Entry]]] = {}
     extras: dict[RecordingKey, list[ObjectInfo]] = {}
