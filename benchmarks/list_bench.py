@@ -42,6 +42,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from s3_servers import s5cmd_binary as _s5cmd  # noqa: E402
+from s3_servers import start_proxy as _start_proxy  # noqa: E402
+
 BUCKET = "bench"
 SLICES = 100
 ACCESS_KEY = "recshelf-bench-key"  # throwaway credentials of a throwaway local server
@@ -73,23 +76,6 @@ def layout(objects: int) -> list[str]:
         keys.append(playlist_name(key))
         keys.extend(slice_name(key, start + timedelta(seconds=10 * i)) for i in range(SLICES))
     return keys[:objects]
-
-
-def _s5cmd() -> str:
-    """The Go binary itself: PyPI's `s5cmd` script is a Python launcher whose start-up would be charged to it."""
-    try:
-        import s5cmd
-
-        binary = Path(s5cmd.__file__).parent / "bin" / "s5cmd"
-        if binary.is_file():
-            return str(binary)
-    except ImportError:
-        pass
-    beside = Path(sys.executable).with_name("s5cmd")
-    found = str(beside) if beside.exists() else shutil.which("s5cmd")
-    if not found:
-        raise SystemExit("s5cmd is not installed: pip install s5cmd")
-    return found
 
 
 def _env(endpoint: str) -> dict[str, str]:
@@ -176,8 +162,6 @@ def listed_keys(endpoint: str) -> set[str]:
 
 
 def bench_server(name: str, endpoint: str, delay_ms: float, rounds: int) -> list[Run]:
-    from export_bench import _start_proxy
-
     proxy = None
     target = endpoint
     if delay_ms > 0:

@@ -129,3 +129,48 @@ def test_users_mode_login_asks_for_a_name_and_the_cookie_names_the_user(users_cl
         bad = users_client.post("/login", data={"user": user, "password": password}, follow_redirects=False)
         assert bad.status_code == 401 and "Wrong user name or password." in bad.text
         assert "set-cookie" not in bad.headers
+
+
+SSO = """[oidc]
+server_metadata_url = "http://127.0.0.1:9/.well-known/openid-configuration"
+client_id = "recshelf-ui"
+client_secret = "login-test-client-secret"
+redirect_uri = "http://127.0.0.1:8501/oauth2callback"
+default_role = "viewer"
+"""
+
+
+def test_with_sso_the_password_login_is_gone_but_shares_and_media_are_not(monkeypatch: pytest.MonkeyPatch,
+                                                                         tmp_path: Path) -> None:
+    """[oidc] + [users]: the UI ignores the password cookie, so /login must never hand one out."""
+    from storage.signing import sign_media_url
+
+    monkeypatch.setenv("RECSHELF_UI_PASSWORD", PASSWORD)
+    monkeypatch.setenv("RECSHELF_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("RECSHELF_MEDIA_SECRET", SECRET)
+    monkeypatch.setenv("RECSHELF_CONFIG", str(tmp_path / "recshelf.toml"))
+    (tmp_path / "recshelf.toml").write_text(
+        SSO + f'[users.vera]\nrole = "viewer"\npassword_hash = "{hash_password("vera-pw")}"\n')
+    client = TestClient(create_app(Settings.load(), reload=Settings.load), base_url="http://127.0.0.1:8700")
+
+    form = client.get("/login", params={"next": "http://127.0.0.1:8501/browse"})
+    assert form.status_code == 404 and "identity provider" in form.text
+    assert 'href="http://127.0.0.1:8501/"' in form.text and 'type="password"' not in form.text
+    assert "set-cookie" not in form.headers
+    for data in ({"user": "vera", "password": "vera-pw", "next": "/"}, {"password": PASSWORD, "next": "/"}):
+        got = client.post("/login", data=data, follow_redirects=False)
+        assert got.status_code == 404 and "set-cookie" not in got.headers, got.text
+
+    exports = tmp_path / "data" / "exports"  # /media serves as before: a signed URL of a configured root
+    exports.mkdir(parents=True)
+    (exports / "a.ts").write_bytes(b"x")
+    media = client.get(sign_media_url("http://127.0.0.1:8700", SECRET, exports.absolute(), "a.ts", 60))
+    assert media.status_code == 200 and media.content == b"x"
+    unknown = client.get("/share/" + "A" * 43)  # share pages answer as before: an unknown link in words
+    assert unknown.status_code in (404, 410) and "link" in unknown.text.lower()
+
+    # A redirect URI still holding "{port}" names no UI: the link goes back where the UI sent the browser from.
+    config = (tmp_path / "recshelf.toml").read_text().replace("127.0.0.1:8501", "127.0.0.1:{port}")
+    (tmp_path / "recshelf.toml").write_text(config)
+    form = client.get("/login", params={"next": "http://127.0.0.1:8502/browse"})
+    assert form.status_code == 404 and 'href="http://127.0.0.1:8502/browse"' in form.text

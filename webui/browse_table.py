@@ -20,7 +20,7 @@ from webui import manage_actions, services, state, table
 from webui.note_filter import NoteMatch
 
 NO_POSTER = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"  # 1 px, clear
-FIRST_WAIT_S = 0.4  # a fast store's page is verified before the first paint; a slow one fills in later
+FIRST_WAIT_S = 0.4  # a fast store's page is verified before the table is drawn; a slow one fills in later
 ROW_PX = 48  # room for a poster
 HEADER_PX = 35
 ROWS_SHOWN = 20  # the grid's own height; a longer page scrolls inside it
@@ -45,15 +45,18 @@ def render_page(store_ref: str, prefix: str, store: ObjectStore, filters: servic
         return statuses, kept, table.page_of(kept, page_size, int(st.session_state.get("t_page", 1)))
 
     statuses, kept, visible = visible_page()
-    members = _members(frames, visible, by_id)
+    members = page_members(frames, visible, by_id)
     ids = {rec.id for rec in members}
     verifications.submit(store_ref, store, members, cached=statuses)
+    summary = st.empty()
     if verifications.pending_among(store_ref, ids):
+        # The totals are shown before the wait: a filter's count must not wait for the page's statuses.
+        summary.markdown(_summary_line(kept, frames))
         if verifications.wait(store_ref, ids, FIRST_WAIT_S):
             verifications.submit(store_ref, store, members)  # verified: now the posters
         _, kept, visible = visible_page()
 
-    st.markdown(f"**{table.summary(kept)}**" + (f" of {len(frames.rows):,}" if len(kept) != len(frames.rows) else ""))
+    summary.markdown(_summary_line(kept, frames))
     if kept.empty:
         st.warning("No recording matches.")
     else:
@@ -81,7 +84,12 @@ def render_page(store_ref: str, prefix: str, store: ObjectStore, filters: servic
         st.rerun(scope="app")  # start or stop this part's own reruns
 
 
-def _members(frames: table.Frames, visible: pd.DataFrame, by_id: dict[str, Recording]) -> list[Recording]:
+def _summary_line(kept: pd.DataFrame, frames: table.Frames) -> str:
+    return f"**{table.summary(kept)}**" + (f" of {len(frames.rows):,}" if len(kept) != len(frames.rows) else "")
+
+
+def page_members(frames: table.Frames, visible: pd.DataFrame, by_id: dict[str, Recording]) -> list[Recording]:
+    """The recordings behind some rows (several per row in individual mode)."""
     chosen = frames.members[frames.members["row"].isin(visible.index)]
     return [by_id[rec_id] for rec_id in chosen["rec"] if rec_id in by_id]
 

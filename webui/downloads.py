@@ -7,9 +7,7 @@ the whole file in the Streamlit server's memory (playback.md §4.5).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -71,21 +69,15 @@ def run_with_progress(store: ObjectStore, recs: list[Recording], fmt: str, allow
     `Progress` snapshot for the bar (default: the current recording's slices).
     """
     from storage.export import Destination, ExportOptions, Progress, run_export
+    from webui.job_progress import run_polled
 
     latest: list[Progress] = []
     bar = st.progress(0.0, text=f"Exporting {fmt.upper()}…")
     dest = dest or Destination.for_folder(export_dir())
-    describe = describe or (lambda p: f"{p.stage}: {p.slices_done}/{p.slices_total} slices")
+    words = describe or (lambda p: f"{p.stage}: {p.slices_done}/{p.slices_total} slices")
     options = ExportOptions(format=fmt, allow_incomplete=allow_incomplete)
-    # The engine calls back on its own threads, where Streamlit calls have no session: only record it.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="recshelf-export") as pool:
-        future = pool.submit(run_export, store, recs, dest, options, latest.append)
-        while not future.done():
-            if latest:
-                p = latest[-1]
-                bar.progress(p.job_fraction, text=describe(p))
-            time.sleep(0.2)
-        results = future.result()
+    results = run_polled(lambda: run_export(store, recs, dest, options, latest.append), bar,
+                         lambda: (latest[-1].job_fraction, words(latest[-1])) if latest else None)
     bar.empty()
     return results
 

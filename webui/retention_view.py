@@ -43,20 +43,34 @@ def _age(seconds: float) -> str:
 
 
 def to_session(rules: Sequence[RetentionRule], plan: RetentionPlan) -> dict[str, Any]:
-    return {"store": plan.store, "steps": [[list(rules).index(rule), step.to_dict()] for rule, step in plan.steps]}
+    """A step's rule is its index in `rules`, or, for a step resuming an interrupted run (whose rule was
+    rebuilt from its journal), the rebuilt rule's own fields."""
+    steps = []
+    for rule, step in plan.steps:
+        held: int | dict[str, Any] = list(rules).index(rule) if rule in rules else {
+            "name": rule.name, "action": rule.action, "to": rule.to, "storage_class": rule.storage_class}
+        steps.append([held, step.to_dict()])
+    return {"store": plan.store, "steps": steps, "interrupted": list(plan.interrupted)}
 
 
 def from_session(rules: Sequence[RetentionRule], held: dict[str, Any]) -> RetentionPlan:
-    return RetentionPlan(held["store"], [(rules[index], Plan.from_dict(step)) for index, step in held["steps"]])
+    steps = [(rules[rule] if isinstance(rule, int) else RetentionRule(**rule), Plan.from_dict(step))
+             for rule, step in held["steps"]]
+    return RetentionPlan(held["store"], steps, list(held.get("interrupted", [])))
 
 
 def summary_rows(rules: Sequence[RetentionRule], plan: RetentionPlan) -> list[dict[str, Any]]:
     """Per rule, in the rules' order: the recordings, objects and bytes its plans hold, and how many are refused."""
+    resumed = set(plan.interrupted)
+    groups = [(rule.name, rule.action, [step for r, step in plan.steps if r is rule and step.id not in resumed])
+              for rule in rules]
+    # A killed run's unfinished changes come first when applied, whatever the rules say now.
+    groups += [(f"{rule.name} (interrupted run, resumed)", rule.action, [step])
+               for rule, step in plan.steps if step.id in resumed]
     rows = []
-    for rule in rules:
-        steps = [step for r, step in plan.steps if r is rule]
+    for name, action, steps in groups:
         runnable = [step for step in steps if not step.refused]
-        rows.append({"rule": rule.name, "action": rule.action, "recordings": len(steps),
+        rows.append({"rule": name, "action": action, "recordings": len(steps),
                      "objects": sum(len(s.objects) for s in runnable),
                      "size": human_bytes(sum(s.total_bytes for s in runnable)),
                      "refused": sum(1 for s in steps if s.refused)})

@@ -10,7 +10,7 @@ import re
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from storage.media.naming import parse_name, split_key
@@ -146,12 +146,6 @@ def estimate_duration(slices: Sequence[ObjectInfo]) -> float | None:
     gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)]
     typical = statistics.median(gaps) if gaps else DEFAULT_SLICE_S
     return (times[-1] - times[0]).total_seconds() + typical
-
-
-def date_span(recordings: Sequence[Recording]) -> tuple[date, date] | None:
-    """The first and last start date (UTC) of the recordings, for the date picker."""
-    days = [r.start.astimezone(UTC).date() for r in recordings if r.start is not None]
-    return (min(days), max(days)) if days else None
 
 
 @dataclass(frozen=True)

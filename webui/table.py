@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
 
 import pandas as pd
 
 from storage.media.naming import parse_utc
 from storage.recordings.catalog import Recording, slice_time
+from storage.recordings.gc_pause import gc_paused
 from storage.service.repo_verification import CachedStatus
 from webui.services import DEFAULT_SLICE_S, NOT_VERIFIED, STATUS_BADGE, Filters
 from webui.verification import fingerprint
@@ -32,6 +32,9 @@ SORTS = {
     "longest first": (["duration_s"], [False]),
     "channel A–Z": (["channel", "start"], [True, False]),
 }
+DEFAULT_ORDER = next(iter(SORTS))  # what the page shows before anyone picks
+PAGE_SIZES = (25, 50, 100, 250)
+DEFAULT_PAGE_SIZE = 50
 
 
 @dataclass(frozen=True)
@@ -80,40 +83,99 @@ def _row_groups(recordings: Sequence[Recording]) -> dict[tuple[str, ...], list[R
     return groups
 
 
+def _stream_rank(rec: Recording) -> int:
+    return STREAM_ORDER.index(rec.key.stream) if rec.key.stream in STREAM_ORDER else 9
+
+
 def catalog_frames(recordings: Sequence[Recording]) -> Frames:
-    """The table's rows and members from a listing; the only per-recording Python loop of the page."""
-    rows: list[dict[str, Any]] = []
-    members: list[tuple[str, str, str]] = []
+    """The table's rows and members from a listing; the only per-recording Python loop of the page.
+
+    The loop only gathers plain columns (one value per recording); times, lengths and the per-row
+    totals of several streams are computed on whole columns, ~5 times cheaper at 20,000 recordings.
+    """
+    with gc_paused():
+        return _frames(recordings)
+
+
+def _frames(recordings: Sequence[Recording]) -> Frames:
+    ids: list[str] = []
+    channels: list[str] = []
+    uids: list[str] = []
+    streams: list[str] = []
+    sids: list[str] = []
+    folders: list[str] = []
+    rows: list[str] = []
+    recs: list[str] = []
+    fps: list[str] = []
+    firsts: list[str | None] = []
+    lasts: list[str | None] = []
+    counts: list[int] = []
+    sizes: list[int] = []
+    pictures: list[int] = []
+    mp4s: list[int] = []
     for group in _row_groups(recordings).values():
-        group.sort(key=lambda r: STREAM_ORDER.index(r.key.stream) if r.key.stream in STREAM_ORDER else 9)
+        group.sort(key=_stream_rank)
         head = group[0]
-        spans = [span(r) for r in group]
-        starts = [s for s, _ in spans if s is not None]
-        lengths = [d for _, d in spans if d is not None]
         key = head.key
-        streams = " + ".join(sorted(r.key.stream for r in group if r.key.stream))
         row_id = head.id
-        rows.append({
-            "id": row_id,
-            "channel": key.cname,
-            "start": min(starts).replace(tzinfo=None) if starts else None,  # shown as UTC
-            "duration_s": round(max(lengths), 1) if lengths else None,
-            "uid": key.uid or "",
-            "streams": streams or "composite",
-            "slices": sum(len(r.slices) for r in group),
-            "bytes": sum(s.size for r in group for s in r.slices),
-            "pictures": sum(len(r.snapshots) for r in group),
-            "mp4": sum(1 for r in group for e in r.extras if e.key.lower().endswith(".mp4")),
-            "sid": key.sid,
-            "folder": head.folder,
-        })
-        members += [(row_id, r.id, fingerprint(r)) for r in group]
-    frame = pd.DataFrame(rows, columns=["id", "channel", "start", "duration_s", "uid", "streams", "slices", "bytes",
-                                        "pictures", "mp4", "sid", "folder"])
-    frame["start"] = pd.to_datetime(frame["start"])
+        ids.append(row_id)
+        channels.append(key.cname)
+        uids.append(key.uid or "")
+        streams.append(" + ".join(sorted(r.key.stream for r in group if r.key.stream)) or "composite")
+        sids.append(key.sid)
+        folders.append(head.folder)
+        for rec in group:
+            slices = rec.slices
+            rows.append(row_id)
+            recs.append(rec.id)
+            fps.append(fingerprint(rec))
+            firsts.append(slices[0].key if slices else None)
+            lasts.append(slices[-1].key if slices else None)
+            counts.append(len(slices))
+            sizes.append(sum(s.size for s in slices))
+            pictures.append(len(rec.snapshots))
+            mp4s.append(sum(1 for e in rec.extras if e.key.lower().endswith(".mp4")))
+    first, last = _slice_times(firsts), _slice_times(lasts)
+    count = pd.Series(counts, dtype="int64")
+    spanned = (last - first).dt.total_seconds()
+    typical = (spanned / (count - 1)).where((count > 1) & (spanned > 0), DEFAULT_SLICE_S)
+    by_row = pd.DataFrame({"row": rows, "start": first, "duration_s": spanned + typical, "slices": count,
+                           "bytes": pd.Series(sizes, dtype="int64"), "pictures": pd.Series(pictures, dtype="int64"),
+                           "mp4": pd.Series(mp4s, dtype="int64")}).groupby("row", sort=False).agg(
+        start=("start", "min"), duration_s=("duration_s", "max"), slices=("slices", "sum"), bytes=("bytes", "sum"),
+        pictures=("pictures", "sum"), mp4=("mp4", "sum")).reindex(ids)
+    frame = pd.DataFrame({
+        "id": ids, "channel": channels, "start": by_row["start"].to_numpy(),
+        "duration_s": by_row["duration_s"].round(1).to_numpy(), "uid": uids, "streams": streams,
+        **{name: by_row[name].to_numpy() for name in ("slices", "bytes", "pictures", "mp4")},
+        "sid": sids, "folder": folders})
     frame["channel_lower"] = frame["channel"].str.lower()
-    return Frames(frame.set_index("id", drop=False),
-                  pd.DataFrame(members, columns=["row", "rec", "fp"]))
+    return Frames(frame.set_index("id", drop=False), pd.DataFrame({"row": rows, "rec": recs, "fp": fps}))
+
+
+def _slice_times(keys: list[str | None]) -> pd.Series:
+    """Naive UTC start times of slice keys (NaT for None), parsed as one column of ISO texts.
+
+    Building the ISO text from the key's 17-digit suffix and parsing the column in C is ~5 times
+    cheaper than a datetime per key; keys whose suffix is not plain digits take `_slice_utc`.
+    """
+    texts: list[str | None] = []
+    odd: list[int] = []
+    for n, key in enumerate(keys):
+        stem = key.rpartition(".")[0] if key is not None else ""
+        digits = stem[-17:]
+        if len(stem) > 18 and stem[-18] == "_" and digits.isascii() and digits.isdigit() and digits[:4] != "0000":
+            texts.append(f"{digits[:4]}-{digits[4:6]}-{digits[6:8]}T{digits[8:10]}:{digits[10:12]}:{digits[12:14]}"
+                         f".{digits[14:]}")
+        else:
+            texts.append(None)
+            if key is not None:
+                odd.append(n)
+    times = pd.to_datetime(pd.Series(texts, dtype=object), format="ISO8601", errors="coerce").astype("datetime64[us]")
+    for n in odd:  # rare: not an Agora .ts-style suffix (the catalog still called it a slice)
+        found = _slice_utc(str(keys[n]))
+        times.iloc[n] = found.replace(tzinfo=None) if found is not None else pd.NaT
+    return times
 
 
 def with_statuses(frames: Frames, cached: Mapping[str, CachedStatus], pending: set[str]) -> pd.DataFrame:
@@ -133,6 +195,15 @@ def with_statuses(frames: Frames, cached: Mapping[str, CachedStatus], pending: s
     verified = by_row["duration"].reindex(rows.index).round(1)
     rows["duration_s"] = verified.fillna(rows["duration_s"])
     return rows
+
+
+def date_span(rows: pd.DataFrame) -> tuple[date, date] | None:
+    """The first and last start date (UTC) of the rows, for the date picker: two column reductions.
+
+    From the table's own start column, so the preselected range is exactly what the date filter compares.
+    """
+    starts = rows["start"].dropna()
+    return (starts.min().date(), starts.max().date()) if len(starts) else None
 
 
 def apply_filters(rows: pd.DataFrame, f: Filters) -> pd.DataFrame:

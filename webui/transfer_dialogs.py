@@ -3,11 +3,14 @@
 Archive moves each selected recording to another store: copy, verify the copy complete there, and only
 then delete the source (storage.manage.move, one plan per recording; an interrupted archive resumes).
 Export selected runs the export engine (storage.export) over the whole selection into a store or
-folder, with one progress bar for the whole job.
+folder. Both show one progress bar for the whole job (recordings and bytes done of the total, the current
+recording; webui/job_progress.py) and end with one summary line above the per-recording results.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
@@ -17,7 +20,9 @@ from storage.stores.base import ObjectStore, StoreError
 from webui import downloads, manage_actions, manage_view, permissions, services, state
 
 if TYPE_CHECKING:
+    from storage.manage.apply import Outcome
     from storage.manage.plan import Plan
+    from webui.job_progress import MoveProgress
 
 OTHER = "Other: type a store URL or folder"
 FORMATS = {"copy": "copy (same keys, verified)", "mp4": "MP4 (one file each, no re-encode)",
@@ -81,26 +86,48 @@ def _archive_body(request: dict[str, Any]) -> None:
 
 def _apply_archive(request: dict[str, Any], store: ObjectStore, dest: ObjectStore, dest_ref: str,
                    plans: list[Plan]) -> None:
-    from storage.export.jobs import copy_recordings
-    from storage.manage.move import apply_move
+    from webui.job_progress import MoveProgress, run_polled, summary_row
 
     if not permissions.can("move"):
         st.error(permissions.refusal("archive"))
         return
+    progress = MoveProgress(len(plans), sum(plan.total_bytes for plan in plans))
+    move = mover(store, dest, downloads.data_dir(), progress)
+    # Audited as delete and tier are; wrapped here, as the worker thread has no Streamlit session (no actor).
+    runs = [(plan, permissions.audited(plan, move)) for plan in plans]
     bar = st.progress(0.0, text="Archiving…")
-    rows = []
-    for n, plan in enumerate(plans):
-        name = ", ".join(rec.cname for rec in plan.recordings)
-        bar.progress(n / len(plans), text=f"Recording {n + 1} of {len(plans)}: copying and verifying {name}")
-        try:
-            outcome = apply_move(store, dest, plan, downloads.data_dir(), copy_recordings)
-            rows.append({"recording": name, "ok": outcome.ok,
-                         "text": manage_view.outcome_text(outcome, f"moved to {dest.url}")})
-        except (ManageError, StoreError) as exc:
-            rows.append({"recording": name, "ok": False, "text": str(exc)})
+    rows = run_polled(lambda: archive_all(runs, dest.url, progress), bar, progress.snapshot)
     bar.empty()
     state.refresh(dest_ref, "")
-    manage_actions.record_result(request, rows)
+    manage_actions.record_result(request, [summary_row(rows, "Archived"), *rows])
+
+
+def mover(store: ObjectStore, dest: ObjectStore, data: Path, progress: MoveProgress) -> Callable[[Plan], Outcome]:
+    """Apply one move plan (copy, verify, delete the source), reporting into `progress`."""
+    from storage.export.jobs import copy_recordings
+    from storage.manage.move import apply_move
+
+    def copier(source: ObjectStore, recordings: Any, target: ObjectStore, allow: bool) -> list[str]:
+        return copy_recordings(source, recordings, target, allow, progress=progress.copied)
+
+    return lambda plan: apply_move(store, dest, plan, data, copier, on_batch=progress.deleting)
+
+
+def archive_all(runs: list[tuple[Plan, Callable[[Plan], Outcome]]], dest_url: str,
+                progress: MoveProgress) -> list[dict[str, Any]]:
+    """Each plan in turn through its `run`, `progress` kept up to date; a result row per recording."""
+    rows = []
+    for plan, run in runs:
+        name = ", ".join(rec.cname for rec in plan.recordings)
+        progress.start(name, plan.total_bytes)
+        try:
+            outcome = run(plan)
+            rows.append({"recording": name, "ok": outcome.ok,
+                         "text": manage_view.outcome_text(outcome, f"moved to {dest_url}")})
+        except (ManageError, StoreError) as exc:
+            rows.append({"recording": name, "ok": False, "text": str(exc)})
+        progress.finish()
+    return rows
 
 
 @st.dialog("Export selected recordings", width="large", on_dismiss=manage_actions.dismissed)
@@ -130,6 +157,7 @@ def _export_body(request: dict[str, Any]) -> None:
 def _apply_export(request: dict[str, Any], store: ObjectStore, recordings: list[Any], picked: tuple[str, ObjectStore],
                   fmt: str, allow: bool) -> None:
     from storage.export import Destination
+    from webui.job_progress import summary_row
 
     if not permissions.can("export"):
         st.error(permissions.refusal("export"))
@@ -145,4 +173,4 @@ def _apply_export(request: dict[str, Any], store: ObjectStore, recordings: list[
              "text": f"{r.status} to {dest.url}" + (f" ({len(r.gaps)} slice(s) missing)" if r.gaps else "")
              + (f": {r.error}" if r.error else "")} for r in results]
     state.refresh(dest_ref, "")
-    st.session_state[manage_actions.RESULT] = rows
+    st.session_state[manage_actions.RESULT] = [summary_row(rows, "Exported"), *rows]

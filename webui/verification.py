@@ -9,7 +9,6 @@ is retried on a later page load instead of being remembered.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from storage.recordings.catalog import Recording
+from storage.recordings.objects import listing_fingerprint as fingerprint
 from storage.recordings.posters import cached_poster, make_poster
 from storage.recordings.verify import verify, verify_many
 from storage.service.db import Database
@@ -27,16 +27,6 @@ from storage.stores.base import ObjectStore, StoreError
 SAVE_EVERY = 16  # results written per transaction while a batch runs, so the table fills in as it goes
 ERROR_RETRY_S = 60.0
 POSTER_WORKERS = 2
-
-
-def fingerprint(rec: Recording) -> str:
-    """A hash of every object the listing showed for the recording: any change makes a new one."""
-    objects = [o for part in rec.parts for o in (*part.playlists, *part.slices)]
-    digest = hashlib.sha1(usedforsecurity=False)
-    for obj in objects:
-        stamp = obj.etag or (obj.modified.isoformat() if obj.modified else "")
-        digest.update(f"{obj.key}\0{obj.size}\0{stamp}\n".encode())
-    return digest.hexdigest()
 
 
 class Verifications:

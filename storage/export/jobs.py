@@ -24,6 +24,7 @@ from storage.export.errors import ExportError
 from storage.export.options import DEFAULT_WORKERS, FORMATS, ExportOptions
 from storage.export.plan import Gap, Unit, internal_error_text, plan_units
 from storage.export.progress import ProgressCallback, ProgressTracker
+from storage.export.remux_worker import prestart
 from storage.export.writers import export_mp4, export_ts
 from storage.recordings.catalog import Recording
 from storage.stores.base import ObjectStore, StoreError
@@ -127,6 +128,10 @@ def run_export(store: ObjectStore, recordings: Iterable[Recording], dest: Destin
     """Export every recording (grouped into units by format); one result per unit, failures included."""
     if options.format not in FORMATS:
         raise ValueError(f"unknown export format {options.format!r} (known: {', '.join(FORMATS)})")
+    if options.format == "mp4" and options.engine == "pyav":
+        # The remux helper starts (Python + PyAV import) while the units are planned, which mostly waits
+        # on the store; a worker's export does not go through the CLI's earlier prestart.
+        prestart()
     units = plan_units(store, recordings, options.format)
     tracker = ProgressTracker(progress, len(units))
     return [_isolated(store, unit, dest, options, tracker) for unit in units]
@@ -147,11 +152,14 @@ def _isolated(store: ObjectStore, unit: Unit, dest: Destination, options: Export
 
 
 def copy_recordings(store: ObjectStore, recordings: Sequence[Recording], target: ObjectStore,
-                    allow_incomplete: bool = False, *, workers: int = DEFAULT_WORKERS) -> list[str]:
+                    allow_incomplete: bool = False, *, workers: int = DEFAULT_WORKERS,
+                    progress: ProgressCallback | None = None) -> list[str]:
     """Copy recordings to `target` under the same keys, each verified there; the failures, [] when all are whole.
 
     The copy primitive other features compose (a move copies, proves the copy, then deletes): they get
-    it passed in by a face, so no feature package imports another.
+    it passed in by a face, so no feature package imports another. `progress` gets the copy's snapshots
+    (the web UI's Archive… bar).
     """
     options = ExportOptions("copy", workers=workers, allow_incomplete=allow_incomplete)
-    return [r.error or r.name for r in run_export(store, recordings, Destination(target), options) if not r.ok]
+    return [r.error or r.name for r in run_export(store, recordings, Destination(target), options, progress)
+            if not r.ok]

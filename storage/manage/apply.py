@@ -33,6 +33,7 @@ class Outcome:
     resumed: bool = False
     error: str | None = None
     journal: str = ""
+    repaired: list[str] = field(default_factory=list)  # repair: recordings written and now verifying complete
 
     @property
     def ok(self) -> bool:
@@ -41,7 +42,7 @@ class Outcome:
     def to_dict(self) -> dict[str, Any]:
         return {"plan_id": self.plan_id, "status": self.status, "deleted": self.deleted, "bytes": self.bytes,
                 "failed": self.failed, "remaining": self.remaining, "resumed": self.resumed,
-                "error": self.error, "journal": self.journal}
+                "error": self.error, "journal": self.journal} | ({"repaired": self.repaired} if self.repaired else {})
 
 
 def pending_plan(data_dir: Path, plan: Plan) -> Plan | None:
@@ -78,15 +79,16 @@ def delete_planned(store: ObjectStore, plan: Plan, journal: Journal,
             failed += refused
         if on_batch is not None:
             on_batch(min(start + len(batch), len(keys)), len(keys))
-    return failed, still_listed(store, keys)
+    return failed, still_listed(store, keys, plan.confirm_prefix)
 
 
-def still_listed(store: ObjectStore, keys: list[str]) -> list[str]:
-    """Which of `keys` a fresh listing still shows, listing only the narrow prefixes the keys start with."""
+def still_listed(store: ObjectStore, keys: list[str], prefix: str | None = None) -> list[str]:
+    """Which of `keys` a fresh listing still shows: one listing of `prefix` when given (a plan of many
+    recordings, made from one listing of it), else only the narrow prefixes the keys start with."""
     wanted = set(keys)
     remaining: set[str] = set()
-    for prefix in sorted(listing_prefixes(keys)):
-        remaining |= {obj.key for obj in store.list(prefix) if obj.key in wanted}
+    for listed in [prefix] if prefix is not None else sorted(listing_prefixes(keys)):
+        remaining |= {obj.key for obj in store.list(listed) if obj.key in wanted}
     return sorted(remaining)
 
 

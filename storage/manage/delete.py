@@ -11,13 +11,16 @@ the same recording, every planned object present with the same size, verifying n
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from storage.manage.plan import Plan, PlannedObject, PlannedRecording, planned_recording
 from storage.recordings.catalog import Recording, find
 from storage.recordings.objects import recording_objects
 from storage.recordings.verify import STATUS_ORDER, verify_many
 from storage.stores.base import NotFound, ObjectStore
+
+# A status known for this very listing of the recording (a cached verification), or None to verify it.
+KnownStatus = Callable[[Recording], str | None]
 
 
 def select(store: ObjectStore, sid: str, uid: str | None = None, prefix: str = "") -> list[Recording]:
@@ -38,18 +41,26 @@ def plan_delete(store: ObjectStore, sid: str, uid: str | None = None, *, force: 
     return plan
 
 
-def fill(plan: Plan, store: ObjectStore, recordings: Sequence[Recording], *, force: bool) -> None:
-    """Add the recordings and all their objects to `plan`, refusing ones that are not complete without force."""
+def fill(plan: Plan, store: ObjectStore, recordings: Sequence[Recording], *, force: bool,
+         known: KnownStatus | None = None) -> None:
+    """Add the recordings and all their objects to `plan`, refusing ones that are not complete without force.
+
+    `known` spares the playlist read of recordings whose status is already known for their current listing.
+    """
     if not recordings:
         plan.refusals.append(f"no recording matches {plan.request} in {store.url}")
         return
-    for rec, report in zip(recordings, verify_many(store, recordings), strict=True):
-        planned = planned_recording(rec, report.status)
+    statuses = [known(rec) if known is not None else None for rec in recordings]
+    unknown = [rec for rec, status in zip(recordings, statuses, strict=True) if status is None]
+    verified = iter([report.status for report in verify_many(store, unknown)])
+    for rec, cached in zip(recordings, statuses, strict=True):
+        status = cached if cached is not None else next(verified)
+        planned = planned_recording(rec, status)
         plan.recordings.append(planned)
         plan.objects += [PlannedObject(obj.key, obj.size, rec.id, storage_class=obj.storage_class)
                          for obj in recording_objects(rec)]
-        if report.status != "complete":
-            message = f"{rec.id} is {report.status}, not complete"
+        if status != "complete":
+            message = f"{rec.id} is {status}, not complete"
             if force:
                 plan.warnings.append(message + " (forced)")
             else:

@@ -26,11 +26,17 @@ Copier = Callable[[ObjectStore, Sequence[Recording], ObjectStore, bool], list[st
 
 
 def plan_move(store: ObjectStore, dest: ObjectStore, sid: str, uid: str | None = None, *, force: bool = False,
-              prefix: str = "", recordings: Sequence[Recording] | None = None) -> Plan:
-    """The move plan of `sid` (and `uid`), or of exactly `recordings` (retention: each its own plan)."""
-    request = {"sid": sid, "uid": uid, "prefix": prefix, "force": force, "to": dest.url}
+              prefix: str = "", recordings: Sequence[Recording] | None = None, retention: str | None = None) -> Plan:
+    """The move plan of `sid` (and `uid`), or of exactly `recordings` (retention: each its own plan).
+
+    `retention` names the rule that planned it: the request keeps it, so the periodic run can tell its own
+    interrupted journals (to resume them) from those of a person's `mv` or Archive….
+    """
+    request: dict[str, object] = {"sid": sid, "uid": uid, "prefix": prefix, "force": force, "to": dest.url}
     if recordings is not None:
         request["recordings"] = sorted(rec.id for rec in recordings)
+    if retention is not None:
+        request["retention"] = retention
     plan = Plan("move", store.url, request, dest=dest.url)
     if dest.url == store.url:
         plan.refusals.append("--to is the source store itself; a move needs another store")

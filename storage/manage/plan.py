@@ -55,6 +55,9 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)  # non-empty: apply refuses to run
     dest: str | None = None  # move: the store the recordings go to
+    # Set when the plan came from one listing of this prefix (many recordings): apply confirms with one
+    # listing of it too, instead of one narrow listing per recording.
+    confirm_prefix: str | None = None
 
     @property
     def id(self) -> str:
@@ -73,17 +76,21 @@ class Plan:
         return [obj.key for obj in self.objects]
 
     def to_dict(self) -> dict[str, Any]:
+        # confirm_prefix only when set, so the journals of plans without it read exactly as before.
+        extra = {} if self.confirm_prefix is None else {"confirm_prefix": self.confirm_prefix}
         return {"id": self.id, "operation": self.operation, "store": self.store, "dest": self.dest,
                 "request": self.request, "recordings": [asdict(r) for r in self.recordings],
                 "objects": [asdict(o) for o in self.objects], "total_objects": len(self.objects),
-                "total_bytes": self.total_bytes, "warnings": list(self.warnings), "refusals": list(self.refusals)}
+                "total_bytes": self.total_bytes, "warnings": list(self.warnings), "refusals": list(self.refusals),
+                **extra}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Plan:
         return cls(data["operation"], data["store"], dict(data["request"]),
                    [PlannedRecording(**r) for r in data["recordings"]],
                    [PlannedObject(**o) for o in data["objects"]],
-                   list(data["warnings"]), list(data["refusals"]), data.get("dest"))
+                   list(data["warnings"]), list(data["refusals"]), data.get("dest"),
+                   data.get("confirm_prefix"))
 
 
 def plan_id(operation: str, store: str, request: dict[str, Any]) -> str:

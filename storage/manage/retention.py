@@ -15,6 +15,13 @@ Rules are tried in order; the first that matches a recording decides what happen
 recording is never both archived and deleted in one run. A retention plan is the list of per-recording
 plans (delete, move or tier, each with exactly its objects and its own journal); apply carries out that
 very list and nothing else — what the plan shows is what is done.
+
+Given the data folder, a plan starts with the interrupted retention runs of its store (a delete, archive
+or tier whose journal has no outcome), each as journaled, so apply finishes them first (a move resumes
+from its journal: its copy proven again, then the deletes); the fresh part of the plan leaves their
+recordings alone. Re-planning alone would not do: a half-deleted or half-archived recording no longer
+verifies `complete`, so its rule stops matching and its leftovers would stay; a half-tiered one plans
+differently, and its unfinished journal would refuse the new plan.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from typing import Any
 from storage.errors import ConfigError
 from storage.manage.apply import Outcome, apply_deletes
 from storage.manage.delete import plan_delete
+from storage.manage.journal import unfinished_plans
 from storage.manage.move import Copier, apply_move, plan_move
 from storage.manage.plan import Plan
 from storage.manage.tier import apply_tier, plan_tier
@@ -117,6 +125,7 @@ def _age(text: str, where: str) -> timedelta:
 class RetentionPlan:
     store: str
     steps: list[tuple[RetentionRule, Plan]] = field(default_factory=list)
+    interrupted: list[str] = field(default_factory=list)  # ids of the steps that resume an interrupted run
 
     @property
     def plans(self) -> list[Plan]:
@@ -125,19 +134,27 @@ class RetentionPlan:
     def to_dict(self) -> dict[str, Any]:
         return {"store": self.store, "steps": [{"rule": rule.name, "action": rule.action, "plan": plan.to_dict()}
                                               for rule, plan in self.steps],
+                "interrupted": list(self.interrupted),
                 "total_objects": sum(len(p.objects) for p in self.plans if not p.refused),
                 "total_bytes": sum(p.total_bytes for p in self.plans if not p.refused)}
 
 
 def plan_retention(store: ObjectStore, rules: Sequence[RetentionRule], open_store: StoreOpener,
-                   now: datetime | None = None) -> RetentionPlan:
-    """One plan per matching recording (the first rule that matches it), in catalog order."""
+                   now: datetime | None = None, data_dir: Path | None = None) -> RetentionPlan:
+    """One plan per matching recording (the first rule that matches it), in catalog order.
+
+    With `data_dir`, the interrupted retention runs of this store come first, as journaled.
+    """
     now = now or datetime.now(UTC)
     result = RetentionPlan(store.url)
+    if data_dir is not None:
+        result.steps += interrupted_steps(store, rules, data_dir, open_store)
+        result.interrupted = [plan.id for plan in result.plans]
     if not rules:
         return result
+    resuming = {rec.id for plan in result.plans for rec in plan.recordings}
     prefix = _common_prefix([rule.prefix for rule in rules])
-    recordings = list(find(store, prefix=prefix))
+    recordings = [rec for rec in find(store, prefix=prefix) if rec.id not in resuming]
     for rec, report in zip(recordings, verify_many(store, recordings), strict=True):
         rule = next((r for r in rules if r.matches(rec, report.status, now)), None)
         if rule is not None:
@@ -145,14 +162,44 @@ def plan_retention(store: ObjectStore, rules: Sequence[RetentionRule], open_stor
     return result
 
 
+def interrupted_steps(store: ObjectStore, rules: Sequence[RetentionRule], data_dir: Path,
+                      open_store: StoreOpener) -> list[tuple[RetentionRule, Plan]]:
+    """The retention plans of `store` a killed run left unfinished, each with the rule to apply it by.
+
+    The rule is rebuilt from the journaled plan (the one in recshelf.toml may have changed or gone since):
+    a move goes to the very store it started copying to.
+    """
+    steps = []
+    for plan in unfinished_plans(data_dir):
+        name = plan.request.get("retention")
+        if plan.store != store.url or not name or plan.operation not in _ACTION_OF:
+            continue
+        to = _dest_ref(plan.dest, rules, open_store) if plan.dest else None
+        rule = RetentionRule(str(name), _ACTION_OF[plan.operation], to=to,
+                             storage_class=plan.request.get("class"))
+        steps.append((rule, plan))
+    return steps
+
+
+_ACTION_OF = {"delete": "delete", "move": "archive", "tier": "tier"}
+
+
+def _dest_ref(dest: str, rules: Sequence[RetentionRule], open_store: StoreOpener) -> str:
+    # A rule's `to` may be a profile (its credentials, its endpoint); the journal holds only the store's URL.
+    for rule in rules:
+        if rule.action == "archive" and rule.to and open_store(rule.to).url == dest:
+            return rule.to
+    return dest
+
+
 def _plan_one(store: ObjectStore, rule: RetentionRule, rec: Recording, open_store: StoreOpener) -> Plan:
     key, force = rec.key, rule.status != "complete"  # a rule that asks for another status means it
     if rule.action == "archive":
         return plan_move(store, open_store(rule.to or ""), key.sid, key.uid, force=force, prefix=rec.folder,
-                         recordings=[rec])
+                         recordings=[rec], retention=rule.name)
     if rule.action == "tier":
         return plan_tier(store, key.sid, key.uid, rule.storage_class or "", force=force, prefix=rec.folder,
-                         recordings=[rec])
+                         recordings=[rec], retention=rule.name)
     copy = open_store(rule.require_copy) if rule.require_copy else None
     request = {"retention": rule.name, "recording": rec.id, "force": force,
                "require_copy": copy.url if copy is not None else None}
@@ -172,18 +219,6 @@ def apply_retention(store: ObjectStore, plan: RetentionPlan, data_dir: Path, ope
         else:
             outcomes.append(apply_deletes(store, step, data_dir))
     return outcomes
-
-
-def resume_interrupted(store: ObjectStore, data_dir: Path) -> list[tuple[Plan, Outcome]]:
-    """Finish the retention deletes of this store that a killed run left half done.
-
-    Re-planning alone would miss them: a recording with part of its objects gone no longer verifies
-    `complete`, so its rule stops matching, and its leftovers would stay forever.
-    """
-    from storage.manage.journal import unfinished_plans
-
-    return [(plan, apply_deletes(store, plan, data_dir)) for plan in unfinished_plans(data_dir)
-            if plan.operation == "delete" and plan.store == store.url and plan.request.get("retention")]
 
 
 def _common_prefix(prefixes: list[str]) -> str:

@@ -42,8 +42,9 @@ def _classes_or_refuse(store: ObjectStore, plan: Plan) -> StorageClasses | None:
 
 @lists_classes
 def plan_tier(store: ObjectStore, sid: str, uid: str | None, storage_class: str, *, force: bool = False,
-              prefix: str = "", recordings: Sequence[Recording] | None = None) -> Plan:
-    """The tier plan of `sid` (and `uid`), or of exactly `recordings` (retention: each its own plan)."""
+              prefix: str = "", recordings: Sequence[Recording] | None = None, retention: str | None = None) -> Plan:
+    """The tier plan of `sid` (and `uid`), or of exactly `recordings` (retention: each its own plan, its rule
+    named by `retention` in the request, as `move.plan_move` does)."""
     classes = classes_of(store)
     target = storage_class
     if classes is not None:
@@ -56,6 +57,8 @@ def plan_tier(store: ObjectStore, sid: str, uid: str | None, storage_class: str,
     request: dict[str, object] = {"sid": sid, "uid": uid, "prefix": prefix, "force": force, "class": target}
     if recordings is not None:
         request["recordings"] = sorted(rec.id for rec in recordings)
+    if retention is not None:
+        request["retention"] = retention
     plan = Plan("tier", store.url, request)
     if _classes_or_refuse(store, plan) is None:
         return plan

@@ -28,14 +28,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import chain
 
-from storage.media.naming import (
-    AgoraName,
-    RecordingKey,
-    parse_name_candidates,
-    parse_utc,
-    slice_time,
-    split_key,
-)
+from storage.media.naming import AgoraName, RecordingKey, parse_name_candidates, parse_utc, slice_time, split_key
+from storage.recordings.gc_pause import gc_paused
 from storage.stores.base import ObjectInfo, ObjectStore, StoreError
 
 _SLICE_TAIL = 21  # len("_<17 digits>.ts"): what follows a slice's stem (".webm" slices take the slow path)
@@ -102,9 +96,10 @@ class ListingOrderError(StoreError):
 def group(objects: Iterable[ObjectInfo], stats: ListingStats | None = None) -> list[Recording]:
     """Recordings found among these objects, sorted by (folder, sid, cname, uid, stream)."""
     collector = _Collector(stats)
-    for obj in objects:
-        collector.add(obj)
-    recordings = [rec for folder in list(collector.folders) for rec in collector.flush(folder)]
+    with gc_paused():  # `objects` is often a lazy listing: its ObjectInfos are allocated in here too
+        for obj in objects:
+            collector.add(obj)
+        recordings = [rec for folder in list(collector.folders) for rec in collector.flush(folder)]
     return sorted(recordings, key=_sort_key)
 
 
@@ -288,9 +283,11 @@ def _flat_folder(prefix: str) -> str | None:
 
 
 def _folder_recordings(folder: str, entries: list[tuple[ObjectInfo, list[AgoraName]]]) -> list[Recording]:
-    slice_keys = {c[0].key for _, c in entries if c[0].kind == "slice"}
-    sure_keys = {c[0].key for _, c in entries if len(c) == 1}
-    resolved = [(obj, _resolve(candidates, slice_keys, sure_keys)) for obj, candidates in entries]
+    # A name with one reading needs no resolving: the sets of known keys are built only for the others.
+    ambiguous = any(len(c) > 1 for _, c in entries)
+    slice_keys = {c[0].key for _, c in entries if c[0].kind == "slice"} if ambiguous else set()
+    sure_keys = {c[0].key for _, c in entries if len(c) == 1} if ambiguous else set()
+    resolved = [(obj, c[0] if len(c) == 1 else _resolve(c, slice_keys, sure_keys)) for obj, c in entries]
 
     by_key: dict[RecordingKey, dict[int | None, list[_Entry]]] = {}
     extras: dict[RecordingKey, list[ObjectInfo]] = {}

@@ -7,6 +7,7 @@ as a whole (delete, move, tier, usage) and by listings that show where a recordi
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 
 from storage.recordings.catalog import Recording
@@ -33,3 +34,18 @@ def recording_class(rec: Recording) -> str | None:
     if not counts:
         return None
     return next(iter(counts)) if len(counts) == 1 else MIXED
+
+
+def listing_fingerprint(rec: Recording) -> str:
+    """A hash of every playlist and slice the listing showed for the recording (key, size, etag or time):
+    what a verification result is kept under, so any change to those objects makes a new one."""
+    # One update of the joined lines: the same digest as one update per object, at a third of the cost.
+    lines = "".join(f"{obj.key}\0{obj.size}\0{obj.etag or (obj.modified.isoformat() if obj.modified else '')}\n"
+                    for part in rec.parts for obj in (*part.playlists, *part.slices))
+    return hashlib.sha1(lines.encode(), usedforsecurity=False).hexdigest()
+
+
+def fingerprint_is_exact(rec: Recording) -> bool:
+    """Whether the fingerprint pins the content of every playlist and slice: each has an etag (a time
+    alone may not change when a playlist is rewritten within its resolution)."""
+    return all(obj.etag for part in rec.parts for obj in (*part.playlists, *part.slices))

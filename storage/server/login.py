@@ -7,7 +7,9 @@ the UI, which checks the cookie on each page load (webui/auth.py). ``next`` may 
 this same host (any port), so the form is no open redirect. With `[users.NAME]` in recshelf.toml the
 form asks for a user name too, checks it with argon2 (storage/service/users.py) and the cookie names
 that user (storage/signing.py `make_user_session`), read by webui/access.py. With neither configured the
-routes say so and set nothing.
+routes say so and set nothing. With `[oidc]` (single sign-on) the UI ignores this cookie, so a password login
+here would only mislead: /login answers 404 with a page pointing to the UI's sign-in through the identity
+provider, and never sets a cookie, whatever `[users]` holds.
 """
 
 from __future__ import annotations
@@ -36,6 +38,11 @@ input,button{{font-size:1em;padding:.4em;margin:.3em 0;width:100%;box-sizing:bor
 <input type="hidden" name="next" value="{next}"><button type="submit">Log in</button></form>
 <p><small>The login lasts {hours} hours in this browser, for every tab, until you log out.</small></p>
 </body></html>"""
+_SSO_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>recshelf · sign in</title>
+<link rel="icon" href="data:,"><style>body{{font-family:sans-serif;max-width:26em;margin:4em auto;padding:0 1em}}
+</style></head><body><h1>recshelf</h1><p>This server signs people in through the identity provider
+(single sign-on), not with a password here.</p><p><a href="{ui}">Sign in on the recshelf web UI</a></p>
+</body></html>"""
 _USER_FIELD = """<label for="user">User name</label>
 <input id="user" name="user" autocomplete="username" required>"""
 
@@ -61,8 +68,20 @@ def login_router(settings: Callable[[], Settings]) -> APIRouter:
                                          hours=SESSION_TTL_S // 3600), status_code=status,
                             headers={"Cache-Control": "no-store"})
 
+    def sso_page(request: Request, next_url: str) -> HTMLResponse:
+        oidc = settings().oidc
+        assert oidc is not None
+        # The registered redirect URI is the UI's own http(s)://host:port/oauth2callback: its origin is the UI,
+        # unless it is a template (a "{port}" left in it); then where the UI sent the browser from.
+        parts = urlsplit(oidc.redirect_uri)
+        ui = f"{parts.scheme}://{parts.netloc}/" if "{" not in parts.netloc else safe_next(request, next_url)
+        return HTMLResponse(_SSO_PAGE.format(ui=html.escape(ui, quote=True)), status_code=404,
+                            headers={"Cache-Control": "no-store"})
+
     @router.get("/login", include_in_schema=False)
     def login_form(request: Request, next: str = "") -> Response:  # noqa: A002 - the usual name
+        if settings().oidc is not None:
+            return sso_page(request, next)
         if not settings().ui_password and not settings().users:
             return RedirectResponse(safe_next(request, next), status_code=303)
         return page(safe_next(request, next))
@@ -70,6 +89,8 @@ def login_router(settings: Callable[[], Settings]) -> APIRouter:
     @router.post("/login", include_in_schema=False)
     async def login(request: Request) -> Response:
         current = settings()
+        if current.oidc is not None:  # read nothing of the form: no password is checked, no cookie set
+            return sso_page(request, "")
         password, secret = current.ui_password, current.media_secret
         body = (await request.body())[:MAX_FORM_BYTES]
         form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", errors="replace")).items()}

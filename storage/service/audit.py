@@ -29,6 +29,9 @@ def plan_target(plan: Plan) -> str:
     """What a plan was asked to change, in words: `sid S uid U`, or the clean-up's age."""
     request = plan.request
     parts = [f"{name} {request[name]}" for name in ("sid", "uid", "older_than", "prefix") if request.get(name)]
+    sids = request.get("sids") or []  # `rm` of many: their number, not a line of a thousand sids
+    named = [f"sid {sids[0]}" if len(sids) == 1 else f"{len(sids)} sids ({sids[0]} …)"] if sids else []
+    parts[:0] = named + ([f"channel {request['channel']}"] if request.get("channel") else [])
     return " ".join(parts) or plan.id
 
 

@@ -2,11 +2,11 @@
 
 One `retention` job row stands for the schedule. Each run plans the rules against `[rules] store` now (the
 plan `recshelf retention plan` prints), applies exactly that plan (storage.manage.retention, one journal per
-recording under the data folder, so a run killed half-way resumes its plans when the job is claimed again after
-its lease ran out), writes one audit row (actor `server`, action `retention`) with the objects, bytes and
-outcome, and queues its own row again one period later. The queue runs it like any other job: the embedded
-SQLite runner's threads, or procrastinate workers in PostgreSQL mode (the repo dispatches the re-queued row
-as a timed wake-up) — this very handler either way.
+recording under the data folder; what a run killed half-way left of its deletes, archives or tiers, the next
+run finishes first, before it plans anew), writes one audit row (actor `server`, action `retention`) with the
+objects, bytes and outcome (each step saying whether it resumed), and queues its own row again one period
+later. The queue runs it like any other job: the embedded SQLite runner's threads, or procrastinate workers in
+PostgreSQL mode (the repo dispatches the re-queued row as a timed wake-up) — this very handler either way.
 """
 
 from __future__ import annotations
@@ -67,15 +67,13 @@ def run_retention(ctx: JobContext, job: Job) -> Outcome:
 
 def _apply(ctx: JobContext, data_dir: Path) -> dict[str, Any]:
     from storage.export.jobs import copy_recordings  # the move engine: only when an archive rule runs
-    from storage.manage.retention import apply_retention, plan_retention, resume_interrupted
+    from storage.manage.retention import apply_retention, plan_retention
 
     store = ctx.open_store(ctx.rules.store or "")
-    resumed = resume_interrupted(store, data_dir)
-    plan = plan_retention(store, ctx.rules.retention, ctx.open_store)
-    outcomes = [outcome for _, outcome in resumed] + apply_retention(store, plan, data_dir, ctx.open_store,
-                                                                     copy_recordings)
-    steps = [(str(p.request.get("retention")), "delete", p) for p, _ in resumed]
-    steps += [(rule.name, rule.action, step) for rule, step in plan.steps]
+    # The data folder makes the plan begin with this store's interrupted retention runs (delete, archive, tier).
+    plan = plan_retention(store, ctx.rules.retention, ctx.open_store, data_dir=data_dir)
+    outcomes = apply_retention(store, plan, data_dir, ctx.open_store, copy_recordings)
+    steps = [(rule.name, rule.action, step) for rule, step in plan.steps]
     statuses = [outcome.status for outcome in outcomes]
     if all(status == "done" for status in statuses):
         outcome = "done"

@@ -21,7 +21,9 @@ import tempfile
 import threading
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
+from operator import itemgetter
 from pathlib import Path
+from stat import S_ISREG
 from typing import BinaryIO, Self
 
 from storage.signing import MediaSigner
@@ -128,7 +130,8 @@ class LocalStore:
     def _walk(self, folder: Path, base: str, name_start: str = "") -> Iterator[ObjectInfo]:
         # One directory at a time, entries sorted with directories compared as "name/", which
         # yields keys in exactly the order of the full key strings (as S3 lists them) while
-        # holding only one directory's names per level in memory.
+        # holding only one directory's names per level in memory. The loop is kept lean (the
+        # DirEntry's cached type, one stat, S_ISREG): a 60,000-file store spends its time in here.
         try:
             with os.scandir(folder) as it:
                 entries = [e for e in it if e.name.startswith(name_start) and TEMP_MARKER not in e.name]
@@ -143,18 +146,17 @@ class LocalStore:
                 continue
             is_dir = entry.is_dir(follow_symlinks=False)
             decorated.append((entry.name + "/" if is_dir else entry.name, is_dir, entry))
-        decorated.sort(key=lambda item: item[0])
+        decorated.sort(key=itemgetter(0))
         for _, is_dir, entry in decorated:
-            key = base + entry.name
             if is_dir:
-                yield from self._walk(Path(entry.path), key + "/")
+                yield from self._walk(Path(entry.path), base + entry.name + "/")
                 continue
             try:
                 st = entry.stat(follow_symlinks=False)
             except OSError:  # removed while listing
                 continue
-            if entry.is_file(follow_symlinks=False):
-                yield file_info(key, st)
+            if S_ISREG(st.st_mode):
+                yield file_info(base + entry.name, st)
 
     def stat(self, key: str) -> ObjectInfo | None:
         path = self._readable_path(key)

@@ -114,7 +114,7 @@ class S3Store(S3Classes, BucketKeys):
             )
             self._session = session
             self._endpoint = endpoint or None
-            # Made on the first listing (most commands never list); fast_listing=False: boto3 only.
+            # Made on the first listing or whole read (many commands do neither); fast_listing=False: boto3 only.
             self._fast: FastLister | None = None if fast_listing else FastLister.off()
             self.client: Any = session.client(
                 "s3",
@@ -157,9 +157,12 @@ class S3Store(S3Classes, BucketKeys):
             self._fast = saved
 
     def _list_from(self, prefix: str, start_after: str | None) -> Iterator[ObjectInfo]:
+        return s3_list.listing(self.client, self._fast_lister(), self.bucket, self._root, prefix, start_after)
+
+    def _fast_lister(self) -> FastLister:
         if self._fast is None:
             self._fast = FastLister(self.client, self._session, self.bucket, self._endpoint)
-        return s3_list.listing(self.client, self._fast, self.bucket, self._root, prefix, start_after)
+        return self._fast
 
     def stat(self, key: str) -> ObjectInfo | None:
         try:
@@ -178,6 +181,10 @@ class S3Store(S3Classes, BucketKeys):
             raise ValueError(f"byte range must not be negative (start={start}, end={end})")
         if end is not None and end <= start:
             return b""
+        if start == 0 and end is None:
+            data = self._fast_lister().get(self._full(key))  # obstore when it can (s3_list.py says why)
+            if data is not None:
+                return data
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": self._full(key)}
         # No Range header for a whole read: "bytes=0-" on an empty object is a 416.
         if start > 0 or end is not None:

@@ -1,4 +1,4 @@
-"""Listing an S3 prefix from a key on: boto3's paginator, or obstore (Rust) when it is installed.
+"""Listing an S3 prefix from a key on: boto3's paginator, or obstore (Rust) when it is installed; whole reads too.
 
 Why two: botocore parses ListObjectsV2 XML in Python, ~90 µs a key, and a thread does not lift
 that (the GIL); obstore (PyPI `obstore`, the Rust `object_store` crate) parses in Rust, about six
@@ -13,10 +13,18 @@ adapter for everything else, and the listing falls back to it:
   the same with or without obstore;
 * around empty objects: object_store drops the '/' of a folder marker (`rec/` comes back as `rec`),
   so at a zero-byte object the next page is listed by boto3, then obstore goes on after it.
+
+Whole-object reads (`FastLister.get`, what exports do for every slice) take the same route for the same
+reason: botocore spends ~3× the CPU per byte that object_store does (benchmarks/export_bench.py, issue 14),
+and on a busy machine an export is CPU-bound. Only keys whose every character object_store's paths keep
+as they are (letters, digits, `_ . -`, `/` between non-empty parts: Agora's slice names with plain channel
+names) go that way, so a read can never reach another object's name; any other key, and any failure
+(obstore retries nothing), is boto3's, whose error the adapter translates.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from itertools import islice
 from typing import Any
@@ -24,6 +32,7 @@ from typing import Any
 from storage.stores.base import ObjectInfo
 
 PAGE_SIZE = 1000
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*(/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*")
 
 
 def boto3_listing(client: Any, bucket: str, root: str, prefix: str, start_after: str | None,
@@ -45,6 +54,7 @@ class FastLister:
 
     def __init__(self, client: Any, session: Any, bucket: str, endpoint: str | None) -> None:
         self.store: Any = None
+        self.reads = True  # whole reads by obstore; off after its first failure other than a missing key
         try:
             import obstore.store
         except ImportError:
@@ -60,8 +70,9 @@ class FastLister:
         if endpoint:
             options["endpoint"] = endpoint
         try:
+            # No retries of its own: on any failure boto3 takes over, with the adapter's retry policy.
             self.store = obstore.store.S3Store(bucket, client_options={"allow_http": True, "timeout": "60s"},
-                                               **options)
+                                               retry_config={"max_retries": 0}, **options)
         except Exception:  # an option object_store refuses: boto3 lists instead
             self.store = None
 
@@ -70,11 +81,26 @@ class FastLister:
         """A lister that never uses obstore."""
         lister = cls.__new__(cls)
         lister.store = None
+        lister.reads = False
         return lister
 
     @property
     def usable(self) -> bool:
         return self.store is not None
+
+    def get(self, key: str) -> bytes | None:
+        """The whole object at `key` (the full key), or None: boto3 should read it (see the module doc)."""
+        if self.store is None or not self.reads or not _PLAIN_KEY.fullmatch(key):
+            return None
+        import obstore
+
+        try:
+            return bytes(obstore.get(self.store, key).bytes())
+        except FileNotFoundError:
+            return None  # boto3 asks again and raises the adapter's NotFound
+        except Exception:  # noqa: BLE001 - refused, busy, unreachable: boto3 reads it and says why
+            self.reads = False  # and reads everything after it: one extra request per store, not per read
+            return None
 
     def listing(self, root: str, prefix: str, start_after: str | None) -> Iterator[ObjectInfo]:
         """Objects under root + prefix (a folder) after start_after, as object_store reports them."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from storage.demo.samples import write_recording
-from storage.media.naming import RecordingKey
+from storage.demo.synth import PlaylistItem, agora_playlist
+from storage.media.naming import RecordingKey, playlist_name, slice_name
 from storage.stores.local import LocalStore
 from tests.fixtures.media import SAMPLE_START
 from tests.manage.helpers import listed
@@ -63,3 +64,32 @@ def test_a_wrong_rule_is_a_configuration_error(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "storage.cli", "retention", "plan"], capture_output=True,
                             text=True, timeout=120, env=child_env({"RECSHELF_CONFIG": str(config)}))
     assert result.returncode == 2 and "action must be one of" in result.stderr
+
+
+def test_repair_of_scattered_slices_and_a_refusal_naming_what_is_lost(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    store = LocalStore(tmp_path / "src")
+    scattered = RecordingKey("f" * 32, "scattered")
+    lost = RecordingKey("d" * 32, "lost slices")
+    for key in (scattered, lost):
+        write_recording(store, "rec/", key, SAMPLE_START, slices=4)
+    for key, named in ((scattered, 2), (lost, 4)):
+        slices = sorted(k for k in listed(store) if k.startswith(f"rec/{key.sid}") and k.endswith(".ts"))
+        items = [PlaylistItem(k.removeprefix("rec/"), 1.0) for k in slices[:named]]
+        store.write("rec/" + playlist_name(key), agora_playlist(items).encode())
+    gone = sorted(k for k in listed(store) if k.startswith(f"rec/{lost.sid}") and k.endswith(".ts"))[1]
+    store.delete(gone)
+    store.write("rec/" + slice_name(lost, SAMPLE_START + timedelta(minutes=5)), store.read(slices[0]))
+    config = tmp_path / "recshelf.toml"
+    config.write_text("")
+    data = str(tmp_path / "data")
+
+    repaired = _cli("repair", str(tmp_path / "src"), "--sid", scattered.sid, "--yes", "--data", data, config=config)
+    assert repaired["outcome"]["status"] == "done"
+    assert repaired["outcome"]["repaired"] == ["rec/" + scattered.base]
+    assert any("2 of 4 slice(s) not named" in warning for warning in repaired["plan"]["warnings"])
+    assert _cli("verify", str(tmp_path / "src"), "--sid", scattered.sid, config=config)["summary"] == {"complete": 1}
+
+    refused = _cli("repair", str(tmp_path / "src"), "--sid", lost.sid, "--yes", "--data", data, config=config,
+                   check=False)
+    assert refused["outcome"] is None and gone in refused["plan"]["refusals"][0]

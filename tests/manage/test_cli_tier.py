@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,25 +25,50 @@ def _classes(store: ObjectStore, keys: Any) -> dict[str, str | None]:
         return {obj.key: obj.storage_class for obj in store.list() if obj.key in wanted}
 
 
-def test_tier_killed_mid_run_then_rerun_on_s3(s3_store_factory: Any, s3_server_url: str, tmp_path: Path) -> None:
+Objects = Callable[[int], tuple[dict[str, bytes], dict[str, bytes]]]  # slices -> (target, others)
+Command = Callable[[Path, str], list[str]]  # (the attempt's folder, the store URL) -> the command to kill
+
+
+@dataclass
+class CutTier:
+    folder: Path
+    cmd: list[str]
+    store: ObjectStore
+    url: str  # the store with its moto endpoint, as the child was given it
+    target: dict[str, bytes]
+    others: dict[str, bytes]
+
+
+def killed_mid_tier(tmp_path: Path, s3_store_factory: Any, s3_server_url: str, objects: Objects,
+                    command: Command) -> CutTier:
+    """A tier to GLACIER_IR on moto, run by `command`, SIGKILLed after its first batch (proven cut mid-way)."""
     stores: dict[Path, tuple[ObjectStore, str]] = {}
 
     def build(folder: Path, slices: int) -> tuple[list[str], Path]:
+        folder.mkdir(parents=True, exist_ok=True)
         store = s3_store_factory()
-        target, others = colliding_set(slices)
+        target, others = objects(slices)
         write_all(store, target | others)
         url = f"{store.url}?endpoint={s3_server_url}&region={S3_REGION}"
         stores[folder] = (store, url)
-        return recshelf("tier", url, "--sid", TARGET.sid, "--uid", "1", "--class", "glacier_ir",
-                        data=folder / "data"), folder / "data"
+        return command(folder, url), folder / "data"
 
     folder, cmd, slices = interrupted_run(tmp_path, 120, build, lambda data: steps("tier", data) >= 1,
                                           env=CREDENTIALS)
     store, url = stores[folder]
-    target, others = colliding_set(slices)
+    target, others = objects(slices)
     cut = _classes(store, target)
     assert 0 < sum(cls == "GLACIER_IR" for cls in cut.values()) < len(target)  # cut mid-way
     assert set(_classes(store, others).values()) == {"STANDARD"}  # nothing of another recording touched
+    return CutTier(folder, cmd, store, url, target, others)
+
+
+def test_tier_killed_mid_run_then_rerun_on_s3(s3_store_factory: Any, s3_server_url: str, tmp_path: Path) -> None:
+    def command(folder: Path, url: str) -> list[str]:
+        return recshelf("tier", url, "--sid", TARGET.sid, "--uid", "1", "--class", "glacier_ir", data=folder / "data")
+
+    run = killed_mid_tier(tmp_path, s3_store_factory, s3_server_url, colliding_set, command)
+    cmd, store, url, target, others = run.cmd, run.store, run.url, run.target, run.others
 
     done = subprocess.run([*cmd, "--json"], capture_output=True, text=True, timeout=300, env=child_env(CREDENTIALS))
     assert done.returncode == 0, done.stderr

@@ -198,7 +198,8 @@ def test_persistent_5xx_is_unavailable_after_bounded_retries(busy_endpoint: str)
                     access_key=S3_ACCESS_KEY, secret_key=S3_SECRET_KEY)
     with pytest.raises(Unavailable, match="ServiceUnavailable"):
         store.read("x.ts")
-    assert 1 < _AlwaysBusy.requests <= 4
+    # One try by obstore (the fast whole read, which then gives way to boto3), then boto3's bounded retries.
+    assert 1 < _AlwaysBusy.requests <= 5
 
 
 @pytest.mark.parametrize(("code", "status", "kind"), [

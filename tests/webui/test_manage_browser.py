@@ -1,5 +1,5 @@
-"""The management UI in Debian's Chromium: `recshelf ui` on a folder store, the delete dialog and the
-Usage charts. Screenshots land in test-artifacts/ (git-ignored)."""
+"""The management UI in Debian's Chromium: `recshelf ui` on a folder store, the delete and archive dialogs
+and the Usage charts. Screenshots land in test-artifacts/ (git-ignored)."""
 
 from __future__ import annotations
 
@@ -55,6 +55,14 @@ def _row_of(store: LocalStore, sid: str) -> int:
     return [rec.key.sid for rec in find(store)].index(sid)
 
 
+def _select_the_two(page: Any, url: str, three: LocalStore) -> None:
+    """Open the UI and tick the rows of the two complete recordings (OTHER_SID and THIRD_SID)."""
+    page.goto(url)
+    page.get_by_text("3 recordings ·").wait_for(timeout=STARTUP_S * 1000)
+    _tick_rows(page, sorted([_row_of(three, OTHER_SID), _row_of(three, THIRD_SID)]))
+    page.get_by_text("2 selected").wait_for(timeout=STARTUP_S * 1000)
+
+
 def test_delete_dialog_in_chromium(chromium, start_ui, three):  # noqa: F811 - fixtures
     ARTIFACTS.mkdir(exist_ok=True)
     url = start_ui(str(three.root))
@@ -62,10 +70,7 @@ def test_delete_dialog_in_chromium(chromium, start_ui, three):  # noqa: F811 - f
     kept = _keys(three) - doomed
     page = chromium.new_page(viewport={"width": 1400, "height": 1000})
     try:
-        page.goto(url)
-        page.get_by_text("3 recordings ·").wait_for(timeout=STARTUP_S * 1000)
-        _tick_rows(page, sorted([_row_of(three, OTHER_SID), _row_of(three, THIRD_SID)]))
-        page.get_by_text("2 selected").wait_for(timeout=STARTUP_S * 1000)
+        _select_the_two(page, url, three)
         page.screenshot(path=str(ARTIFACTS / "manage-selected.png"))
         page.get_by_role("button", name="Delete…").click()
         dialog = page.get_by_role("dialog")
@@ -94,6 +99,31 @@ def test_delete_dialog_in_chromium(chromium, start_ui, three):  # noqa: F811 - f
         dialog.get_by_role("button", name="Done: back to the table").click()
         page.get_by_text("1 recording ·").wait_for(timeout=STARTUP_S * 1000)
         page.screenshot(path=str(ARTIFACTS / "manage-after-delete.png"))
+    finally:
+        page.close()
+
+
+def test_archive_dialog_ends_with_the_whole_job_in_chromium(chromium, start_ui, three, tmp_path):  # noqa: F811
+    ARTIFACTS.mkdir(exist_ok=True)
+    (tmp_path / "archive").mkdir()
+    url = start_ui(str(three.root))
+    moved = {key for key in _keys(three) if "/ffff" in key}
+    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        _select_the_two(page, url, three)
+        page.get_by_role("button", name="Archive…").click()
+        dialog = page.get_by_role("dialog")
+        target = dialog.get_by_label("Destination URL")
+        target.wait_for(timeout=STARTUP_S * 1000)
+        target.fill(str(tmp_path / "archive"))
+        target.press("Enter")
+        dialog.get_by_text("2 recording(s) · 14 object(s)").wait_for(timeout=STARTUP_S * 1000)
+        dialog.get_by_role("button", name="Archive 2 recording(s)").click()
+        dialog.get_by_text("Whole job: Archived 2 of 2 recording(s)").wait_for(timeout=STARTUP_S * 1000)
+        dialog.get_by_text("moved to").nth(1).wait_for(timeout=STARTUP_S * 1000)  # a line per recording below it
+        page.screenshot(path=str(ARTIFACTS / "manage-archive-done.png"))
+        assert not _keys(three) & moved
+        assert {k for k in _keys(LocalStore(tmp_path / "archive")) if not k.startswith(".recshelf")} == moved
     finally:
         page.close()
 

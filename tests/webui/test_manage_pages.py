@@ -13,6 +13,8 @@ from streamlit.testing.v1 import AppTest
 
 from storage.manage.usage import usage
 from storage.media.naming import RecordingKey, playlist_name, slice_name
+from storage.service.audit import AuditTrail
+from storage.service.db import Database
 from storage.stores.local import LocalStore
 from tests.webui.conftest import SID, START, Seeder
 from webui.manage_actions import GENERATION
@@ -158,6 +160,23 @@ def test_archive_copies_verifies_then_removes_the_source(seeded, tmp_path):
     assert any("done: 7 object(s)" in t and "moved to" in t for t in _said(at.success))
     assert {k for k in _listing(archive) if not k.startswith(".recshelf/")} == moved  # + the copy's manifest
     assert not _recording_keys(seeded, OTHER_SID) and len(_recording_keys(seeded, THIRD_SID)) == 7
+    assert any(t.startswith("Whole job: Archived 1 of 1 recording(s)") for t in _said(at.success))
+
+
+def test_archive_of_several_ends_with_one_summary_of_the_whole_job(seeded, tmp_path):
+    (tmp_path / "archive").mkdir()
+    archive = LocalStore(tmp_path / "archive")
+    at = _select(_app().run(), [OTHER_SID, THIRD_SID])
+    at = at.button(key="manage_archive").click().run()
+    at = at.text_input(key="archive_url").set_value(str(archive.root)).run()
+    at = at.button(key="manage_apply").click().run()
+    assert not at.exception
+    said = _said(at.success)
+    assert said[0] == "Whole job: Archived 2 of 2 recording(s)"  # first, above the per-recording lines
+    assert len([t for t in said if "moved to" in t]) == 2
+    assert not _recording_keys(seeded, OTHER_SID) and not _recording_keys(seeded, THIRD_SID)
+    moves = AuditTrail(Database(tmp_path / "data")).entries(action="move")  # one row per recording, as delete's
+    assert sorted((e.outcome, e.objects) for e in moves if e.outcome != "started") == [("done", 7), ("done", 7)]
 
 
 def test_export_selected_copies_the_whole_selection_to_a_store(seeded, tmp_path):
@@ -169,6 +188,7 @@ def test_export_selected_copies_the_whole_selection_to_a_store(seeded, tmp_path)
     at = at.button(key="manage_apply").click().run()
     assert not at.exception
     assert len([t for t in _said(at.success) if "exported to" in t]) == 2
+    assert _said(at.success)[0] == "Whole job: Exported 2 of 2 recording(s)"
     assert {k for k in _listing(target) if not k.startswith(".recshelf")} == (
         _recording_keys(seeded, OTHER_SID) | _recording_keys(seeded, THIRD_SID))
 

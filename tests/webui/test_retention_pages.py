@@ -160,3 +160,29 @@ def test_restore_dialog_on_s3_asks_for_the_archived_objects(on_moto, tmp_path):
     assert any("asked to restore" in t for t in _said(at.success) + _said(at.error))
     (entry,) = AuditTrail(Database(tmp_path / "data")).entries(action="restore")
     assert entry.outcome in ("done", "partial")
+
+
+def test_retention_page_resumes_an_interrupted_run_before_the_rules(retained, tmp_path):
+    """A run killed mid-delete (its plan journaled, part of the objects gone) is shown first and finished by
+    the page's apply, as `recshelf retention apply` would: re-planning alone would miss the half-deleted
+    recording, which no longer verifies complete."""
+    from storage.manage.journal import Journal
+    from storage.manage.retention import parse_rules, plan_retention
+
+    rules = parse_rules([{"name": "drop the other channel", "channel": "other", "action": "delete"}])
+    (step,) = [s for _, s in plan_retention(retained, rules, lambda ref: LocalStore(Path(ref))).steps
+               if OTHER_SID in s.recordings[0].id]
+    Journal(tmp_path / "data", step.id).start(step)
+    gone = [obj.key for obj in step.objects][:3]
+    for key in gone:
+        retained.delete(key)
+    at = _retention_page().button(key="retention_plan").click().run()
+    assert not at.exception
+    assert any("1 change(s) of an interrupted retention run come first" in w.value for w in at.warning)
+    summary = at.dataframe[1].value
+    assert "drop the other channel (interrupted run, resumed)" in list(summary["rule"])
+    at = at.button(key="retention_apply").click().run()
+    assert not at.exception
+    left = _listing(retained)
+    assert left and all(SID in key for key in left)  # both recordings of "other" gone, the incomplete one kept
+    assert Journal(tmp_path / "data", step.id).finished

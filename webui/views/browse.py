@@ -28,7 +28,7 @@ with st.expander("Filters", expanded=True):
     uid = c3.text_input("uid contains", key="f_uid")
     c4, c5 = st.columns([1, 2])
     # The calendar opens on the data's months, not today's: the full range is preselected (and means "all").
-    span = services.date_span(recordings)
+    span = table.date_span(state.table_frames(store_ref, prefix).rows)
     dates = c4.date_input("Start date (UTC, from – to)", value=span or (), key="f_dates")
     statuses = c5.multiselect("Status", services.STATUSES, key="f_status", format_func=services.status_word)
     noted = note_filter.render(store.url)
@@ -41,7 +41,8 @@ filters = services.Filters(channel=channel.strip(), sid=sid.strip(), uid=uid.str
 
 o1, o2, o3 = st.columns([1, 1, 3])
 order = o1.selectbox("Sort", list(table.SORTS), key="t_sort")
-page_size = o2.selectbox("Rows per page", [25, 50, 100, 250], index=1, key="t_size")
+page_size = o2.selectbox("Rows per page", table.PAGE_SIZES, index=table.PAGE_SIZES.index(table.DEFAULT_PAGE_SIZE),
+                         key="t_size")
 select_many = o3.toggle("Select several", key="t_many",
                         help="Tick rows to delete, archive or export them together; a click then selects "
                              "instead of opening.")

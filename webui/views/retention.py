@@ -53,7 +53,7 @@ if st.button("Plan retention", key="retention_plan"):
     st.session_state.pop(OUTCOME, None)
     try:
         with st.spinner("Listing and verifying…"):
-            fresh = plan_retention(store, rules, state.get_store)
+            fresh = plan_retention(store, rules, state.get_store, data_dir=downloads.data_dir())
         st.session_state[PLAN] = {"for": [store_ref], "plan": retention_view.to_session(rules, fresh)}
     except (StoreError, ValueError) as exc:
         st.error(services.safe_md(str(exc)))
@@ -72,6 +72,9 @@ plan = retention_view.from_session(rules, held["plan"])
 todo = retention_view.runnable(plan)
 objects, size = sum(len(p.objects) for p in todo), sum(p.total_bytes for p in todo)
 st.subheader(f"Plan: {len(plan.steps)} recording(s) match · {objects:,} object(s) · {manage_view.human_bytes(size)}")
+if plan.interrupted:
+    st.warning(f"{len(plan.interrupted)} change(s) of an interrupted retention run come first: applying finishes "
+               "them as journaled (a move resumes its copy; its source is deleted only once the copy verifies).")
 st.dataframe(retention_view.summary_rows(rules, plan), hide_index=True, width="stretch")
 if plan.steps:
     with st.expander(f"The {len(plan.steps)} recording(s)"):

@@ -130,20 +130,45 @@ def _resume_or(data: Path, fresh: Plan) -> tuple[Plan, bool]:
     return (pending, True) if pending is not None else (fresh, False)
 
 
-def rm_command(store: StoreArg, sid: SidOpt, uid: UidOpt = None, prefix: PrefixOpt = "", force: ForceOpt = False,
+def rm_command(store: StoreArg,
+               sid: Annotated[list[str] | None, typer.Option(
+                   "--sid", help="The recording's sid; repeat it to delete several recordings in one plan.")] = None,
+               sids_from: Annotated[str | None, typer.Option(
+                   "--sids-from", metavar="FILE", help="Also the sids in FILE, one a line ('-' reads stdin).")]
+               = None,
+               channel: Annotated[str | None, typer.Option(
+                   "--channel", help="Only recordings of this channel (exact name); alone: every one of it.")]
+               = None,
+               uid: UidOpt = None, prefix: PrefixOpt = "", force: ForceOpt = False,
                require_copy: Annotated[str | None, typer.Option(
                    "--require-copy", help="Refuse unless a verified complete copy exists in this store.")] = None,
+               reverify: Annotated[bool, typer.Option(
+                   "--reverify", help="Several recordings: read every playlist, even of recordings the web UI "
+                                      "verified for their current listing.")] = False,
                yes: YesOpt = False, dry_run: DryOpt = False, as_json: JsonOpt = False, data: DataOpt = None) -> None:
-    """Delete a recording — every playlist variant, slice, failover part and MP4 of it, nothing of any other."""
+    """Delete recordings — every playlist variant, slice, failover part and MP4 of each, nothing of any other.
+
+    Several sids (or a channel) are planned from one listing of the prefix and confirmed by one more.
+    """
+    from storage.cli.rm_many import named_sids, verified_statuses
     from storage.manage.apply import apply_deletes
     from storage.manage.delete import plan_delete
+    from storage.manage.selection import plan_delete_many
 
+    sids = named_sids(sid or [], sids_from)
+    if not sids and channel is None:
+        raise error_exit("name the recordings: --sid SID (repeatable), --sids-from FILE or --channel NAME")
     opened = open_store_or_exit(store)
     copy_store = open_store_or_exit(require_copy) if require_copy else None
     folder = _data(data)
     with fail_on_store_errors():
-        plan, resumed = _resume_or(folder, plan_delete(opened, sid, uid, force=force, require_copy=copy_store,
-                                                       prefix=prefix))
+        if len(sids) == 1 and channel is None:  # one recording: its narrow listings, as it always was
+            fresh = plan_delete(opened, sids[0], uid, force=force, require_copy=copy_store, prefix=prefix)
+        else:
+            known = None if reverify else verified_statuses(store, opened, folder)
+            fresh = plan_delete_many(opened, sids, uid=uid, channel=channel, prefix=prefix, force=force,
+                                     require_copy=copy_store, known=known)
+        plan, resumed = _resume_or(folder, fresh)
         _run(plan, resumed, yes=yes, dry_run=dry_run, as_json=as_json,
              apply=lambda p: apply_deletes(opened, p, folder), data=folder)
 
@@ -200,7 +225,7 @@ def restore_command(store: StoreArg, sid: SidOpt, uid: UidOpt = None, prefix: Pr
 
 def repair_command(store: StoreArg, sid: SidOpt, uid: UidOpt = None, prefix: PrefixOpt = "", yes: YesOpt = False,
                    dry_run: DryOpt = False, as_json: JsonOpt = False, data: DataOpt = None) -> None:
-    """Rebuild the playlist of a recording whose playlist never arrived, as a new object beside Agora's."""
+    """Rebuild a playlist that never arrived, or leaves out slices Agora delivered later, as a new object."""
     from storage.manage.repair import apply_repair, plan_repair
 
     opened = open_store_or_exit(store)

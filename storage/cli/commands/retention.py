@@ -2,7 +2,9 @@
 
 `plan` prints what the rules would do now (exit 0); `apply` prints that same plan and, after --yes or a
 confirmation at the terminal, applies exactly it: one delete, move or tier plan per matching recording,
-each journaled and resumable like `recshelf rm` / `mv` / `tier`. Exit codes as the other commands.
+each journaled and resumable like `recshelf rm` / `mv` / `tier`. Both begin with the retention runs of the
+store that were interrupted (a killed `apply`, or `recshelf serve`'s periodic run), which apply finishes
+first. Exit codes as the other commands.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -28,7 +31,7 @@ retention_app = typer.Typer(help="Retention rules from recshelf.toml: preview (p
 StoreOpt = Annotated[str | None, typer.Argument(help="Store URL or profile (default: \\[rules] store).")]
 
 
-def _planned(store: str | None) -> tuple[ObjectStore, RetentionPlan, Callable[[str], ObjectStore]]:
+def _planned(store: str | None, data: Path | None) -> tuple[ObjectStore, RetentionPlan, Callable[[str], ObjectStore]]:
     """The store, the retention plan for it now, and how its rules' other stores are opened (one Settings)."""
     from storage.manage.retention import parse_rules, plan_retention
 
@@ -49,7 +52,7 @@ def _planned(store: str | None) -> tuple[ObjectStore, RetentionPlan, Callable[[s
         return open_store_or_exit(ref, settings)
 
     with fail_on_store_errors():
-        return opened, plan_retention(opened, rules, opener), opener
+        return opened, plan_retention(opened, rules, opener, data_dir=settings.data_dir(data)), opener
 
 
 def _show(plan: RetentionPlan, as_json: bool) -> Console:
@@ -57,14 +60,14 @@ def _show(plan: RetentionPlan, as_json: bool) -> Console:
     console.print(f"retention of {plan.store}: {len(plan.steps)} recording(s) match a rule", highlight=False)
     for rule, step in plan.steps:
         console.print(f"[bold]{rule.name}[/] ({rule.action}):", highlight=False)
-        _print_plan(console, step, resumed=False)
+        _print_plan(console, step, resumed=step.id in plan.interrupted)
     return console
 
 
 @retention_app.command("plan")
-def plan_command(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+def plan_command(store: StoreOpt = None, as_json: JsonOpt = False, data: DataOpt = None) -> None:
     """Show what the retention rules would change now; change nothing."""
-    _, plan, _ = _planned(store)
+    _, plan, _ = _planned(store, data)
     _show(plan, as_json)
     if as_json:
         print(json.dumps({"plan": plan.to_dict(), "outcomes": None}, indent=1))
@@ -77,7 +80,7 @@ def apply_command(store: StoreOpt = None, yes: YesOpt = False, as_json: JsonOpt 
     from storage.export.jobs import copy_recordings
     from storage.manage.retention import apply_retention
 
-    opened, plan, opener = _planned(store)
+    opened, plan, opener = _planned(store, data)
     console = _show(plan, as_json)
     runnable = [step for step in plan.plans if not step.refused and step.objects]
     if runnable and not yes:

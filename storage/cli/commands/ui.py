@@ -161,7 +161,7 @@ def run_ui(*, store: str | None, port: int, host: str, server_port: int | None, 
             # Only our secrets file: a stray ~/.streamlit/secrets.toml must not configure the login.
             secrets_args = ["--secrets.files", str(secrets_file)] if secrets_file else []
             ui = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", str(app_script()), "--server.address", host,
+                [sys.executable, "-m", "webui.launch", "run", str(app_script()), "--server.address", host,
                  "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
                  "--client.toolbarMode", "minimal", *secrets_args],
                 env=env)

@@ -14,10 +14,13 @@ from typing import Any
 
 import streamlit.components.v1 as components
 
+from webui.components import ensure_registered
+
 _component = components.declare_component("copy_link", path=str(Path(__file__).resolve().parent))
 
 
 def copy_link_button(text: str, *, label: str = "Copy share link", key: str | None = None) -> dict[str, Any] | None:
     """Render the button; returns ``{"copied": bool, "text": ...}`` after a click, else None."""
+    ensure_registered(_component)
     value = _component(text=text, label=label, key=key, default=None)
     return value if isinstance(value, dict) else None

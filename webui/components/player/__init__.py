@@ -15,6 +15,7 @@ import streamlit.components.v1 as components
 
 from storage.recordings.master import master_playlist
 from storage.recordings.player_assets import ASSETS_DIR, HLS_JS_VERSION
+from webui.components import ensure_registered
 
 __all__ = ["AUDIO_PLACEHOLDER", "HLS_JS_VERSION", "PLAYER_DIR", "VIDEO_PLACEHOLDER", "hls_player"]
 
@@ -28,7 +29,7 @@ _component = components.declare_component("hls_player", path=str(PLAYER_DIR))
 # hls.js lives below both faces (storage/recordings/player_assets) so the server's share pages ship the
 # same copy. Streamlit serves a component only from its own folder, so the assets folder is declared as
 # a second component that is never rendered: index.html loads ../<this name>/hls.min.js.
-components.declare_component("hls_assets", path=str(ASSETS_DIR))
+_assets = components.declare_component("hls_assets", path=str(ASSETS_DIR))
 
 
 def hls_player(playlist: str, *, source_id: str, kind: str = "video", autoplay: bool = False,
@@ -43,6 +44,7 @@ def hls_player(playlist: str, *, source_id: str, kind: str = "video", autoplay: 
     """
     master = (master_playlist(VIDEO_PLACEHOLDER, AUDIO_PLACEHOLDER, bandwidth_bps=bandwidth_bps)
               if audio_playlist else None)
+    ensure_registered(_component, _assets)
     value = _component(playlist=playlist, audio_playlist=audio_playlist, master=master, source_id=source_id,
                        kind=kind, autoplay=autoplay, live=live, src=src, key=key, default=None)
     return value if isinstance(value, dict) else None
