@@ -106,6 +106,7 @@ class S3Store(S3Classes, BucketKeys):
             raise InvalidConfig("access_key and secret_key must be given together", url=self.url)
         try:
             session = boto3.session.Session(
+                botocore_session=s3_list.botocore_session(),
                 aws_access_key_id=access_key or None,
                 aws_secret_access_key=secret_key or None,
                 aws_session_token=session_token or None,

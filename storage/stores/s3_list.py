@@ -5,9 +5,9 @@ that (the GIL); obstore (PyPI `obstore`, the Rust `object_store` crate) parses i
 times faster on the same bucket (reference/storage-sdks.md, "Listing speed"). boto3 stays the S3
 adapter for everything else, and the listing falls back to it:
 
-* when obstore is not installed (it is the optional `fast` extra), or the prefix is not a folder:
-  object_store lists by path segments (`rec/abc` means `rec/abc/…`), so `prefix + sid` listings
-  go through boto3, which treats a prefix as a string;
+* when obstore is not installed (it is the optional `fast` extra), or the prefix is not a folder and
+  not a plain name: object_store lists by path segments (`rec/abc` means `rec/abc/…`), so a string
+  prefix such as `prefix + sid` is listed as its folder from just below it, and stops past it;
 * when obstore fails, from the last key it yielded: boto3 then either goes on or raises the error
   the adapter already knows how to translate (no such bucket, access denied, …), so an error reads
   the same with or without obstore;
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
@@ -33,6 +34,30 @@ from storage.stores.base import ObjectInfo
 
 PAGE_SIZE = 1000
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*(/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*")
+
+
+def parse_timestamp(value: str) -> datetime:
+    """An S3 timestamp as an aware datetime: `fromisoformat` first, botocore's own parser for anything else.
+
+    botocore parses every LastModified with dateutil, about half of its ~90 µs a key in a listing;
+    S3's ISO 8601 form ('2026-12-03T08:35:27.123Z') is what `fromisoformat` reads in a microsecond.
+    """
+    try:
+        parsed = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        from botocore.utils import parse_timestamp as botocore_parse
+
+        return botocore_parse(value)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def botocore_session() -> Any:
+    """A botocore session whose response parsers read timestamps with `parse_timestamp`."""
+    import botocore.session
+
+    session = botocore.session.Session()
+    session.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=parse_timestamp)
+    return session
 
 
 def boto3_listing(client: Any, bucket: str, root: str, prefix: str, start_after: str | None,
@@ -120,13 +145,28 @@ class FastLister:
 def listing(client: Any, fast: FastLister | None, bucket: str, root: str, prefix: str,
             start_after: str | None) -> Iterator[ObjectInfo]:
     """The adapter's listing from a key on: obstore where it can (see module doc), boto3 for the rest."""
-    if fast is None or not fast.usable or (prefix and not prefix.endswith("/")):
+    if fast is None or not fast.usable or (
+            prefix and not prefix.endswith("/") and not _PLAIN_KEY.fullmatch(root + prefix)):
         yield from boto3_listing(client, bucket, root, prefix, start_after)
         return
+    folder, keep = prefix, ""
+    if prefix and not prefix.endswith("/"):
+        # A string prefix (`rec/<sid>`, what `--sid` lists): object_store lists the folder holding it from
+        # just below the prefix, and the listing stops at the first key past it. Keys sharing a prefix are
+        # contiguous in S3's key order and in SeaweedFS's directory walk alike, so none is missed.
+        folder, keep = prefix.rpartition("/")[0] + "/" if "/" in prefix else "", prefix
+        below = prefix[:-1]
+        if below and not below.endswith("/") and (start_after is None or start_after < below):
+            start_after = below
     last = start_after
     while True:
         try:
-            for obj in fast.listing(root, prefix, last):
+            for obj in fast.listing(root, folder, last):
+                if keep and not obj.key.startswith(keep):
+                    if obj.key > keep:
+                        return
+                    last = obj.key
+                    continue
                 if obj.size == 0:
                     break  # maybe a folder marker whose '/' object_store dropped: boto3 lists past it
                 yield obj

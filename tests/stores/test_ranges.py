@@ -110,3 +110,25 @@ def test_s3_fast_listing_keeps_folder_markers_and_empty_objects(s3_service: S3Se
     store.write("rec/empty.ts", b"")
     assert [o.key for o in store.list()] == sorted(keys)
     assert [o.key for o in store.list("rec/")] == sorted(keys)
+
+
+def test_s3_string_prefix_is_listed_by_obstore_and_stops_past_it(s3_service: S3Service):
+    # `--sid` lists `folder + sid`, which is not a folder: object_store lists the folder from just below the
+    # prefix and stops at the first key past it. Neighbours share all but the last characters of the sid,
+    # a folder named like the prefix and an empty object sit inside it.
+    sid = "0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e"
+    inside = [f"rec/{sid}_room.m3u8", f"rec/{sid}_room_1.ts", f"rec/{sid}/x.ts", f"rec/{sid}_room_empty.ts"]
+    neighbours = [f"rec/{sid[:-1]}d_room.m3u8", f"rec/{sid[:-1]}f_room.ts", f"rec/{sid[:-1]}_short.ts",
+                  f"rec/{sid}".replace("rec/", "rec-x/"), "rec/a.ts", "rec/z.ts", f"{sid}_root.ts"]
+    store = _write_many(s3_service, inside + neighbours)
+    store.write(f"rec/{sid}_room_empty.ts", b"")
+    calls: list[str] = []
+    store.client.meta.events.register("before-call.s3.ListObjectsV2", lambda **kw: calls.append("list"))
+    assert [o.key for o in store.list(f"rec/{sid}")] == sorted(inside)
+    assert [o.key for o in store.list(f"rec/{sid}_room_")] == sorted(k for k in inside if "_room_" in k)
+    assert [o.key for o in store.list(sid)] == [f"{sid}_root.ts"]
+    assert [o.key for o in store.list("rec/zz")] == []
+    # boto3 lists only the page after the empty object (object_store cannot tell it from a folder marker).
+    assert len(calls) <= 2
+    with store.precise_listing():
+        assert [o.key for o in store.list(f"rec/{sid}")] == sorted(inside)
