@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from storage.export.dest import Destination
-from storage.export.fetch import Fetched, SliceCache, fetch_in_order
+from storage.export.fetch import Fetched, SliceCache, SliceRef, fetch_in_order
 from storage.export.options import ExportOptions
 from storage.export.plan import Segment, Unit
 from storage.export.progress import ProgressTracker
@@ -43,8 +43,21 @@ class UnitContext:
 
     def fetch(self, segments: Sequence[Segment], workers: int | None = None) -> Iterator[Fetched]:
         """The present segments' bytes in order, fetched ahead in parallel, checked and cached."""
-        return fetch_in_order(self.store, [s.ref() for s in segments], workers=workers or self.options.workers,
-                              window=self.options.window, cache=self.cache, on_fetched=self._fetched)
+        return self.fetch_refs([s.ref() for s in segments], workers)
+
+    def fetch_refs(self, refs: Sequence[SliceRef], workers: int | None = None, *,
+                   cached: bool = True) -> Iterator[Fetched]:
+        """`fetch` of slice references; `cached=False` for a writer whose output is its own resume state."""
+        return fetch_in_order(self.store, refs, workers=workers or self.options.workers,
+                              window=self.options.window, cache=self.cache if cached else None,
+                              on_fetched=self._fetched)
+
+    def resumed(self, slices: int, nbytes: int) -> None:
+        """Count slices a writer took from its own partial output as reused, and show them done."""
+        with self.counts.lock:
+            self.counts.reused += slices
+        if slices:
+            self.tracker.advance(nbytes, slices)
 
     def _fetched(self, item: Fetched) -> None:
         self.counts.add(item.cached)

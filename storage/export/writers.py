@@ -12,6 +12,7 @@ from typing import Any
 
 from storage.export.context import UnitContext
 from storage.export.errors import ExportError
+from storage.export.partial import PartialOutput
 from storage.export.plan import Track
 from storage.export.remux_worker import remux_in_child
 from storage.export.tracks import TrackSlice
@@ -62,11 +63,15 @@ def export_mp4(ctx: UnitContext) -> list[dict[str, Any]]:
 
 
 def export_ts(ctx: UnitContext) -> list[dict[str, Any]]:
-    key = f"{ctx.unit.name}.ts"
-    with ctx.dest.temp_file(key) as tmp:
-        with tmp.open("wb") as out:
-            for track in ctx.unit.tracks:
-                for item in ctx.fetch(track.present):
-                    out.write(item.data)
-        ctx.tracker.stage("write")
-        return [ctx.dest.commit_file(tmp, key)]
+    # The partial output is the resume state (storage/export/partial.py): every slice is written once.
+    refs = [s.ref() for track in ctx.unit.tracks for s in track.present]
+    partial = PartialOutput(ctx.dest.work_dir(ctx.unit.name))
+    kept, kept_bytes = partial.resume(refs)
+    ctx.resumed(kept, kept_bytes)
+    with partial.appending() as out:
+        for item in ctx.fetch_refs(refs[kept:], cached=False):
+            out.append(item.ref, item.data)
+    ctx.tracker.stage("write")
+    record = ctx.dest.commit_file(partial.path, f"{ctx.unit.name}.ts")
+    partial.discard()
+    return [record]

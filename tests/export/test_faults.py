@@ -73,7 +73,7 @@ def test_a_slice_deleted_mid_export_fails_naming_it(store: ObjectStore, out: Pat
     assert visible_files(out) == []
 
 
-@pytest.mark.parametrize("fmt", ["mp4", "zip", "hls"])
+@pytest.mark.parametrize("fmt", ["mp4", "ts", "zip", "hls"])
 def test_resume_after_the_store_dies_refetches_nothing_finished(store: ObjectStore, out: Path, fmt: str,
                                                                 recording_factory: Callable) -> None:
     recording_factory(store, "rec/", KEY, slices=8)
