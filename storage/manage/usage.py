@@ -1,12 +1,14 @@
 """Storage used: recordings, hours, bytes and slices per channel, day, month, status, storage class or uid.
 
 From one listing (`catalog.iter_find`, memory bounded by one folder). Hours come from slice names
-(first to last slice start, plus one typical slice) unless `status` is asked for: then every playlist
+(each slice lasting until the next, capped at 1.5 typical slices) unless `status` is asked for: then every playlist
 is read (`verify_many`) and hours are the playlists' own durations.
 """
 
 from __future__ import annotations
 
+import itertools
+import statistics
 from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
@@ -79,8 +81,14 @@ def _label(rec: Recording, by: str) -> str:
 
 
 def _part_seconds(part: RecordingPart) -> float:
+    """Seconds of media the slices hold, from their names: each lasts until the next, at most ~1.5 slices.
+
+    A plain first-to-last span would count a stray slice hours away (a late backup re-delivery, an orphan)
+    as hours of recording; capping each step at 1.5 typical (median) slice lengths counts it as one slice.
+    """
     times = sorted(t for t in (slice_time(obj.key) for obj in part.slices) if t is not None)
     if len(times) < 2:
         return 0.0
-    span = (times[-1] - times[0]).total_seconds()
-    return span + span / (len(times) - 1)  # the last slice lasts about as long as the others
+    steps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
+    typical = statistics.median(steps)
+    return sum(min(step, 1.5 * typical) for step in steps) + typical  # the last slice lasts a typical one

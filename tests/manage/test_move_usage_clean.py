@@ -10,7 +10,8 @@ from storage.manage.apply import apply_deletes
 from storage.manage.clean import plan_clean
 from storage.manage.move import apply_move, plan_move
 from storage.manage.usage import usage
-from storage.media.naming import RecordingKey
+from storage.media.naming import RecordingKey, slice_name
+from storage.recordings.catalog import slice_time
 from tests.fixtures.media import RecordingFactory
 from tests.fixtures.stores import StoreFactory
 from tests.manage.helpers import listed
@@ -57,6 +58,19 @@ def test_usage_groups(store_factory: StoreFactory, recording_factory: RecordingF
     status = usage(store, "status")
     assert [(row.group, row.recordings) for row in status] == [("complete", 2)]
     assert abs(sum(row.hours for row in status) * 3600 - 10.0) < 0.5
+
+
+def test_usage_counts_a_stray_slice_hours_away_as_one_slice(store_factory: StoreFactory,
+                                                            recording_factory: RecordingFactory) -> None:
+    store = store_factory()
+    keys = recording_factory(store, slices=4)
+    first = sorted(k for k in keys if k.endswith(".ts"))[0]
+    when = slice_time(first)
+    assert when is not None
+    # A backup re-delivery named six hours after the recording's first slice (slice names carry UTC times).
+    store.write("rec/" + slice_name(RecordingKey(SID, "my_chan 1"), when + timedelta(hours=6)), store.read(first))
+    [row] = usage(store, "channel")
+    assert row.slices == 5 and 5.0 <= row.hours * 3600 <= 6.0  # not six hours
 
 
 def test_clean_plans_only_old_orphans_missing_playlists_and_temp_files(
