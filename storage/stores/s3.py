@@ -17,6 +17,7 @@ Why the client is configured as it is:
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, BinaryIO, NoReturn, Self
@@ -115,18 +116,33 @@ class S3Store(S3Classes, BucketKeys):
             )
             self._session = session
             self._endpoint = endpoint or None
+            self._region = session.region_name or DEFAULT_REGION
+            self._config = config or client_config()
             # Made on the first listing or whole read (many commands do neither); fast_listing=False: boto3 only.
             self._fast: FastLister | None = None if fast_listing else FastLister.off()
-            self.client: Any = session.client(
-                "s3",
-                endpoint_url=endpoint or None,
-                region_name=session.region_name or DEFAULT_REGION,
-                config=config or client_config(),
-            )
+            # The boto3 client is made on first use: loading botocore's S3 model costs ~0.2 CPU-s, and an
+            # export or `ls --no-classes` that obstore serves never needs it. What its creation would
+            # refuse is checked here, so a bad endpoint or region still fails when the store is opened.
+            _check_endpoint_and_region(self._endpoint, self._region)
         except ProfileNotFound:
             raise InvalidConfig(f"AWS profile {profile!r} is not configured", url=self.url) from None
         except (BotoCoreError, ValueError) as exc:
             raise InvalidConfig(self._clean(f"cannot configure the S3 client: {exc}"), url=self.url) from None
+        self._client: Any = None
+        self._client_lock = threading.Lock()
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            with self._client_lock:
+                if self._client is None:
+                    try:
+                        self._client = self._session.client("s3", endpoint_url=self._endpoint,
+                                                            region_name=self._region, config=self._config)
+                    except (BotoCoreError, ValueError) as exc:
+                        raise InvalidConfig(self._clean(f"cannot configure the S3 client: {exc}"),
+                                            url=self.url) from None
+        return self._client
 
     @classmethod
     def from_options(cls, bucket: str, prefix: str, options: Mapping[str, str]) -> Self:
@@ -158,11 +174,11 @@ class S3Store(S3Classes, BucketKeys):
             self._fast = saved
 
     def _list_from(self, prefix: str, start_after: str | None) -> Iterator[ObjectInfo]:
-        return s3_list.listing(self.client, self._fast_lister(), self.bucket, self._root, prefix, start_after)
+        return s3_list.listing(lambda: self.client, self._fast_lister(), self.bucket, self._root, prefix, start_after)
 
     def _fast_lister(self) -> FastLister:
         if self._fast is None:
-            self._fast = FastLister(self.client, self._session, self.bucket, self._endpoint)
+            self._fast = FastLister(self._region, self._session, self.bucket, self._endpoint)
         return self._fast
 
     def stat(self, key: str) -> ObjectInfo | None:
@@ -277,6 +293,15 @@ class S3Store(S3Classes, BucketKeys):
         if isinstance(exc, StoreError | ValueError) and not isinstance(exc, BotoCoreError):
             raise exc
         raise translate(exc, url=self.url, bucket=self.bucket, key=key, clean=self._clean) from exc
+
+
+def _check_endpoint_and_region(endpoint: str | None, region: str) -> None:
+    """Raise what botocore's client creation would for this endpoint and region (ValueError, BotoCoreError)."""
+    from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url, validate_region_name
+
+    validate_region_name(region)
+    if endpoint is not None and not (is_valid_endpoint_url(endpoint) or is_valid_ipv6_endpoint_url(endpoint)):
+        raise ValueError(f"Invalid endpoint: {endpoint}")
 
 
 def translate(exc: BaseException, *, url: str, bucket: str, key: str | None,

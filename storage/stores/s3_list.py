@@ -25,7 +25,7 @@ names) go that way, so a read can never reach another object's name; any other k
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
@@ -77,7 +77,7 @@ def boto3_listing(client: Any, bucket: str, root: str, prefix: str, start_after:
 class FastLister:
     """obstore listings of one bucket, or nothing (`usable` False) when obstore cannot be used."""
 
-    def __init__(self, client: Any, session: Any, bucket: str, endpoint: str | None) -> None:
+    def __init__(self, region: str, session: Any, bucket: str, endpoint: str | None) -> None:
         self.store: Any = None
         self.reads = True  # whole reads by obstore; off after its first failure other than a missing key
         try:
@@ -88,7 +88,7 @@ class FastLister:
         if credentials is None:
             return  # boto3 will say what is missing, in its words
         frozen = credentials.get_frozen_credentials()
-        options: dict[str, Any] = {"region": client.meta.region_name, "virtual_hosted_style_request": False,
+        options: dict[str, Any] = {"region": region, "virtual_hosted_style_request": False,
                                    "access_key_id": frozen.access_key, "secret_access_key": frozen.secret_key}
         if frozen.token:
             options["token"] = frozen.token
@@ -142,12 +142,15 @@ class FastLister:
                 yield ObjectInfo(path[cut:], meta["size"], _etag(meta.get("e_tag")), meta.get("last_modified"))
 
 
-def listing(client: Any, fast: FastLister | None, bucket: str, root: str, prefix: str,
+def listing(client: Callable[[], Any], fast: FastLister | None, bucket: str, root: str, prefix: str,
             start_after: str | None) -> Iterator[ObjectInfo]:
-    """The adapter's listing from a key on: obstore where it can (see module doc), boto3 for the rest."""
+    """The adapter's listing from a key on: obstore where it can (see module doc), boto3 for the rest.
+
+    `client()` gives the boto3 client, made only when boto3 has to list (S3Store makes it on first use).
+    """
     if fast is None or not fast.usable or (
             prefix and not prefix.endswith("/") and not _PLAIN_KEY.fullmatch(root + prefix)):
-        yield from boto3_listing(client, bucket, root, prefix, start_after)
+        yield from boto3_listing(client(), bucket, root, prefix, start_after)
         return
     folder, keep = prefix, ""
     if prefix and not prefix.endswith("/"):
@@ -174,9 +177,9 @@ def listing(client: Any, fast: FastLister | None, bucket: str, root: str, prefix
             else:
                 return
         except Exception:  # boto3 resumes from `last` and raises the error, if any, in its own terms
-            yield from boto3_listing(client, bucket, root, prefix, last)
+            yield from boto3_listing(client(), bucket, root, prefix, last)
             return
-        page = list(islice(boto3_listing(client, bucket, root, prefix, last), PAGE_SIZE))
+        page = list(islice(boto3_listing(client(), bucket, root, prefix, last), PAGE_SIZE))
         yield from page
         if len(page) < PAGE_SIZE:
             return

@@ -281,3 +281,21 @@ def test_a_body_cut_short_is_unavailable():
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_obstore_listings_and_reads_never_load_the_boto3_client(s3_service: S3Service):
+    # Loading botocore's S3 model is ~0.2 CPU-s of every command; a `--sid` listing and whole reads by
+    # obstore (what an export does) must not pay it.
+    writer = s3_service.new_store()
+    writer.write("rec/a_b_1.ts", b"\x47" * 188)
+    reader = s3_service.new_store(bucket=writer.bucket)
+    assert [o.key for o in reader.list("rec/a_b")] == ["rec/a_b_1.ts"]
+    assert reader.read("rec/a_b_1.ts") == b"\x47" * 188
+    assert reader._client is None
+    assert reader.stat("rec/a_b_1.ts") is not None and reader._client is not None  # HEAD is boto3's
+
+
+@pytest.mark.parametrize("options", [{"endpoint": "not a url"}, {"region": "no such region!"}])
+def test_a_bad_endpoint_or_region_fails_when_the_store_is_opened(options: dict[str, str]):
+    with pytest.raises(InvalidConfig, match="cannot configure the S3 client"):
+        S3Store("bucket", access_key="k", secret_key="s", **options)
